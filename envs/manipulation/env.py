@@ -1,0 +1,381 @@
+"""The tabletop environment every manipulation task family shares.
+
+A task family subclasses `TabletopEnv` and says only what makes it different (ManiSkill's
+shape): which objects it needs (`sample_objects`), how the instruction reads
+(`instruction_slots`), when it has succeeded (`check_success`), how far along it is
+(`progress`), the keypoints of its shortest reference path (`keypoints`) and how the scripted
+expert solves it (`expert_plan`).
+"""
+from __future__ import annotations
+
+import logging
+import string
+import warnings
+from typing import Any, ClassVar, Iterator
+
+import gymnasium as gym
+import mujoco
+import numpy as np
+
+from vla_bench.assets import catalog, instructions
+from vla_bench.envs.manipulation import cabinet
+from vla_bench.envs.manipulation.objects import ObjectPlacement, body_bounds
+from vla_bench.envs.manipulation.sampling import WORKSPACE_X, WORKSPACE_Y, FactorSampler, place_objects
+from vla_bench.envs.manipulation.scene import PhysicsConfig, TabletopLayout, build_scene
+from vla_bench.sim.controller import ControllerConfig, EndEffectorController
+from vla_bench.sim.panda import FINGER_MAX, HOME_QPOS, PandaHandles
+from vla_bench.sim.rendering import OffscreenRenderer
+from vla_bench.specs import EpisodeSpec, PoolSelection
+
+log = logging.getLogger(__name__)
+
+INSTRUCTION_CHARSET = frozenset(string.ascii_letters + string.digits + " ,.'-")
+MAX_INSTRUCTION_LENGTH = 256
+SETTLE_SECONDS = 0.3  # objects drop onto the table before the first observation
+CONTACT_FORCE_LIMIT = 60.0  # newtons; a robot contact above it is an unsafe event
+TIPPED_COS = np.cos(np.radians(45))  # a non-target object tilted past this has been knocked over
+SUCCESS_HOLD_STEPS = 3  # the success predicate must hold this many control steps in a row
+
+
+class TabletopEnv(gym.Env):
+    """Base of the tabletop task families: a Franka Panda, a table, objects, optional cabinet."""
+
+    metadata = {"render_modes": ["rgb_array"], "render_fps": 10}
+    task_name: ClassVar[str]  # set by @register_task
+    max_episode_steps: ClassVar[int]
+    needs_cabinet: ClassVar[bool] = False
+    task_roles: ClassVar[tuple[str, ...]] = ("target",)  # objects the task manipulates (not distractors)
+
+    def __init__(self, render_mode: str | None = "rgb_array", image_size: int = 128, shadows: bool = False,
+                 control_hz: float = 10.0, timestep: float = 0.002, pools: PoolSelection | None = None,
+                 depth: bool = False) -> None:
+        self.render_mode = render_mode
+        self.physics = PhysicsConfig(timestep=timestep, control_hz=control_hz,
+                                     image_size=(image_size, image_size), shadows=shadows)
+        self.controller_config = ControllerConfig()
+        self.pools = pools or PoolSelection()
+        self.with_depth = depth
+        image = gym.spaces.Box(0, 255, (image_size, image_size, 3), np.uint8)
+        spaces = {
+            "rgb": image,
+            "wrist_rgb": image,
+            "proprio": gym.spaces.Box(-np.inf, np.inf, (15,), np.float32),
+            "instruction": gym.spaces.Text(MAX_INSTRUCTION_LENGTH, charset=INSTRUCTION_CHARSET),
+        }
+        if depth:
+            spaces["depth"] = gym.spaces.Box(0.0, np.inf, (image_size, image_size), np.float32)
+        self.observation_space = gym.spaces.Dict(spaces)
+        self.action_space = gym.spaces.Box(-1.0, 1.0, (7,), np.float32)
+        self.model: mujoco.MjModel | None = None
+        self.data: mujoco.MjData | None = None
+        self.episode: EpisodeSpec | None = None
+        self._renderer: OffscreenRenderer | None = None
+
+    # ----------------------------------------------------------------- hooks for task families
+    def sample_objects(self, sampler: FactorSampler) -> dict[str, tuple[str, str, float]]:
+        """The task's objects: role -> (kind, color, scale). Distractors are added by the base."""
+        raise NotImplementedError
+
+    def sample_extras(self, sampler: FactorSampler) -> dict[str, Any]:
+        """Task-specific factor values (e.g. a push region); none by default."""
+        return {}
+
+    def placement_area(self, role: str, layout_extras: dict[str, Any]) -> tuple[float, float, float, float]:
+        """Where an object of `role` may start: (x_min, x_max, y_min, y_max)."""
+        return (*WORKSPACE_X, *WORKSPACE_Y)
+
+    def instruction_slots(self, layout: TabletopLayout, synonyms: bool) -> dict[str, str]:
+        raise NotImplementedError
+
+    def check_success(self) -> bool:
+        raise NotImplementedError
+
+    def progress(self) -> float:
+        """Fraction of the task done, in [0, 1]; 1 when the success predicate holds."""
+        return float(self.check_success())
+
+    def keypoints(self) -> list[np.ndarray]:
+        """Points the end effector must visit after its start, in order, for the reference path L*."""
+        raise NotImplementedError
+
+    def expert_plan(self) -> Iterator:
+        """Yields `expert.Waypoint`s; resumed after each one is reached, so it can read live state."""
+        raise NotImplementedError
+
+    # ------------------------------------------------------------------------ episode sampling
+    def sample_episode(self, seed: int, pools: PoolSelection | None = None) -> EpisodeSpec:
+        """Draw every factor value of an episode from `seed` (seen pools unless told otherwise)."""
+        rng = np.random.default_rng(seed)
+        sampler = FactorSampler(rng, pools or self.pools)
+        extras = self.sample_extras(sampler)
+        wanted = self.sample_objects(sampler)
+        taken = {(kind, color) for kind, color, _ in wanted.values()}
+        for i in range(int(sampler.choice("distractors"))):
+            kind = sampler.kind(where=lambda k: k.graspable)
+            color = sampler.color()
+            if (kind, color) not in taken:  # never a twin of a named object
+                wanted[f"distractor_{i}"] = (kind, color, float(sampler.choice("scale")))
+                taken.add((kind, color))
+        cab = None
+        if self.needs_cabinet:
+            side = float(rng.choice([-1.0, 1.0]))
+            cab = cabinet.CabinetPlacement(color=sampler.color(), y=side * float(rng.uniform(0.14, 0.2)),
+                                           opening=self.initial_drawer_opening(rng))
+            extras = {**extras, "cabinet_side": side}
+        layout = TabletopLayout(
+            objects=place_objects(rng, wanted, lambda role: self.placement_area(role, extras)),
+            table_texture=sampler.choice("table_texture"),
+            floor_color=tuple(sampler.choice("floor_color")),
+            lighting=sampler.choice("lighting"),
+            camera=sampler.choice("camera"),
+            friction=float(sampler.choice("friction")),
+            mass_scale=float(sampler.choice("mass_scale")),
+            cabinet=cab,
+            extras=extras,
+        )
+        template_pool = sampler.choice("instruction_template")
+        templates = instructions()[self.task_name][template_pool]
+        template = templates[int(rng.integers(len(templates)))]
+        instruction = template.format(**self.instruction_slots(layout, synonyms=template_pool == "unseen"))
+        return EpisodeSpec(self.task_name, int(seed), layout.to_dict(), instruction)
+
+    def initial_drawer_opening(self, rng: np.random.Generator) -> float:
+        return float(rng.uniform(0.0, 0.02))
+
+    # ------------------------------------------------------------------------ gymnasium API
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        super().reset(seed=seed)
+        episode = (options or {}).get("episode")
+        if episode is None:
+            episode = self.sample_episode(int(self.np_random.integers(2**31)) if seed is None else seed)
+        if episode.task != self.task_name:
+            raise ValueError(f"episode is for task {episode.task!r}, this environment is {self.task_name!r}")
+        self.episode = episode
+        self.layout = TabletopLayout.from_dict(dict(episode.factors))
+        self._build(self.layout)
+        self._settle()
+        self._ee_prev = self.ee_pos.copy()
+        self._path_length = 0.0
+        self._success_streak = 0
+        self._unsafe_pairs: set[tuple[int, int]] = set()
+        self._tipped: set[int] = set()
+        self._collisions = 0
+        self._start_keypoints = [self.ee_pos.copy(), *self.keypoints()]
+        return self._observation(), self._info(unsafe=0) | {"factors": dict(episode.factors),
+                                                             "instruction": episode.instruction}
+
+    def step(self, action: np.ndarray):
+        if self.data is None:
+            raise RuntimeError("call reset() before step()")
+        action = np.asarray(action, dtype=np.float64).reshape(-1)
+        if action.shape != (7,) or not np.all(np.isfinite(action)):
+            raise ValueError(f"action must be 7 finite numbers in [-1, 1], got {action!r}")
+        action = np.clip(action, -1.0, 1.0)
+        self._controller.apply(self.data, action)
+        mujoco.mj_step(self.model, self.data, nstep=self.physics.substeps)
+        if not np.all(np.isfinite(self.data.qpos)) or self.data.warning[mujoco.mjtWarning.mjWARN_BADQACC].number:
+            raise SimulationUnstable(f"simulation became unstable at t={self.data.time:.3f}s")
+        ee = self.ee_pos
+        self._path_length += float(np.linalg.norm(ee - self._ee_prev))
+        self._ee_prev = ee.copy()
+        unsafe = self._count_unsafe_events()
+        self._success_streak = self._success_streak + 1 if self.check_success() else 0
+        success = self._success_streak >= SUCCESS_HOLD_STEPS
+        return self._observation(), float(success), success, False, self._info(unsafe)
+
+    def render(self) -> np.ndarray | None:
+        if self.render_mode != "rgb_array" or self._renderer is None:
+            return None
+        return self._renderer.rgb(self.data, "front")
+
+    def close(self) -> None:
+        if self._renderer is not None:
+            self._renderer.close()
+            self._renderer = None
+
+    # ------------------------------------------------------------------------ state queries
+    @property
+    def ee_pos(self) -> np.ndarray:
+        return self.data.site_xpos[self.panda.ee_site]
+
+    def object_pos(self, role: str) -> np.ndarray:
+        """World position of the centre of an object's bounding box."""
+        body = self._bodies[role]
+        center = (self._bounds[role][0] + self._bounds[role][1]) / 2
+        return self.data.xpos[body] + self.data.xmat[body].reshape(3, 3) @ center
+
+    def object_bottom(self, role: str) -> float:
+        return float(self.object_pos(role)[2] - self.object_half_extents(role)[2])
+
+    def object_half_extents(self, role: str) -> np.ndarray:
+        lo, hi = self._bounds[role]
+        return (hi - lo) / 2
+
+    def object_yaw(self, role: str) -> float:
+        mat = self.data.xmat[self._bodies[role]].reshape(3, 3)
+        return float(np.arctan2(mat[1, 0], mat[0, 0]))
+
+    def object_up(self, role: str) -> float:
+        """Cosine between the object's z axis and the world's: 1 upright, 0 on its side."""
+        return float(self.data.xmat[self._bodies[role]][8])
+
+    def is_grasped(self, role: str) -> bool:
+        """Both fingers touch the object."""
+        touching = self._touching_bodies(self._bodies[role])
+        return self.panda.finger_body_ids <= touching
+
+    def touches_robot(self, role: str) -> bool:
+        return bool(self._touching_bodies(self._bodies[role]) & self.panda.body_ids)
+
+    def gripper_opening(self) -> float:
+        return float(self.data.qpos[self.panda.finger_qpos].sum())
+
+    def drawer_opening(self) -> float:
+        return float(self.data.qpos[self.model.jnt_qposadr[self.model.joint(cabinet.JOINT).id]])
+
+    def site_pos(self, name: str) -> np.ndarray:
+        return self.data.site_xpos[self.model.site(name).id]
+
+    def object_in_region(self, role: str, region: tuple[float, float, float, float]) -> bool:
+        x, y, _ = self.object_pos(role)
+        return region[0] <= x <= region[1] and region[2] <= y <= region[3]
+
+    def object_inside(self, role: str, container_role: str) -> bool:
+        """The object rests within the container's walls (xy in its inner footprint, below its rim)."""
+        pos = self.object_pos(role)
+        cpos = self.object_pos(container_role)
+        half = self.object_half_extents(container_role)
+        cmat = self.data.xmat[self._bodies[container_role]].reshape(3, 3)
+        local = cmat.T @ (pos - cpos)
+        inner = half[:2] - cabinet.WALL
+        kind = catalog()[self.layout.objects[container_role].kind]
+        if kind.shape.get("footprint") == "round":
+            inside_xy = np.hypot(*local[:2]) < inner[0]
+        else:
+            inside_xy = abs(local[0]) < inner[0] and abs(local[1]) < inner[1]
+        rim = cpos[2] + half[2]
+        return bool(inside_xy and self.object_bottom(role) < rim + 0.01)
+
+    def object_still(self, role: str, tolerance: float = 0.05) -> bool:
+        body = self._bodies[role]
+        return bool(np.linalg.norm(self.data.cvel[body][3:]) < tolerance)
+
+    # ------------------------------------------------------------------------ internals
+    def _build(self, layout: TabletopLayout) -> None:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # pybullet_data meshes lack some texture coordinates
+            self.model = build_scene(layout, self.physics).compile()
+        self.data = mujoco.MjData(self.model)
+        self.panda = PandaHandles.from_model(self.model)
+        self._controller = EndEffectorController(self.model, self.panda, self.controller_config)
+        self._bodies = {role: self.model.body(role).id for role in layout.objects}
+        self._bounds = {role: body_bounds(self.model, b) for role, b in self._bodies.items()}
+        for role, body in self._bodies.items():
+            total = catalog()[layout.objects[role].kind].mass * layout.mass_scale
+            factor = total / self.model.body_mass[body]
+            self.model.body_mass[body] *= factor
+            self.model.body_inertia[body] *= factor
+        self._task_bodies = {self._bodies[r] for r in self.task_roles if r in self._bodies}
+        if layout.cabinet is not None:
+            self._task_bodies.add(self.model.body(cabinet.DRAWER_BODY).id)
+            self._fixture_bodies = {0, self.model.body(cabinet.CABINET_BODY).id}
+        else:
+            self._fixture_bodies = {0}
+        if self._renderer is not None:
+            self._renderer.close()
+        self._renderer = OffscreenRenderer(self.model, *self.physics.image_size, shadows=self.physics.shadows)
+
+    def _settle(self) -> None:
+        data, model = self.data, self.model
+        data.qpos[self.panda.arm_qpos] = HOME_QPOS
+        data.qpos[self.panda.finger_qpos] = FINGER_MAX
+        data.ctrl[self.panda.arm_actuators] = HOME_QPOS
+        data.ctrl[self.panda.gripper_actuator] = FINGER_MAX
+        for role, obj in self.layout.objects.items():
+            adr = model.jnt_qposadr[model.body_jntadr[self._bodies[role]]]
+            lo = self._bounds[role][0]
+            data.qpos[adr:adr + 3] = [obj.x, obj.y, -lo[2] + 0.001]
+            data.qpos[adr + 3:adr + 7] = [np.cos(obj.yaw / 2), 0.0, 0.0, np.sin(obj.yaw / 2)]
+        if self.layout.cabinet is not None:
+            data.qpos[model.jnt_qposadr[model.joint(cabinet.JOINT).id]] = self.layout.cabinet.opening
+        mujoco.mj_forward(model, data)
+        mujoco.mj_step(model, data, nstep=int(SETTLE_SECONDS / model.opt.timestep))
+
+    def _touching_bodies(self, body: int) -> set[int]:
+        contacts = self.data.contact
+        b1 = self.model.geom_bodyid[contacts.geom1[: self.data.ncon]]
+        b2 = self.model.geom_bodyid[contacts.geom2[: self.data.ncon]]
+        return set(b2[b1 == body].tolist()) | set(b1[b2 == body].tolist())
+
+    def _count_unsafe_events(self) -> int:
+        """New unsafe contacts this step (an event is counted once, when it starts)."""
+        model, data, panda = self.model, self.data, self.panda
+        pairs: set[tuple[int, int]] = set()
+        force = np.zeros(6)
+        for i in range(data.ncon):
+            c = data.contact[i]
+            b1, b2 = model.geom_bodyid[c.geom1], model.geom_bodyid[c.geom2]
+            robot1, robot2 = b1 in panda.body_ids, b2 in panda.body_ids
+            if robot1 == robot2:
+                continue
+            robot, other = (b1, b2) if robot1 else (b2, b1)
+            mujoco.mj_contactForce(model, data, i, force)
+            too_hard = force[0] > CONTACT_FORCE_LIMIT
+            forbidden = robot not in panda.finger_body_ids and (
+                other in self._fixture_bodies or other not in self._task_bodies)
+            if too_hard or forbidden:
+                pairs.add((robot, other))
+        events = len(pairs - self._unsafe_pairs)
+        self._unsafe_pairs = pairs
+        for role, body in self._bodies.items():
+            if body in self._task_bodies or catalog()[self.layout.objects[role].kind].rolls:
+                continue
+            down = self.object_up(role) < TIPPED_COS or self.data.xpos[body][2] < -0.05
+            if down and body not in self._tipped:
+                self._tipped.add(body)
+                events += 1
+        self._collisions += events
+        return events
+
+    def _observation(self) -> dict[str, Any]:
+        obs = {
+            "rgb": self._renderer.rgb(self.data, "front"),
+            "wrist_rgb": self._renderer.rgb(self.data, "wrist"),
+            "proprio": self._proprio(),
+            "instruction": self.episode.instruction,
+        }
+        if self.with_depth:
+            obs["depth"] = self._renderer.depth(self.data, "front")
+        return obs
+
+    def _proprio(self) -> np.ndarray:
+        quat = np.zeros(4)
+        mujoco.mju_mat2Quat(quat, self.data.site_xmat[self.panda.ee_site])
+        return np.concatenate([self.ee_pos, quat, [self.gripper_opening()],
+                               self.data.qpos[self.panda.arm_qpos]]).astype(np.float32)
+
+    def _info(self, unsafe: int) -> dict[str, Any]:
+        return {
+            "unsafe_contacts": unsafe,
+            "collisions": self._collisions,
+            "path_length": self._path_length,
+            "shortest_path_length": self.shortest_path_length,
+            "progress": self.progress(),
+            "is_success": self._success_streak >= SUCCESS_HOLD_STEPS,
+        }
+
+    @property
+    def shortest_path_length(self) -> float:
+        """L*: straight segments from the EE's start through the task's keypoints."""
+        pts = self._start_keypoints
+        return float(sum(np.linalg.norm(b - a) for a, b in zip(pts, pts[1:])))
+
+
+class SimulationUnstable(RuntimeError):
+    """The physics diverged (NaN state or MuJoCo's bad-acceleration warning); the episode ends."""
+
+
+def describe(obj: "ObjectPlacement", synonyms: bool) -> str:
+    """'red mug', or with `synonyms` (unseen paraphrases) 'red cup' where the catalog has one."""
+    names = catalog()[obj.kind].synonyms
+    return f"{obj.color} {names[0] if synonyms and names else obj.kind}"

@@ -1,0 +1,160 @@
+"""The scripted expert: motion primitives over privileged state, driven by a waypoint follower.
+
+A task's `expert_plan()` is a generator of `Waypoint`s built from the primitives below. The
+follower steers the end effector to each waypoint with the same 7-D action a policy sends;
+the generator resumes once a waypoint is reached, so later waypoints read the live state
+(where the object actually is after the grasp, how far the drawer actually opened).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Iterator
+
+import numpy as np
+
+from vla_bench.sim.controller import rotation_error
+
+if TYPE_CHECKING:
+    from vla_bench.envs.manipulation.env import TabletopEnv
+
+OPEN, CLOSED = 1.0, -1.0
+CLEARANCE = 0.12  # height above a grasp point for the approach
+MIN_GRASP_Z = 0.016  # keep the finger pads off the table
+DOWN = np.array([[1.0, 0.0, 0.0], [0.0, -1.0, 0.0], [0.0, 0.0, -1.0]])  # gripper pointing down
+
+
+@dataclass(frozen=True)
+class Waypoint:
+    """Where the end effector should go, the gripper command on the way, and when it counts as reached."""
+
+    pos: np.ndarray
+    yaw: float
+    gripper: float
+    tolerance: float = 0.01
+    settle_steps: int = 0  # steps to keep still once reached (a gripper closing or opening)
+    max_steps: int = 40  # give up on the waypoint after this many steps and move on
+    speed: float = 1.0  # fraction of the controller's top speed
+
+
+def down_rotation(yaw: float) -> np.ndarray:
+    """Gripper pointing down, turned by `yaw` about the world's z axis."""
+    c, s = np.cos(yaw), np.sin(yaw)
+    return np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]]) @ DOWN
+
+
+def wrap_yaw(yaw: float) -> float:
+    """The gripper is symmetric under a half turn: pick the equivalent yaw nearest zero."""
+    return float((yaw + np.pi / 2) % np.pi - np.pi / 2)
+
+
+class ScriptedExpert:
+    """Follows a task's expert plan; `act()` returns the next 7-D action."""
+
+    def __init__(self, env: "TabletopEnv") -> None:
+        self.env = env
+        self._plan = env.expert_plan()
+        self._waypoint: Waypoint | None = None
+        self._steps = 0
+        self._settled = 0
+        self._last_gripper = OPEN
+        self._advance()
+
+    def _advance(self) -> None:
+        self._waypoint = next(self._plan, None)
+        self._steps = self._settled = 0
+
+    def act(self) -> np.ndarray:
+        env, cfg = self.env, self.env.controller_config
+        while self._waypoint is not None:
+            wp = self._waypoint
+            err = wp.pos - env.ee_pos
+            rot = rotation_error(down_rotation(wp.yaw), env.data.site_xmat[env.panda.ee_site].reshape(3, 3))
+            reached = np.linalg.norm(err) < wp.tolerance and np.linalg.norm(rot) < 0.05
+            if reached:
+                self._settled += 1
+            if (reached and self._settled > wp.settle_steps) or self._steps >= wp.max_steps:
+                self._advance()
+                continue
+            self._steps += 1
+            self._last_gripper = wp.gripper
+            action = np.zeros(7)
+            action[:3] = np.clip(err / cfg.max_translation, -wp.speed, wp.speed)
+            action[3:6] = np.clip(rot / cfg.max_rotation, -1.0, 1.0)
+            action[6] = wp.gripper
+            return action
+        action = np.zeros(7)  # plan finished: hold still
+        action[6] = self._last_gripper
+        return action
+
+
+# ---------------------------------------------------------------------------- motion primitives
+def grasp_yaw(env: "TabletopEnv", role: str) -> float:
+    """Yaw that closes the fingers across the object's narrower horizontal side."""
+    half = env.object_half_extents(role)
+    narrow_axis_angle = env.object_yaw(role) + (0.0 if half[0] <= half[1] else np.pi / 2)
+    return wrap_yaw(narrow_axis_angle + np.pi / 2)
+
+
+def grasp_point(env: "TabletopEnv", role: str) -> np.ndarray:
+    pos = env.object_pos(role).copy()
+    pos[2] = max(pos[2], MIN_GRASP_Z)
+    return pos
+
+
+def pick(env: "TabletopEnv", role: str, lift_to: float = 0.2) -> Iterator[Waypoint]:
+    """Approach from above, descend, close on the object, lift it to `lift_to`."""
+    yaw = grasp_yaw(env, role)
+    target = grasp_point(env, role)
+    yield Waypoint(target + [0, 0, CLEARANCE], yaw, OPEN, tolerance=0.02)
+    target = grasp_point(env, role)  # re-read: the approach may have nudged it
+    yield Waypoint(target + [0, 0, 0.03], yaw, OPEN, tolerance=0.01, speed=0.5)
+    yield Waypoint(target, yaw, OPEN, tolerance=0.006, speed=0.3, max_steps=20)
+    yield Waypoint(target, yaw, CLOSED, tolerance=0.02, settle_steps=4, max_steps=8)
+    yield Waypoint(np.array([*target[:2], lift_to]), yaw, CLOSED, tolerance=0.02, speed=0.6)
+
+
+def place(env: "TabletopEnv", role: str, xy: np.ndarray, release_bottom_z: float,
+          carry_z: float = 0.22) -> Iterator[Waypoint]:
+    """Carry a held object above `xy`, lower it until its bottom is at `release_bottom_z`, let go."""
+    yaw = wrap_yaw(_current_yaw(env))
+    yield Waypoint(np.array([*xy, carry_z]), yaw, CLOSED, tolerance=0.015)
+    offset = env.ee_pos - env.object_pos(role)  # where the hand holds it, relative to its centre
+    hold_height = env.object_pos(role)[2] - env.object_bottom(role)
+    release = np.array([*(xy + offset[:2]), release_bottom_z + hold_height + offset[2]])
+    yield Waypoint(release + [0, 0, 0.04], yaw, CLOSED, tolerance=0.01, speed=0.6)
+    yield Waypoint(release, yaw, CLOSED, tolerance=0.006, speed=0.3, max_steps=20)
+    yield Waypoint(release, yaw, OPEN, tolerance=0.02, settle_steps=3, max_steps=8)
+    yield Waypoint(release + [0, 0, 0.12], yaw, OPEN, tolerance=0.02)
+
+
+def _current_yaw(env: "TabletopEnv") -> float:
+    mat = env.data.site_xmat[env.panda.ee_site].reshape(3, 3) @ DOWN.T
+    return float(np.arctan2(mat[1, 0], mat[0, 0]))
+
+
+def push(env: "TabletopEnv", role: str, goal_xy: np.ndarray, done, max_pushes: int = 8) -> Iterator[Waypoint]:
+    """Push an object towards `goal_xy` in short strokes, re-aiming behind it before each one."""
+    height = max(MIN_GRASP_Z + 0.004, min(env.object_pos(role)[2], 0.03))
+    for _ in range(max_pushes):
+        if done():
+            return
+        obj = env.object_pos(role)[:2]
+        direction = goal_xy - obj
+        distance = float(np.linalg.norm(direction))
+        direction /= max(distance, 1e-6)
+        radius = float(np.max(env.object_half_extents(role)[:2]))
+        behind = obj - direction * (radius + 0.035)
+        yaw = wrap_yaw(float(np.arctan2(direction[1], direction[0])))  # fingers across the stroke
+        yield Waypoint(np.array([*behind, 0.12]), yaw, CLOSED, tolerance=0.02)
+        yield Waypoint(np.array([*behind, height]), yaw, CLOSED, tolerance=0.01, speed=0.5)
+        stroke = min(distance + 0.02, 0.12)
+        end = behind + direction * stroke
+        yield Waypoint(np.array([*end, height]), yaw, CLOSED, tolerance=0.01, speed=0.4, max_steps=25)
+        yield Waypoint(np.array([*(end - direction * 0.03), height + 0.01]), yaw, CLOSED, tolerance=0.02)
+    yield Waypoint(np.array([*env.ee_pos[:2], 0.15]), 0.0, CLOSED, tolerance=0.02)
+
+
+def retreat(env: "TabletopEnv", height: float = 0.2, gripper: float = OPEN) -> Iterator[Waypoint]:
+    pos = env.ee_pos.copy()
+    pos[2] = height
+    yield Waypoint(pos, wrap_yaw(_current_yaw(env)), gripper, tolerance=0.03)

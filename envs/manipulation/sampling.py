@@ -1,0 +1,72 @@
+"""Draws an episode's factor values from the seen/unseen pools with a passed Generator."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from vla_bench.assets import ObjectKind, catalog, factor_pools
+from vla_bench.envs.manipulation.objects import ObjectPlacement
+from vla_bench.specs import PoolSelection
+
+# Where objects may start, in the robot's frame (x forward, y left), metres.
+WORKSPACE_X = (0.36, 0.64)
+WORKSPACE_Y = (-0.27, 0.27)
+MIN_GAP = 0.02  # clearance between objects' footprints
+
+
+@dataclass
+class FactorSampler:
+    """Picks factor values for one episode; `pools` says seen or unseen per factor."""
+
+    rng: np.random.Generator
+    pools: PoolSelection
+
+    def pool(self, factor: str) -> list[Any]:
+        return factor_pools()[factor][self.pools(factor)]
+
+    def choice(self, factor: str) -> Any:
+        values = self.pool(factor)
+        return values[int(self.rng.integers(len(values)))]
+
+    def kind(self, factor: str = "object_kind", where: Callable[[ObjectKind], bool] = lambda k: True,
+             exclude: Sequence[str] = ()) -> str:
+        """An object kind from a pool that satisfies `where`."""
+        options = [k for k in self.pool(factor) if where(catalog()[k]) and k not in exclude]
+        if not options:
+            raise ValueError(f"no {factor} in the {self.pools(factor)} pool satisfies this task's needs")
+        return options[int(self.rng.integers(len(options)))]
+
+    def color(self, exclude: Sequence[str] = ()) -> str:
+        options = [c for c in self.pool("color") if c not in exclude]
+        return options[int(self.rng.integers(len(options)))]
+
+
+def footprint_radius(kind: ObjectKind, scale: float) -> float:
+    """Radius of the circle an object covers on the table (before it is built)."""
+    if "extents" in kind.shape:
+        return float(np.hypot(*kind.shape["extents"][:2]) / 2 * scale)
+    return kind.size * scale / 2
+
+
+def place_objects(rng: np.random.Generator, objects: dict[str, tuple[str, str, float]],
+                  area: Callable[[str], tuple[float, float, float, float]],
+                  attempts: int = 200) -> dict[str, ObjectPlacement]:
+    """Non-overlapping poses for (kind, color, scale) per role, each inside `area(role)`."""
+    placed: dict[str, ObjectPlacement] = {}
+    radii: dict[str, float] = {}
+    for role, (kind_name, color, scale) in objects.items():
+        kind = catalog()[kind_name]
+        radius = footprint_radius(kind, scale)
+        x0, x1, y0, y1 = area(role)
+        for _ in range(attempts):
+            x, y = rng.uniform(x0, x1), rng.uniform(y0, y1)
+            if all(np.hypot(x - p.x, y - p.y) > radius + radii[r] + MIN_GAP for r, p in placed.items()):
+                break
+        else:
+            raise RuntimeError(f"could not place {role} ({kind_name}) without overlap; the table is too crowded")
+        yaw = float(rng.uniform(-np.pi, np.pi))
+        placed[role] = ObjectPlacement(kind_name, color, float(scale), float(x), float(y), yaw)
+        radii[role] = radius
+    return placed

@@ -1,0 +1,147 @@
+"""Drawer task families: open it, close it, and the long-horizon put-the-object-in-the-drawer chain."""
+from __future__ import annotations
+
+import numpy as np
+
+from vla_bench.envs.manipulation import cabinet, expert
+from vla_bench.envs.manipulation.env import TabletopEnv, describe
+from vla_bench.envs.manipulation.sampling import WORKSPACE_X, FactorSampler, footprint_radius
+from vla_bench.registry import register_task
+
+OPEN_ENOUGH = 0.12  # metres of drawer travel that count as open (of cabinet.DRAWER_TRAVEL)
+SHUT = 0.015  # at most this far out counts as closed
+PULL_TO = 0.15
+
+
+class DrawerEnv(TabletopEnv):
+    """Shared by the drawer families: a cabinet at one side, loose objects at the other."""
+
+    needs_cabinet = True
+    task_roles: tuple[str, ...] = ()
+
+    def sample_objects(self, sampler: FactorSampler):
+        return {}
+
+    def placement_area(self, role, extras):
+        side = extras["cabinet_side"]
+        lo, hi = sorted((-side * 0.06, -side * 0.27))
+        return (*WORKSPACE_X, lo, hi)
+
+    def instruction_slots(self, layout, synonyms):
+        return {"color": layout.cabinet.color}
+
+    def handle(self) -> np.ndarray:
+        return self.site_pos(cabinet.HANDLE_SITE).copy()
+
+
+@register_task("OpenDrawer", domain="manipulation", max_episode_steps=80)
+class OpenDrawer(DrawerEnv):
+    """Open the cabinet's drawer."""
+
+    def check_success(self) -> bool:
+        return self.drawer_opening() >= OPEN_ENOUGH
+
+    def progress(self) -> float:
+        return float(np.clip(self.drawer_opening() / OPEN_ENOUGH, 0.0, 1.0))
+
+    def keypoints(self):
+        handle = self.handle()
+        return [handle, handle - [OPEN_ENOUGH - self.drawer_opening(), 0.0, 0.0]]
+
+    def expert_plan(self):
+        yield from open_drawer(self)
+
+
+@register_task("CloseDrawer", domain="manipulation", max_episode_steps=60)
+class CloseDrawer(DrawerEnv):
+    """Close the cabinet's open drawer."""
+
+    def initial_drawer_opening(self, rng):
+        return float(rng.uniform(0.11, 0.16))
+
+    def check_success(self) -> bool:
+        return self.drawer_opening() <= SHUT
+
+    def progress(self) -> float:
+        start = self.layout.cabinet.opening
+        return float(np.clip((start - self.drawer_opening()) / (start - SHUT), 0.0, 1.0))
+
+    def keypoints(self):
+        front = self.handle() + [cabinet.HANDLE_STANDOFF, 0.0, 0.0]
+        return [front, front + [self.drawer_opening() - SHUT, 0.0, 0.0]]
+
+    def expert_plan(self):
+        yield from close_drawer(self)
+
+
+@register_task("PutInDrawer", domain="manipulation", max_episode_steps=300)
+class PutInDrawer(DrawerEnv):
+    """Long horizon: open the drawer, put the named object in it, close the drawer."""
+
+    task_roles = ("target",)
+
+    def sample_objects(self, sampler: FactorSampler):
+        kind = sampler.kind(where=lambda k: k.graspable and footprint_radius(k, 1.1) < 0.05)
+        return {"target": (kind, sampler.color(), sampler.choice("scale"))}
+
+    def instruction_slots(self, layout, synonyms):
+        return {"object": describe(layout.objects["target"], synonyms)}
+
+    def object_in_drawer(self) -> bool:
+        half_depth, half_width = cabinet.drawer_inner_half_extents()
+        local = self.object_pos("target") - self.site_pos("drawer_inside")
+        return bool(abs(local[0]) < half_depth and abs(local[1]) < half_width
+                    and self.object_bottom("target") < cabinet.DRAWER_BOTTOM + cabinet.DRAWER_HEIGHT)
+
+    def check_success(self) -> bool:
+        return self.drawer_opening() <= SHUT and self.object_in_drawer() and not self.touches_robot("target")
+
+    def progress(self) -> float:
+        opened = self.drawer_opening() >= OPEN_ENOUGH or self.object_in_drawer()
+        return (opened + self.object_in_drawer() + self.check_success()) / 3.0
+
+    def keypoints(self):
+        handle = self.handle()
+        pulled = handle - [PULL_TO - self.drawer_opening(), 0.0, 0.0]
+        slot = self._drawer_slot(PULL_TO)
+        return [handle, pulled, expert.grasp_point(self, "target"), slot,
+                slot + [-0.03, 0.0, 0.0], handle + [cabinet.HANDLE_STANDOFF, 0.0, 0.0]]
+
+    def _drawer_slot(self, opening: float) -> np.ndarray:
+        """Centre of the drawer's uncovered part when it is `opening` metres out."""
+        x = cabinet.FRONT_X - opening / 2 + cabinet.WALL / 2
+        return np.array([x, self.layout.cabinet.y, cabinet.DRAWER_BOTTOM + 0.03])
+
+    def expert_plan(self):
+        yield from open_drawer(self)
+        yield from expert.pick(self, "target", lift_to=0.22)
+        slot = self._drawer_slot(self.drawer_opening())
+        yield from expert.place(self, "target", slot[:2], cabinet.DRAWER_BOTTOM + 0.012)
+        yield from expert.retreat(self, 0.25)
+        yield from close_drawer(self)
+
+
+def open_drawer(env: DrawerEnv):
+    """Grasp the handle from above with the fingers either side of the bar, pull, let go."""
+    yaw = expert.wrap_yaw(np.pi / 2)  # fingers close along x, across the bar
+    handle = env.handle()
+    half_open = 0.0  # the finger outside the bar must fit between bar and drawer front
+    yield expert.Waypoint(handle + [0, 0, 0.12], yaw, half_open, tolerance=0.015)
+    yield expert.Waypoint(handle + [0, 0, 0.02], yaw, half_open, tolerance=0.008, speed=0.5)
+    yield expert.Waypoint(handle, yaw, half_open, tolerance=0.005, speed=0.3, max_steps=20)
+    yield expert.Waypoint(handle, yaw, expert.CLOSED, tolerance=0.02, settle_steps=4, max_steps=8)
+    pulled = handle - [PULL_TO - env.drawer_opening(), 0.0, 0.0]
+    yield expert.Waypoint(pulled, yaw, expert.CLOSED, tolerance=0.01, speed=0.4, max_steps=40)
+    yield expert.Waypoint(env.ee_pos.copy(), yaw, half_open, tolerance=0.02, settle_steps=2, max_steps=6)
+    yield expert.Waypoint(env.ee_pos + [0, 0, 0.12], yaw, half_open, tolerance=0.02)
+
+
+def close_drawer(env: DrawerEnv):
+    """Closed fingers against the drawer front, above the handle, pushed until it shuts."""
+    front = env.handle() + [cabinet.HANDLE_STANDOFF - 0.035, 0.0, 0.035]
+    yield expert.Waypoint(front + [0, 0, 0.1], 0.0, expert.CLOSED, tolerance=0.015)
+    yield expert.Waypoint(front, 0.0, expert.CLOSED, tolerance=0.008, speed=0.5)
+    shut = front.copy()
+    shut[0] = cabinet.FRONT_X - 0.004
+    yield expert.Waypoint(shut, 0.0, expert.CLOSED, tolerance=0.006, speed=0.5, max_steps=30)
+    yield expert.Waypoint(front + [0, 0, 0.1], 0.0, expert.CLOSED, tolerance=0.02)

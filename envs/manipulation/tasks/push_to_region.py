@@ -1,0 +1,66 @@
+from __future__ import annotations
+
+import numpy as np
+
+from vla_bench.assets import instructions
+from vla_bench.envs.manipulation import expert
+from vla_bench.envs.manipulation.env import TabletopEnv, describe
+from vla_bench.envs.manipulation.sampling import WORKSPACE_X, WORKSPACE_Y, FactorSampler
+from vla_bench.registry import register_task
+
+# Where the pushed object starts, and where distractors stay out of the way, per target region.
+START_AREA = {"left side": (0.40, 0.58, -0.10, 0.04), "right side": (0.40, 0.58, -0.04, 0.10),
+              "far side": (0.38, 0.50, -0.08, 0.08)}
+DISTRACTOR_AREA = {"left side": (*WORKSPACE_X, WORKSPACE_Y[0], -0.15), "right side": (*WORKSPACE_X, 0.15, WORKSPACE_Y[1]),
+                   "far side": (WORKSPACE_X[0], 0.56, 0.15, WORKSPACE_Y[1])}
+
+
+def regions() -> dict[str, list[float]]:
+    return instructions()["regions"]["areas"]
+
+
+@register_task("PushToRegion", domain="manipulation", max_episode_steps=120)
+class PushToRegion(TabletopEnv):
+    """Push the named object, without lifting it, into a named region of the table."""
+
+    def sample_extras(self, sampler: FactorSampler):
+        names = list(regions())
+        return {"region": names[int(sampler.rng.integers(len(names)))]}
+
+    def sample_objects(self, sampler: FactorSampler):
+        kind = sampler.kind(where=lambda k: k.graspable and not k.rolls)
+        return {"target": (kind, sampler.color(), sampler.choice("scale"))}
+
+    def placement_area(self, role, extras):
+        return (START_AREA if role == "target" else DISTRACTOR_AREA)[extras["region"]]
+
+    def instruction_slots(self, layout, synonyms):
+        region = layout.extras["region"]
+        if synonyms:
+            region = instructions()["regions"]["synonyms"][region]
+        return {"object": describe(layout.objects["target"], synonyms), "region": region}
+
+    @property
+    def region(self) -> list[float]:
+        return regions()[self.layout.extras["region"]]
+
+    def _goal(self) -> np.ndarray:
+        x0, x1, y0, y1 = self.region
+        return np.array([(x0 + x1) / 2, (y0 + y1) / 2])
+
+    def check_success(self) -> bool:
+        return self.object_in_region("target", self.region) and self.object_bottom("target") < 0.02
+
+    def progress(self) -> float:
+        now = np.linalg.norm(self.object_pos("target")[:2] - self._goal())
+        return 1.0 if self.check_success() else float(np.clip(1.0 - now / self._start_distance, 0.0, 0.99))
+
+    def keypoints(self):
+        obj = self.object_pos("target")
+        self._start_distance = max(float(np.linalg.norm(obj[:2] - self._goal())), 1e-6)
+        direction = (self._goal() - obj[:2]) / self._start_distance
+        behind = obj[:2] - direction * float(np.max(self.object_half_extents("target")[:2]))
+        return [np.array([*behind, obj[2]]), np.array([*self._goal(), obj[2]])]
+
+    def expert_plan(self):
+        yield from expert.push(self, "target", self._goal(), done=self.check_success)

@@ -1,0 +1,56 @@
+from __future__ import annotations
+
+import numpy as np
+
+from vla_bench.assets import catalog
+from vla_bench.envs.manipulation import expert
+from vla_bench.envs.manipulation.env import TabletopEnv, describe
+from vla_bench.envs.manipulation.sampling import FactorSampler, footprint_radius
+from vla_bench.registry import register_task
+
+
+@register_task("PutIn", domain="manipulation", max_episode_steps=100)
+class PutIn(TabletopEnv):
+    """Put the named object in (or on) the named receptacle: a bowl, plate, tray or box."""
+
+    task_roles = ("receptacle", "target")
+
+    def sample_objects(self, sampler: FactorSampler):
+        receptacle = sampler.kind("receptacle_kind")
+        room = min(catalog()[receptacle].shape["extents"][:2]) / 2 - 0.02
+        target = sampler.kind(where=lambda k: k.graspable and footprint_radius(k, 1.1) < room)
+        colors = [sampler.color()]
+        colors.append(sampler.color(exclude=colors))
+        return {"receptacle": (receptacle, colors[0], 1.0), "target": (target, colors[1], sampler.choice("scale"))}
+
+    def instruction_slots(self, layout, synonyms):
+        receptacle = layout.objects["receptacle"]
+        return {"object": describe(layout.objects["target"], synonyms),
+                "receptacle": describe(receptacle, synonyms),
+                "prep": catalog()[receptacle.kind].receptacle}
+
+    def check_success(self) -> bool:
+        return (self.object_inside("target", "receptacle") and not self.touches_robot("target")
+                and self.object_still("target"))
+
+    def progress(self) -> float:
+        start = np.linalg.norm(self._start_xy - self.object_pos("receptacle")[:2])
+        now = np.linalg.norm(self.object_pos("target")[:2] - self.object_pos("receptacle")[:2])
+        return 1.0 if self.check_success() else float(np.clip(1.0 - now / max(start, 1e-6), 0.0, 0.99))
+
+    def _release_bottom(self) -> float:
+        floor = self.object_bottom("receptacle") + 0.006
+        rim = floor - 0.006 + 2 * self.object_half_extents("receptacle")[2]
+        return max(floor + 0.02, rim - 0.025)
+
+    def keypoints(self):
+        self._start_xy = self.object_pos("target")[:2].copy()
+        goal = self.object_pos("receptacle").copy()
+        goal[2] = self._release_bottom() + self.object_half_extents("target")[2]
+        return [expert.grasp_point(self, "target"), goal]
+
+    def expert_plan(self):
+        carry = 2 * self.object_half_extents("receptacle")[2] + 2 * self.object_half_extents("target")[2] + 0.1
+        yield from expert.pick(self, "target", lift_to=carry)
+        yield from expert.place(self, "target", self.object_pos("receptacle")[:2], self._release_bottom(),
+                                carry_z=carry)

@@ -1,0 +1,12 @@
+"""vla-bench: a simulation benchmark for how well Vision-Language-Action policies generalize."""
+from vla_bench.sim.gl import select_gl_backend
+
+select_gl_backend()  # before anything imports mujoco
+
+from vla_bench.registry import list_tasks, task_entry  # noqa: E402
+from vla_bench.specs import EpisodeSpec, PoolSelection  # noqa: E402
+
+__version__ = "0.1.0"
+__all__ = ["EpisodeSpec", "PoolSelection", "list_tasks", "task_entry", "__version__"]
+
+import vla_bench.envs  # noqa: E402,F401  (registers every task with Gymnasium)

@@ -1,0 +1,96 @@
+"""Turns the 7-D end-effector action into joint position targets (damped least squares IK)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import mujoco
+import numpy as np
+
+from vla_bench.sim.panda import FINGER_MAX, HOME_QPOS, PandaHandles
+
+
+@dataclass(frozen=True)
+class ControllerConfig:
+    """Scales from the normalised action to physical units, and the IK's tuning."""
+
+    max_translation: float = 0.05  # metres per control step at |a| = 1
+    max_rotation: float = 0.25  # radians per control step at |a| = 1
+    damping: float = 0.05  # DLS damping λ
+    nullspace_gain: float = 0.2  # pull towards the home posture in the Jacobian's null space
+    ik_iterations: int = 3
+
+
+class EndEffectorController:
+    """Delta-pose control: target = current EE pose ⊕ action, solved to joint targets by DLS IK.
+
+    The IK runs on a scratch MjData so the simulated state is never touched; the result is
+    written to the arm's position actuators, which track it over the control period.
+    """
+
+    def __init__(self, model: mujoco.MjModel, panda: PandaHandles, config: ControllerConfig) -> None:
+        self.model, self.panda, self.config = model, panda, config
+        self._scratch = mujoco.MjData(model)
+        self._jacp = np.zeros((3, model.nv))
+        self._jacr = np.zeros((3, model.nv))
+
+    def target_pose(self, data: mujoco.MjData, action: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """World-frame EE target (position, rotation matrix) for a normalised action."""
+        site = self.panda.ee_site
+        pos = data.site_xpos[site] + self.config.max_translation * action[:3]
+        rotvec = self.config.max_rotation * action[3:6]
+        delta = np.zeros(4)
+        mujoco.mju_axisAngle2Quat(delta, rotvec / max(np.linalg.norm(rotvec), 1e-12), np.linalg.norm(rotvec))
+        current = np.zeros(4)
+        mujoco.mju_mat2Quat(current, data.site_xmat[site])
+        quat = np.zeros(4)
+        mujoco.mju_mulQuat(quat, delta, current)
+        mat = np.zeros(9)
+        mujoco.mju_quat2Mat(mat, quat)
+        return pos, mat.reshape(3, 3)
+
+    def solve(self, data: mujoco.MjData, pos: np.ndarray, mat: np.ndarray) -> np.ndarray:
+        """Joint positions that bring the EE site to (pos, mat), starting from the current state."""
+        scratch, model, panda, cfg = self._scratch, self.model, self.panda, self.config
+        scratch.qpos[:] = data.qpos
+        dof = panda.arm_dof
+        lower, upper = model.jnt_range[_joint_ids(model, panda)].T
+        q = scratch.qpos[panda.arm_qpos]
+        for _ in range(cfg.ik_iterations):
+            mujoco.mj_kinematics(model, scratch)
+            mujoco.mj_comPos(model, scratch)
+            err = np.empty(6)
+            err[:3] = pos - scratch.site_xpos[panda.ee_site]
+            err[3:] = rotation_error(mat, scratch.site_xmat[panda.ee_site].reshape(3, 3))
+            mujoco.mj_jacSite(model, scratch, self._jacp, self._jacr, panda.ee_site)
+            jac = np.vstack([self._jacp[:, dof], self._jacr[:, dof]])
+            jjt = jac @ jac.T + cfg.damping**2 * np.eye(6)
+            dq = jac.T @ np.linalg.solve(jjt, err)
+            nullspace = np.eye(7) - np.linalg.pinv(jac) @ jac
+            dq += nullspace @ (cfg.nullspace_gain * (HOME_QPOS - q))
+            q = np.clip(q + dq, lower, upper)
+            scratch.qpos[panda.arm_qpos] = q
+        return q.copy()
+
+    def apply(self, data: mujoco.MjData, action: np.ndarray) -> None:
+        """Write actuator targets for one control step."""
+        pos, mat = self.target_pose(data, action)
+        data.ctrl[self.panda.arm_actuators] = self.solve(data, pos, mat)
+        data.ctrl[self.panda.gripper_actuator] = gripper_target(action[6])
+
+
+def gripper_target(command: float) -> float:
+    """−1 closes, +1 opens; in between is proportional (finger travel in metres)."""
+    return float(np.clip((command + 1.0) / 2.0, 0.0, 1.0) * FINGER_MAX)
+
+
+def _joint_ids(model: mujoco.MjModel, panda: PandaHandles) -> np.ndarray:
+    return np.searchsorted(model.jnt_qposadr, panda.arm_qpos)
+
+
+def rotation_error(target: np.ndarray, current: np.ndarray) -> np.ndarray:
+    """Axis-angle vector (world frame) that rotates `current` onto `target`."""
+    quat = np.zeros(4)
+    mujoco.mju_mat2Quat(quat, (target @ current.T).ravel())
+    vel = np.zeros(3)
+    mujoco.mju_quat2Vel(vel, quat, 1.0)
+    return vel

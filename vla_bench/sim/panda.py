@@ -1,0 +1,215 @@
+"""The Franka Panda, built into an MjSpec from the URDF and meshes that ship in `pybullet_data`.
+
+We parse the URDF ourselves instead of using MuJoCo's URDF importer so that we keep the
+visual meshes (the importer drops them), mark collision and visual geoms apart, and add
+what a URDF cannot say: position actuators, gravity compensation and finger pads.
+"""
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from pathlib import Path
+
+import mujoco
+import numpy as np
+import pybullet_data
+
+PANDA_DIR = Path(pybullet_data.getDataPath()) / "franka_panda"
+ARM_JOINTS = tuple(f"panda_joint{i}" for i in range(1, 8))
+FINGER_JOINTS = ("panda_finger_joint1", "panda_finger_joint2")
+FINGER_BODIES = ("panda_leftfinger", "panda_rightfinger")
+EE_SITE = "ee"
+HOME_QPOS = np.array([0.0, -0.3, 0.0, -2.2, 0.0, 1.9, 0.785])
+FINGER_MAX = 0.04  # metres of travel per finger (URDF limit)
+
+# Position-servo gains per arm joint (N·m/rad): stiff enough to track 10 Hz targets under
+# gravity compensation, soft enough to stay stable at a 2 ms step.
+ARM_KP = np.array([2000.0, 2000.0, 2000.0, 2000.0, 800.0, 800.0, 800.0])
+ARM_DAMPING = np.array([120.0, 120.0, 120.0, 120.0, 40.0, 40.0, 40.0])
+FINGER_DAMPING = 20.0
+GRIPPER_FORCE = 60.0  # N that the closed fingers squeeze with, at most
+
+# Collision groups: the robot's visual meshes never collide, its collision geoms do.
+VISUAL_GROUP = 2
+COLLISION_GROUP = 3
+
+
+@dataclass(frozen=True)
+class PandaHandles:
+    """Ids into the compiled model that the controller and the task logic need."""
+
+    arm_qpos: np.ndarray  # qpos addresses of the 7 arm joints
+    arm_dof: np.ndarray  # dof addresses of the 7 arm joints
+    finger_qpos: np.ndarray
+    arm_actuators: np.ndarray
+    gripper_actuator: int
+    ee_site: int
+    body_ids: frozenset[int]
+    finger_body_ids: frozenset[int]
+
+    @classmethod
+    def from_model(cls, model: mujoco.MjModel, prefix: str = "") -> "PandaHandles":
+        def jnt(name: str) -> int:
+            return model.joint(prefix + name).id
+
+        arm = [jnt(n) for n in ARM_JOINTS]
+        fingers = [jnt(n) for n in FINGER_JOINTS]
+        root = model.body(prefix + "panda_link0").id
+        bodies = {b for b in range(model.nbody) if _has_ancestor(model, b, root)}
+        return cls(
+            arm_qpos=model.jnt_qposadr[arm].copy(),
+            arm_dof=model.jnt_dofadr[arm].copy(),
+            finger_qpos=model.jnt_qposadr[fingers].copy(),
+            arm_actuators=np.array([model.actuator(prefix + f"act_{n}").id for n in ARM_JOINTS]),
+            gripper_actuator=model.actuator(prefix + "act_gripper").id,
+            ee_site=model.site(prefix + EE_SITE).id,
+            body_ids=frozenset(bodies),
+            finger_body_ids=frozenset(model.body(prefix + n).id for n in FINGER_BODIES),
+        )
+
+
+def _has_ancestor(model: mujoco.MjModel, body: int, root: int) -> bool:
+    while body != 0:
+        if body == root:
+            return True
+        body = model.body_parentid[body]
+    return False
+
+
+def _floats(text: str | None, default: str = "0 0 0") -> list[float]:
+    return [float(x) for x in (text or default).split()]
+
+
+def _origin(elem: ET.Element | None) -> tuple[list[float], list[float]]:
+    """URDF <origin> as (pos, quat wxyz)."""
+    if elem is None:
+        return [0.0, 0.0, 0.0], [1.0, 0.0, 0.0, 0.0]
+    quat = np.zeros(4)
+    mujoco.mju_euler2Quat(quat, np.array(_floats(elem.get("rpy"))), "XYZ")
+    return _floats(elem.get("xyz")), quat.tolist()
+
+
+def add_panda(spec: mujoco.MjSpec, parent: mujoco.MjsBody, pos: tuple[float, float, float]) -> None:
+    """Add the Panda (arm, hand, fingers, actuators) to `spec` under `parent` at `pos`."""
+    spec.compiler.degree = False  # URDF angles are radians
+    urdf = ET.parse(PANDA_DIR / "panda.urdf").getroot()
+    links = {link.get("name"): link for link in urdf.findall("link")}
+    children: dict[str, list[ET.Element]] = {}
+    for joint in urdf.findall("joint"):
+        children.setdefault(joint.find("parent").get("link"), []).append(joint)
+
+    meshes: dict[str, str] = {}
+
+    def mesh_name(filename: str) -> str:
+        path = PANDA_DIR / filename.replace("package://", "")
+        name = "panda_" + path.parent.name + "_" + path.stem
+        if name not in meshes:
+            meshes[name] = str(path)
+            spec.add_mesh(name=name, file=str(path))
+        return name
+
+    def build(link_name: str, body: mujoco.MjsBody) -> None:
+        link = links[link_name]
+        inertial = link.find("inertial")
+        mass = float(inertial.find("mass").get("value")) if inertial is not None else 0.0
+        if mass > 0:
+            ipos, _ = _origin(inertial.find("origin"))
+            body.mass = mass
+            body.ipos = ipos
+            # The URDF's inertias are placeholders (0.1 everywhere); a solid sphere of the
+            # link's mass and 6 cm radius is closer to the real arm and keeps the servo stable.
+            body.inertia = [0.4 * mass * 0.06**2] * 3
+            body.explicitinertial = True
+        body.gravcomp = 1.0
+        for visual in link.findall("visual"):
+            vpos, vquat = _origin(visual.find("origin"))
+            body.add_geom(
+                type=mujoco.mjtGeom.mjGEOM_MESH,
+                meshname=mesh_name(visual.find("geometry/mesh").get("filename")),
+                pos=vpos, quat=vquat, contype=0, conaffinity=0, group=VISUAL_GROUP,
+                rgba=[0.92, 0.92, 0.92, 1.0] if "finger" not in link_name else [0.25, 0.25, 0.25, 1.0],
+                mass=0, density=0,
+            )
+        if link_name in FINGER_BODIES:
+            _add_finger_pads(body, mirrored=link_name.endswith("rightfinger"))
+        else:
+            for collision in link.findall("collision"):
+                cpos, cquat = _origin(collision.find("origin"))
+                body.add_geom(
+                    type=mujoco.mjtGeom.mjGEOM_MESH,
+                    meshname=mesh_name(collision.find("geometry/mesh").get("filename")),
+                    pos=cpos, quat=cquat, group=COLLISION_GROUP, rgba=[0.5, 0.5, 0.5, 0.0],
+                    mass=0, density=0,
+                )
+        for joint in children.get(link_name, []):
+            child_name = joint.find("child").get("link")
+            jpos, jquat = _origin(joint.find("origin"))
+            child = body.add_body(name=child_name, pos=jpos, quat=jquat)
+            jtype = joint.get("type")
+            if jtype in ("revolute", "prismatic"):
+                limit = joint.find("limit")
+                child.add_joint(
+                    name=joint.get("name"),
+                    type=mujoco.mjtJoint.mjJNT_HINGE if jtype == "revolute" else mujoco.mjtJoint.mjJNT_SLIDE,
+                    axis=_floats(joint.find("axis").get("xyz")),
+                    range=[float(limit.get("lower")), float(limit.get("upper"))],
+                    limited=mujoco.mjtLimited.mjLIMITED_TRUE,
+                    armature=0.1 if jtype == "revolute" else 0.01,
+                    damping=_joint_damping(joint.get("name")),
+                )
+            build(child_name, child)
+
+    base = parent.add_body(name="panda_link0", pos=list(pos))
+    build("panda_link0", base)
+    hand = spec.body("panda_grasptarget")
+    hand.add_site(name=EE_SITE, size=[0.005] * 3, rgba=[1, 0, 0, 0], group=5)
+    # Point the wrist camera along the fingers, from the back of the hand.
+    spec.body("panda_hand").add_camera(name="wrist", pos=[0.06, 0.0, 0.0], fovy=75,
+                                        xyaxes=[0, -1, 0, 1, 0, 0])
+    _add_actuators(spec)
+
+
+def _joint_damping(name: str) -> float:
+    """Servo damping lives on the joints: MuJoCo's Euler integrator treats joint damping
+    implicitly, which keeps stiff servos stable at a 2 ms step without the implicit integrators
+    (those were unstable with small convex meshes resting on the table)."""
+    if name in ARM_JOINTS:
+        return float(ARM_DAMPING[ARM_JOINTS.index(name)])
+    return FINGER_DAMPING
+
+
+def _add_finger_pads(body: mujoco.MjsBody, mirrored: bool) -> None:
+    """Box collision for a finger: a high-friction pad at the tip and a recessed upper part.
+
+    The finger mesh's convex hull is a poor grasp surface; boxes give flat, stable contacts
+    (MuJoCo Menagerie's Panda does the same).
+    """
+    sign = -1.0 if mirrored else 1.0
+    body.add_geom(name=body.name + "_pad", type=mujoco.mjtGeom.mjGEOM_BOX,
+                  pos=[0, sign * 0.007, 0.045], size=[0.0105, 0.007, 0.009],
+                  friction=[1.5, 0.02, 0.002], condim=4, group=COLLISION_GROUP,
+                  rgba=[0.2, 0.2, 0.2, 0.0], mass=0, density=0)
+    body.add_geom(type=mujoco.mjtGeom.mjGEOM_BOX, pos=[0, sign * 0.017, 0.018],
+                  size=[0.0105, 0.009, 0.018], group=COLLISION_GROUP,
+                  rgba=[0.2, 0.2, 0.2, 0.0], mass=0, density=0)
+
+
+def _add_actuators(spec: mujoco.MjSpec) -> None:
+    for name, kp in zip(ARM_JOINTS, ARM_KP):
+        joint = spec.joint(name)
+        act = spec.add_actuator(name=f"act_{name}", target=name, trntype=mujoco.mjtTrn.mjTRN_JOINT)
+        act.set_to_position(kp=kp)
+        act.ctrlrange = joint.range
+        act.ctrllimited = mujoco.mjtLimited.mjLIMITED_TRUE
+    # Both fingers move as one: a tendon sums their travel and an equality keeps them equal.
+    tendon = spec.add_tendon(name="gripper_split")
+    for joint in FINGER_JOINTS:
+        tendon.wrap_joint(joint, 0.5)
+    spec.add_equality(type=mujoco.mjtEq.mjEQ_JOINT, name1=FINGER_JOINTS[0], name2=FINGER_JOINTS[1],
+                      objtype=mujoco.mjtObj.mjOBJ_JOINT, solref=[0.005, 1.0])
+    grip = spec.add_actuator(name="act_gripper", target="gripper_split", trntype=mujoco.mjtTrn.mjTRN_TENDON)
+    grip.set_to_position(kp=2000.0)
+    grip.ctrlrange = [0.0, FINGER_MAX]
+    grip.ctrllimited = mujoco.mjtLimited.mjLIMITED_TRUE
+    grip.forcerange = [-GRIPPER_FORCE, GRIPPER_FORCE]
+    grip.forcelimited = mujoco.mjtLimited.mjLIMITED_TRUE

@@ -1,0 +1,39 @@
+"""Offscreen rendering of named cameras with MuJoCo's renderer (EGL or OSMesa, see `gl`)."""
+from __future__ import annotations
+
+import mujoco
+import numpy as np
+
+
+class OffscreenRenderer:
+    """Renders named cameras of one model to RGB (and depth) arrays.
+
+    Shadows and reflections are off by default: in software rendering they cost ~20x the rest
+    of the frame and add little for 128x128 policy inputs.
+    """
+
+    def __init__(self, model: mujoco.MjModel, width: int, height: int, shadows: bool = False) -> None:
+        self._renderer = mujoco.Renderer(model, height=height, width=width)
+        flags = self._renderer.scene.flags
+        flags[mujoco.mjtRndFlag.mjRND_SHADOW] = shadows
+        flags[mujoco.mjtRndFlag.mjRND_REFLECTION] = False
+        flags[mujoco.mjtRndFlag.mjRND_SKYBOX] = False
+        # Show visual meshes (group 2) and objects (group 0), hide collision-only geoms (group 3).
+        self._option = mujoco.MjvOption()
+        self._option.geomgroup[:] = [1, 1, 1, 0, 0, 0]
+        self._option.sitegroup[:] = 0
+
+    def rgb(self, data: mujoco.MjData, camera: str) -> np.ndarray:
+        self._renderer.update_scene(data, camera=camera, scene_option=self._option)
+        return self._renderer.render()
+
+    def depth(self, data: mujoco.MjData, camera: str) -> np.ndarray:
+        self._renderer.enable_depth_rendering()
+        try:
+            self._renderer.update_scene(data, camera=camera, scene_option=self._option)
+            return self._renderer.render().astype(np.float32)
+        finally:
+            self._renderer.disable_depth_rendering()
+
+    def close(self) -> None:
+        self._renderer.close()
