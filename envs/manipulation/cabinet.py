@@ -11,8 +11,11 @@ WIDTH, DEPTH, HEIGHT = 0.30, 0.24, 0.16
 WALL = 0.012
 DRAWER_BOTTOM, DRAWER_HEIGHT = 0.03, 0.075
 DRAWER_TRAVEL = 0.17
-HANDLE_STANDOFF, HANDLE_LENGTH, HANDLE_RADIUS = 0.06, 0.10, 0.007
-FRONT_X = 0.64  # where the closed drawer's front face sits along the robot's x axis
+HANDLE_STANDOFF, HANDLE_LENGTH, HANDLE_RADIUS = 0.045, 0.06, 0.007
+FRONT_TOP = HEIGHT - WALL - 0.002  # the drawer front reaches almost to the carcass top
+FRONT_X = 0.64  # the carcass front, along the robot's x axis; the closed drawer's front sits just before it
+GAP = 0.001  # between the closed drawer's front panel and the carcass
+FRONT_DEPTH = WALL + GAP  # how far the closed drawer's front face stands before FRONT_X
 JOINT = "drawer_slide"
 HANDLE_SITE = "drawer_handle"
 DRAWER_BODY = "drawer"
@@ -56,8 +59,10 @@ def add_cabinet(spec: mujoco.MjSpec, placement: CabinetPlacement, rgb: tuple[flo
     depth = DEPTH - WALL - 0.01
     z0, h = DRAWER_BOTTOM, DRAWER_HEIGHT
     front = dict(rgba=[*rgb, 1.0], friction=[0.8, 0.01, 0.0005])
-    drawer.add_geom(name="drawer_front", type=mujoco.mjtGeom.mjGEOM_BOX, pos=[WALL / 2, 0, z0 + h / 2 + 0.01],
-                    size=[WALL / 2, hw - 0.004, h / 2 + 0.012], **front)
+    front_bottom = z0 - 0.004
+    drawer.add_geom(name="drawer_front", type=mujoco.mjtGeom.mjGEOM_BOX,
+                    pos=[-WALL / 2 - GAP, 0, (front_bottom + FRONT_TOP) / 2],
+                    size=[WALL / 2, hw - 0.004, (FRONT_TOP - front_bottom) / 2], **front)
     parts = {
         "floor": ([depth / 2, 0, z0], [depth / 2, inner_w, 0.004]),
         "left": ([depth / 2, inner_w - 0.004, z0 + h / 2], [depth / 2, 0.004, h / 2]),
@@ -66,15 +71,17 @@ def add_cabinet(spec: mujoco.MjSpec, placement: CabinetPlacement, rgb: tuple[flo
     }
     for name, (pos, size) in parts.items():
         drawer.add_geom(name=f"drawer_{name}", type=mujoco.mjtGeom.mjGEOM_BOX, pos=pos, size=size, **wood)
-    handle_z = z0 + h / 2 + 0.01
+    # A vertical bar handle: a top-down gripper closes across it without reaching over the cabinet.
+    handle_z = z0 + h / 2
     metal = dict(rgba=[0.75, 0.75, 0.78, 1.0], friction=[1.0, 0.01, 0.0005])
     drawer.add_geom(name="drawer_handle", type=mujoco.mjtGeom.mjGEOM_CAPSULE,
-                    fromto=[-HANDLE_STANDOFF, -HANDLE_LENGTH / 2, handle_z, -HANDLE_STANDOFF, HANDLE_LENGTH / 2, handle_z],
+                    fromto=[-FRONT_DEPTH - HANDLE_STANDOFF, 0, handle_z - HANDLE_LENGTH / 2,
+                            -FRONT_DEPTH - HANDLE_STANDOFF, 0, handle_z + HANDLE_LENGTH / 2],
                     size=[HANDLE_RADIUS, 0, 0], **metal)
     for side in (-1, 1):
         drawer.add_geom(type=mujoco.mjtGeom.mjGEOM_BOX, size=[HANDLE_STANDOFF / 2, 0.005, 0.005],
-                        pos=[-HANDLE_STANDOFF / 2, side * HANDLE_LENGTH / 2, handle_z], **metal)
-    drawer.add_site(name=HANDLE_SITE, pos=[-HANDLE_STANDOFF, 0, handle_z], size=[0.005] * 3, group=5)
+                        pos=[-FRONT_DEPTH - HANDLE_STANDOFF / 2, 0, handle_z + side * HANDLE_LENGTH / 2], **metal)
+    drawer.add_site(name=HANDLE_SITE, pos=[-FRONT_DEPTH - HANDLE_STANDOFF, 0, handle_z], size=[0.005] * 3, group=5)
     drawer.add_site(name="drawer_inside", pos=[depth / 2, 0, z0], size=[0.005] * 3, group=5)
 
 

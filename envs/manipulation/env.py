@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 INSTRUCTION_CHARSET = frozenset(string.ascii_letters + string.digits + " ,.'-")
 MAX_INSTRUCTION_LENGTH = 256
 SETTLE_SECONDS = 0.3  # objects drop onto the table before the first observation
-CONTACT_FORCE_LIMIT = 60.0  # newtons; a robot contact above it is an unsafe event
+CONTACT_FORCE_LIMIT = 150.0  # newtons; a robot contact above it is an unsafe event (a firm grasp is ~40)
 TIPPED_COS = np.cos(np.radians(45))  # a non-target object tilted past this has been knocked over
 SUCCESS_HOLD_STEPS = 3  # the success predicate must hold this many control steps in a row
 

@@ -105,7 +105,8 @@ def pick(env: "TabletopEnv", role: str, lift_to: float = 0.2) -> Iterator[Waypoi
     """Approach from above, descend, close on the object, lift it to `lift_to`."""
     yaw = grasp_yaw(env, role)
     target = grasp_point(env, role)
-    yield Waypoint(target + [0, 0, CLEARANCE], yaw, OPEN, tolerance=0.02)
+    above = max(target[2] + CLEARANCE, env.ee_pos[2])  # never dip while travelling
+    yield Waypoint(np.array([*target[:2], above]), yaw, OPEN, tolerance=0.02)
     target = grasp_point(env, role)  # re-read: the approach may have nudged it
     yield Waypoint(target + [0, 0, 0.03], yaw, OPEN, tolerance=0.01, speed=0.5)
     yield Waypoint(target, yaw, OPEN, tolerance=0.006, speed=0.3, max_steps=20)

@@ -27,7 +27,8 @@ FINGER_MAX = 0.04  # metres of travel per finger (URDF limit)
 ARM_KP = np.array([2000.0, 2000.0, 2000.0, 2000.0, 800.0, 800.0, 800.0])
 ARM_DAMPING = np.array([120.0, 120.0, 120.0, 120.0, 40.0, 40.0, 40.0])
 FINGER_DAMPING = 20.0
-GRIPPER_FORCE = 60.0  # N that the closed fingers squeeze with, at most
+GRIPPER_FORCE = 80.0  # N on the finger tendon at most: each finger squeezes with up to 40 N
+GRIPPER_KP = 20000.0  # stiff, so even a thin handle gets the full squeeze
 
 # Collision groups: the robot's visual meshes never collide, its collision geoms do.
 VISUAL_GROUP = 2
@@ -208,7 +209,7 @@ def _add_actuators(spec: mujoco.MjSpec) -> None:
     spec.add_equality(type=mujoco.mjtEq.mjEQ_JOINT, name1=FINGER_JOINTS[0], name2=FINGER_JOINTS[1],
                       objtype=mujoco.mjtObj.mjOBJ_JOINT, solref=[0.005, 1.0])
     grip = spec.add_actuator(name="act_gripper", target="gripper_split", trntype=mujoco.mjtTrn.mjTRN_TENDON)
-    grip.set_to_position(kp=2000.0)
+    grip.set_to_position(kp=GRIPPER_KP)
     grip.ctrlrange = [0.0, FINGER_MAX]
     grip.ctrllimited = mujoco.mjtLimited.mjLIMITED_TRUE
     grip.forcerange = [-GRIPPER_FORCE, GRIPPER_FORCE]

@@ -109,7 +109,7 @@ class PutInDrawer(DrawerEnv):
 
     def _drawer_slot(self, opening: float) -> np.ndarray:
         """Centre of the drawer's uncovered part when it is `opening` metres out."""
-        x = cabinet.FRONT_X - opening / 2 + cabinet.WALL / 2
+        x = cabinet.FRONT_X - opening / 2
         return np.array([x, self.layout.cabinet.y, cabinet.DRAWER_BOTTOM + 0.03])
 
     def expert_plan(self):
@@ -122,10 +122,10 @@ class PutInDrawer(DrawerEnv):
 
 
 def open_drawer(env: DrawerEnv):
-    """Grasp the handle from above with the fingers either side of the bar, pull, let go."""
-    yaw = expert.wrap_yaw(np.pi / 2)  # fingers close along x, across the bar
+    """Grasp the vertical handle from above with a finger either side of it, pull, let go."""
+    yaw = 0.0  # fingers close along y, across the bar
     handle = env.handle()
-    half_open = 0.0  # the finger outside the bar must fit between bar and drawer front
+    half_open = expert.OPEN
     yield expert.Waypoint(handle + [0, 0, 0.12], yaw, half_open, tolerance=0.015)
     yield expert.Waypoint(handle + [0, 0, 0.02], yaw, half_open, tolerance=0.008, speed=0.5)
     yield expert.Waypoint(handle, yaw, half_open, tolerance=0.005, speed=0.3, max_steps=20)
@@ -137,11 +137,13 @@ def open_drawer(env: DrawerEnv):
 
 
 def close_drawer(env: DrawerEnv):
-    """Closed fingers against the drawer front, above the handle, pushed until it shuts."""
-    front = env.handle() + [cabinet.HANDLE_STANDOFF - 0.035, 0.0, 0.035]
+    """Closed fingers against the drawer front beside the handle, high enough that the hand
+    passes over the cabinet top, pushed until the drawer shuts."""
+    front = env.handle() + [cabinet.HANDLE_STANDOFF - 0.03, 0.05, 0.0]
+    front[2] = cabinet.FRONT_TOP - 0.02
     yield expert.Waypoint(front + [0, 0, 0.1], 0.0, expert.CLOSED, tolerance=0.015)
     yield expert.Waypoint(front, 0.0, expert.CLOSED, tolerance=0.008, speed=0.5)
     shut = front.copy()
-    shut[0] = cabinet.FRONT_X - 0.004
+    shut[0] = cabinet.FRONT_X - cabinet.FRONT_DEPTH - 0.004  # fingertips just past the closed front
     yield expert.Waypoint(shut, 0.0, expert.CLOSED, tolerance=0.006, speed=0.5, max_steps=30)
     yield expert.Waypoint(front + [0, 0, 0.1], 0.0, expert.CLOSED, tolerance=0.02)
