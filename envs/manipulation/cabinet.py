@@ -35,11 +35,14 @@ class CabinetPlacement:
         return f"{self.color} drawer"
 
 
-def add_cabinet(spec: mujoco.MjSpec, placement: CabinetPlacement, rgb: tuple[float, float, float],
-                wood_rgb: tuple[float, float, float] = (0.55, 0.42, 0.30)) -> None:
-    """Add the cabinet at FRONT_X, `placement.y`; the drawer front takes the named color."""
+WOOD_RGB = (0.55, 0.42, 0.30)  # the drawer's inside
+
+
+def add_cabinet(spec: mujoco.MjSpec, placement: CabinetPlacement, rgb: tuple[float, float, float]) -> None:
+    """Add the cabinet at FRONT_X, `placement.y`, painted in the named color (inside is wood)."""
     carcass = spec.worldbody.add_body(name=CABINET_BODY, pos=[FRONT_X, placement.y, 0.0])
-    wood = dict(rgba=[*wood_rgb, 1.0], friction=[0.8, 0.01, 0.0005])
+    paint = dict(rgba=[*rgb, 1.0], friction=[0.8, 0.01, 0.0005])
+    wood = dict(rgba=[*WOOD_RGB, 1.0], friction=[0.8, 0.01, 0.0005])
     hw, hd = WIDTH / 2, DEPTH / 2
     boxes = {
         "top": ([hd, 0, HEIGHT - WALL / 2], [hd, hw, WALL / 2]),
@@ -49,7 +52,7 @@ def add_cabinet(spec: mujoco.MjSpec, placement: CabinetPlacement, rgb: tuple[flo
         "back": ([DEPTH - WALL / 2, 0, HEIGHT / 2], [WALL / 2, hw, HEIGHT / 2]),
     }
     for name, (pos, size) in boxes.items():
-        carcass.add_geom(name=f"cabinet_{name}", type=mujoco.mjtGeom.mjGEOM_BOX, pos=pos, size=size, **wood)
+        carcass.add_geom(name=f"cabinet_{name}", type=mujoco.mjtGeom.mjGEOM_BOX, pos=pos, size=size, **paint)
 
     drawer = carcass.add_body(name=DRAWER_BODY)
     drawer.add_joint(name=JOINT, type=mujoco.mjtJoint.mjJNT_SLIDE, axis=[-1, 0, 0],
@@ -58,11 +61,10 @@ def add_cabinet(spec: mujoco.MjSpec, placement: CabinetPlacement, rgb: tuple[flo
     inner_w = WIDTH / 2 - WALL - 0.004  # clearance to the carcass sides
     depth = DEPTH - WALL - 0.01
     z0, h = DRAWER_BOTTOM, DRAWER_HEIGHT
-    front = dict(rgba=[*rgb, 1.0], friction=[0.8, 0.01, 0.0005])
     front_bottom = z0 - 0.004
     drawer.add_geom(name="drawer_front", type=mujoco.mjtGeom.mjGEOM_BOX,
                     pos=[-WALL / 2 - GAP, 0, (front_bottom + FRONT_TOP) / 2],
-                    size=[WALL / 2, hw - 0.004, (FRONT_TOP - front_bottom) / 2], **front)
+                    size=[WALL / 2, hw - 0.004, (FRONT_TOP - front_bottom) / 2], **paint)
     parts = {
         "floor": ([depth / 2, 0, z0], [depth / 2, inner_w, 0.004]),
         "left": ([depth / 2, inner_w - 0.004, z0 + h / 2], [depth / 2, 0.004, h / 2]),

@@ -19,6 +19,7 @@ import numpy as np
 
 from vla_bench.assets import catalog, instructions
 from vla_bench.envs.manipulation import cabinet
+from vla_bench.envs.manipulation.expert import ScriptedExpert
 from vla_bench.envs.manipulation.objects import ObjectPlacement, body_bounds
 from vla_bench.envs.manipulation.sampling import WORKSPACE_X, WORKSPACE_Y, FactorSampler, place_objects
 from vla_bench.envs.manipulation.scene import PhysicsConfig, TabletopLayout, build_scene
@@ -101,6 +102,10 @@ class TabletopEnv(gym.Env):
     def expert_plan(self) -> Iterator:
         """Yields `expert.Waypoint`s; resumed after each one is reached, so it can read live state."""
         raise NotImplementedError
+
+    def make_expert(self) -> ScriptedExpert:
+        """A scripted expert for the current episode (call after reset)."""
+        return ScriptedExpert(self)
 
     # ------------------------------------------------------------------------ episode sampling
     def sample_episode(self, seed: int, pools: PoolSelection | None = None) -> EpisodeSpec:

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 OPEN, CLOSED = 1.0, -1.0
 CLEARANCE = 0.12  # height above a grasp point for the approach
 MIN_GRASP_Z = 0.016  # keep the finger pads off the table
+PUSH_Z = 0.013  # push low, below every object's centre of mass, so tall things slide instead of tipping
 DOWN = np.array([[1.0, 0.0, 0.0], [0.0, -1.0, 0.0], [0.0, 0.0, -1.0]])  # gripper pointing down
 
 
@@ -101,24 +102,34 @@ def grasp_point(env: "TabletopEnv", role: str) -> np.ndarray:
     return pos
 
 
-def pick(env: "TabletopEnv", role: str, lift_to: float = 0.2) -> Iterator[Waypoint]:
-    """Approach from above, descend, close on the object, lift it to `lift_to`."""
-    yaw = grasp_yaw(env, role)
-    target = grasp_point(env, role)
-    above = max(target[2] + CLEARANCE, env.ee_pos[2])  # never dip while travelling
-    yield Waypoint(np.array([*target[:2], above]), yaw, OPEN, tolerance=0.02)
-    target = grasp_point(env, role)  # re-read: the approach may have nudged it
-    yield Waypoint(target + [0, 0, 0.03], yaw, OPEN, tolerance=0.01, speed=0.5)
-    yield Waypoint(target, yaw, OPEN, tolerance=0.006, speed=0.3, max_steps=20)
-    yield Waypoint(target, yaw, CLOSED, tolerance=0.02, settle_steps=4, max_steps=8)
-    yield Waypoint(np.array([*target[:2], lift_to]), yaw, CLOSED, tolerance=0.02, speed=0.6)
+def pick(env: "TabletopEnv", role: str, lift_to: float = 0.2, attempts: int = 3) -> Iterator[Waypoint]:
+    """Approach from above, descend, close on the object, lift it to `lift_to`; retry on a miss."""
+    for _ in range(attempts):
+        yaw = grasp_yaw(env, role)
+        target = grasp_point(env, role)
+        above = max(target[2] + CLEARANCE, env.ee_pos[2])  # never dip while travelling
+        yield Waypoint(np.array([*target[:2], above]), yaw, OPEN, tolerance=0.02)
+        target = grasp_point(env, role)  # re-read: the approach may have nudged it
+        yield Waypoint(target + [0, 0, 0.03], yaw, OPEN, tolerance=0.01, speed=0.5)
+        yield Waypoint(target, yaw, OPEN, tolerance=0.006, speed=0.3, max_steps=20)
+        yield Waypoint(target, yaw, CLOSED, tolerance=0.02, settle_steps=4, max_steps=8)
+        yield Waypoint(np.array([*target[:2], lift_to]), yaw, CLOSED, tolerance=0.02, speed=0.6)
+        if env.is_grasped(role):
+            return
+        yield Waypoint(env.ee_pos.copy(), yaw, OPEN, tolerance=0.02, settle_steps=2, max_steps=4)
 
 
 def place(env: "TabletopEnv", role: str, xy: np.ndarray, release_bottom_z: float,
-          carry_z: float = 0.22) -> Iterator[Waypoint]:
-    """Carry a held object above `xy`, lower it until its bottom is at `release_bottom_z`, let go."""
-    yaw = wrap_yaw(_current_yaw(env))
+          carry_z: float = 0.22, yaw: float | None = None) -> Iterator[Waypoint]:
+    """Carry a held object above `xy` (turning the hand to `yaw` if given), lower it until its
+    bottom is at `release_bottom_z`, let go. Picks it up again first if it was dropped."""
+    if not env.is_grasped(role):
+        yield from pick(env, role, lift_to=carry_z)
+    yaw = wrap_yaw(_current_yaw(env) if yaw is None else yaw)
     yield Waypoint(np.array([*xy, carry_z]), yaw, CLOSED, tolerance=0.015)
+    if not env.is_grasped(role):  # dropped on the way: pick it up and carry it again
+        yield from place(env, role, xy, release_bottom_z, carry_z, yaw)
+        return
     offset = env.ee_pos - env.object_pos(role)  # where the hand holds it, relative to its centre
     hold_height = env.object_pos(role)[2] - env.object_bottom(role)
     release = np.array([*(xy + offset[:2]), release_bottom_z + hold_height + offset[2]])
@@ -135,7 +146,7 @@ def _current_yaw(env: "TabletopEnv") -> float:
 
 def push(env: "TabletopEnv", role: str, goal_xy: np.ndarray, done, max_pushes: int = 8) -> Iterator[Waypoint]:
     """Push an object towards `goal_xy` in short strokes, re-aiming behind it before each one."""
-    height = max(MIN_GRASP_Z + 0.004, min(env.object_pos(role)[2], 0.03))
+    height = PUSH_Z
     for _ in range(max_pushes):
         if done():
             return

@@ -73,7 +73,7 @@ def _dumbbell(spec, body, name, kind, scale, defaults):
     weight_r, weight_half = ext[1] / 2, ext[0] * 0.15
     bar_end = ext[0] / 2 - weight_half
     body.add_geom(type=mujoco.mjtGeom.mjGEOM_CYLINDER, fromto=[-bar_end, 0, 0, bar_end, 0, 0],
-                  size=[weight_r * 0.45, 0, 0], **defaults)
+                  size=[weight_r * 0.6, 0, 0], **defaults)
     for side in (-1, 1):
         body.add_geom(type=mujoco.mjtGeom.mjGEOM_CYLINDER, pos=[side * bar_end, 0, 0],
                       quat=[np.sqrt(0.5), 0, np.sqrt(0.5), 0], size=[weight_r, weight_half, 0], **defaults)

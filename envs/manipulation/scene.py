@@ -26,6 +26,7 @@ class PhysicsConfig:
     control_hz: float = 10.0
     image_size: tuple[int, int] = (128, 128)
     shadows: bool = False
+    detailed_robot_meshes: bool = False
 
     @property
     def substeps(self) -> int:
@@ -75,7 +76,7 @@ def build_scene(layout: TabletopLayout, physics: PhysicsConfig) -> mujoco.MjSpec
     spec.visual.headlight.specular = [0.0, 0.0, 0.0]
 
     _add_room(spec, layout)
-    add_panda(spec, spec.worldbody, (0.0, 0.0, 0.0))
+    add_panda(spec, spec.worldbody, (0.0, 0.0, 0.0), detailed_meshes=physics.detailed_robot_meshes)
     spec.add_exclude(bodyname1="world", bodyname2="panda_link0")
     kinds, palette = catalog(), colors()
     for role, obj in layout.objects.items():

@@ -21,13 +21,14 @@ FINGER_BODIES = ("panda_leftfinger", "panda_rightfinger")
 EE_SITE = "ee"
 HOME_QPOS = np.array([0.0, -0.3, 0.0, -2.2, 0.0, 1.9, 0.785])
 FINGER_MAX = 0.04  # metres of travel per finger (URDF limit)
+WRIST_CAMERA_TILT = 0.35  # radians
 
 # Position-servo gains per arm joint (N·m/rad): stiff enough to track 10 Hz targets under
 # gravity compensation, soft enough to stay stable at a 2 ms step.
 ARM_KP = np.array([2000.0, 2000.0, 2000.0, 2000.0, 800.0, 800.0, 800.0])
 ARM_DAMPING = np.array([120.0, 120.0, 120.0, 120.0, 40.0, 40.0, 40.0])
 FINGER_DAMPING = 20.0
-GRIPPER_FORCE = 80.0  # N on the finger tendon at most: each finger squeezes with up to 40 N
+GRIPPER_FORCE = 50.0  # N on the finger tendon at most: each finger squeezes with up to 25 N
 GRIPPER_KP = 20000.0  # stiff, so even a thin handle gets the full squeeze
 
 # Collision groups: the robot's visual meshes never collide, its collision geoms do.
@@ -90,8 +91,14 @@ def _origin(elem: ET.Element | None) -> tuple[list[float], list[float]]:
     return _floats(elem.get("xyz")), quat.tolist()
 
 
-def add_panda(spec: mujoco.MjSpec, parent: mujoco.MjsBody, pos: tuple[float, float, float]) -> None:
-    """Add the Panda (arm, hand, fingers, actuators) to `spec` under `parent` at `pos`."""
+def add_panda(spec: mujoco.MjSpec, parent: mujoco.MjsBody, pos: tuple[float, float, float],
+              detailed_meshes: bool = False) -> None:
+    """Add the Panda (arm, hand, fingers, actuators) to `spec` under `parent` at `pos`.
+
+    The URDF's visual meshes have ~13k triangles per arm link; software rendering spends most
+    of a frame on them. Unless `detailed_meshes`, the arm is drawn with its collision meshes
+    (a few hundred triangles each, same shapes), which renders several times faster.
+    """
     spec.compiler.degree = False  # URDF angles are radians
     urdf = ET.parse(PANDA_DIR / "panda.urdf").getroot()
     links = {link.get("name"): link for link in urdf.findall("link")}
@@ -124,9 +131,10 @@ def add_panda(spec: mujoco.MjSpec, parent: mujoco.MjsBody, pos: tuple[float, flo
         body.gravcomp = 1.0
         for visual in link.findall("visual"):
             vpos, vquat = _origin(visual.find("origin"))
+            source = visual if detailed_meshes else link.find("collision")
             body.add_geom(
                 type=mujoco.mjtGeom.mjGEOM_MESH,
-                meshname=mesh_name(visual.find("geometry/mesh").get("filename")),
+                meshname=mesh_name(source.find("geometry/mesh").get("filename")),
                 pos=vpos, quat=vquat, contype=0, conaffinity=0, group=VISUAL_GROUP,
                 rgba=[0.92, 0.92, 0.92, 1.0] if "finger" not in link_name else [0.25, 0.25, 0.25, 1.0],
                 mass=0, density=0,
@@ -164,9 +172,11 @@ def add_panda(spec: mujoco.MjSpec, parent: mujoco.MjsBody, pos: tuple[float, flo
     build("panda_link0", base)
     hand = spec.body("panda_grasptarget")
     hand.add_site(name=EE_SITE, size=[0.005] * 3, rgba=[1, 0, 0, 0], group=5)
-    # Point the wrist camera along the fingers, from the back of the hand.
-    spec.body("panda_hand").add_camera(name="wrist", pos=[0.06, 0.0, 0.0], fovy=75,
-                                        xyaxes=[0, -1, 0, 1, 0, 0])
+    # The wrist camera sits on the back of the hand, looking along the fingers, tilted
+    # WRIST_CAMERA_TILT towards them so the fingertips and the object between them are in view.
+    tilt = WRIST_CAMERA_TILT
+    spec.body("panda_hand").add_camera(name="wrist", pos=[0.055, 0.0, 0.02], fovy=80,
+                                        xyaxes=[0, 1, 0, np.cos(tilt), 0, np.sin(tilt)])
     _add_actuators(spec)
 
 

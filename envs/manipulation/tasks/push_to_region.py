@@ -19,7 +19,7 @@ def regions() -> dict[str, list[float]]:
     return instructions()["regions"]["areas"]
 
 
-@register_task("PushToRegion", domain="manipulation", max_episode_steps=120)
+@register_task("PushToRegion", domain="manipulation", max_episode_steps=150)
 class PushToRegion(TabletopEnv):
     """Push the named object, without lifting it, into a named region of the table."""
 

@@ -18,7 +18,9 @@ class PutIn(TabletopEnv):
     def sample_objects(self, sampler: FactorSampler):
         receptacle = sampler.kind("receptacle_kind")
         room = min(catalog()[receptacle].shape["extents"][:2]) / 2 - 0.02
-        target = sampler.kind(where=lambda k: k.graspable and footprint_radius(k, 1.1) < room)
+        flat = catalog()[receptacle].receptacle == "on"  # a ball would roll off a plate
+        target = sampler.kind(where=lambda k: k.graspable and footprint_radius(k, 1.1) < room
+                              and not (flat and k.rolls))
         colors = [sampler.color()]
         colors.append(sampler.color(exclude=colors))
         return {"receptacle": (receptacle, colors[0], 1.0), "target": (target, colors[1], sampler.choice("scale"))}
