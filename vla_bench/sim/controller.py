@@ -18,11 +18,16 @@ class ControllerConfig:
     damping: float = 0.05  # DLS damping λ
     nullspace_gain: float = 0.2  # pull towards the home posture in the Jacobian's null space
     ik_iterations: int = 3
+    leash: float = 0.03  # metres the commanded target may run ahead of the measured EE position
 
 
 class EndEffectorController:
-    """Delta-pose control: target = current EE pose ⊕ action, solved to joint targets by DLS IK.
+    """Delta-pose control: target = previous target ⊕ action, solved to joint targets by DLS IK.
 
+    Integrating from the previous *commanded* position (not the measured one) makes an action
+    of +1 move the hand `max_translation` per step even though the servos lag a little; the
+    leash restarts from the measured position when the hand is blocked (pressing on the table),
+    so the target cannot wind up. Rotation integrates from the measured orientation.
     The IK runs on a scratch MjData so the simulated state is never touched; the result is
     written to the arm's position actuators, which track it over the control period.
     """
@@ -32,11 +37,15 @@ class EndEffectorController:
         self._scratch = mujoco.MjData(model)
         self._jacp = np.zeros((3, model.nv))
         self._jacr = np.zeros((3, model.nv))
+        self._target_pos: np.ndarray | None = None
 
     def target_pose(self, data: mujoco.MjData, action: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """World-frame EE target (position, rotation matrix) for a normalised action."""
         site = self.panda.ee_site
-        pos = data.site_xpos[site] + self.config.max_translation * action[:3]
+        measured = data.site_xpos[site]
+        previous = self._target_pos
+        start = previous if previous is not None and np.linalg.norm(previous - measured) < self.config.leash else measured
+        pos = start + self.config.max_translation * action[:3]
         rotvec = self.config.max_rotation * action[3:6]
         delta = np.zeros(4)
         mujoco.mju_axisAngle2Quat(delta, rotvec / max(np.linalg.norm(rotvec), 1e-12), np.linalg.norm(rotvec))
@@ -74,6 +83,7 @@ class EndEffectorController:
     def apply(self, data: mujoco.MjData, action: np.ndarray) -> None:
         """Write actuator targets for one control step."""
         pos, mat = self.target_pose(data, action)
+        self._target_pos = pos
         data.ctrl[self.panda.arm_actuators] = self.solve(data, pos, mat)
         data.ctrl[self.panda.gripper_actuator] = gripper_target(action[6])
 

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs vla-bench on a fresh Debian/Ubuntu machine: the headless OpenGL libraries MuJoCo
+# renders with (EGL from Mesa, OSMesa as the fallback), then the package itself.
+#   bash scripts/install.sh          the suite
+#   bash scripts/install.sh --test   the suite and its test tools
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SYSTEM_PACKAGES=(libegl1 libgl1 libgl1-mesa-dri libosmesa6)
+missing=()
+for pkg in "${SYSTEM_PACKAGES[@]}"; do
+    dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    if command -v apt-get >/dev/null 2>&1; then
+        SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+        echo "installing system libraries for headless rendering: ${missing[*]}"
+        $SUDO apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+    else
+        echo "please install EGL/Mesa (or OSMesa) OpenGL libraries: ${missing[*]}" >&2
+    fi
+fi
+
+extras=""
+[ "${1:-}" = "--test" ] && extras="[test]"
+python -m pip install --quiet --disable-pip-version-check -e ".${extras}"

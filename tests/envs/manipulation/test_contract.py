@@ -1,0 +1,52 @@
+"""The Gymnasium contract of DESIGN.md: registration, spaces, checker, info keys."""
+import gymnasium as gym
+import numpy as np
+import pytest
+from gymnasium.utils.env_checker import check_env
+
+import vla_bench
+from tests.conftest import MANIPULATION_TASKS
+
+INFO_KEYS = {"unsafe_contacts", "collisions", "path_length", "shortest_path_length", "progress", "is_success"}
+
+
+def test_at_least_six_families_are_listed():
+    assert len(MANIPULATION_TASKS) >= 6
+    assert {"PickUp", "PutIn", "PushToRegion", "Stack", "OpenDrawer", "CloseDrawer", "PutInDrawer"} <= set(MANIPULATION_TASKS)
+    assert set(MANIPULATION_TASKS) <= set(vla_bench.list_tasks())
+
+
+@pytest.mark.parametrize("task", MANIPULATION_TASKS)
+def test_env_checker_passes(task, make_env):
+    env = make_env(task)
+    check_env(env.unwrapped, skip_render_check=False)
+
+
+@pytest.mark.parametrize("task", MANIPULATION_TASKS)
+def test_observation_and_info_follow_the_contract(task, make_env):
+    env = make_env(task)
+    obs, info = env.reset(seed=3)
+    assert obs["rgb"].shape == obs["wrist_rgb"].shape == (128, 128, 3)
+    assert obs["rgb"].dtype == np.uint8
+    assert obs["proprio"].shape == (15,) and obs["proprio"].dtype == np.float32
+    assert isinstance(obs["instruction"], str) and obs["instruction"] == info["instruction"]
+    assert env.action_space == gym.spaces.Box(-1, 1, (7,), np.float32)
+    assert INFO_KEYS <= set(info) and "factors" in info
+    _, _, _, _, info = env.step(env.action_space.sample())
+    assert INFO_KEYS <= set(info)
+
+
+def test_make_by_id_with_options(make_env):
+    env = make_env("PickUp", image_size=64, depth=True)
+    obs, _ = env.reset(seed=0)
+    assert obs["rgb"].shape == (64, 64, 3)
+    assert obs["depth"].shape == (64, 64) and np.all(obs["depth"] > 0)
+
+
+def test_bad_actions_are_refused_with_a_message(make_env):
+    env = make_env("PickUp")
+    env.reset(seed=0)
+    with pytest.raises(ValueError, match="7 finite numbers"):
+        env.step(np.full(7, np.nan))
+    with pytest.raises(ValueError, match="7 finite numbers"):
+        env.step(np.zeros(6))
