@@ -28,6 +28,7 @@ class ObjectKind:
     graspable: bool = True
     stackable: bool = False
     rolls: bool = False
+    tips: bool = False  # tall and narrow: falls over when pushed
     receptacle: str | None = None  # the preposition ("in" or "on") if things go in or on it
     synonyms: tuple[str, ...] = ()
 
@@ -46,7 +47,7 @@ def catalog() -> dict[str, ObjectKind]:
         kinds[name] = ObjectKind(
             name=name, category=entry["category"], shape_type=shape_type, shape=shape,
             mass=entry["mass"], size=entry.get("size"), graspable=entry.get("graspable", True),
-            stackable=entry.get("stackable", False), rolls=entry.get("rolls", False),
+            stackable=entry.get("stackable", False), rolls=entry.get("rolls", False), tips=entry.get("tips", False),
             receptacle=entry.get("receptacle"), synonyms=tuple(entry.get("synonyms", ())),
         )
     return kinds

@@ -49,10 +49,11 @@ class TabletopEnv(gym.Env):
 
     def __init__(self, render_mode: str | None = "rgb_array", image_size: int = 128, shadows: bool = False,
                  control_hz: float = 10.0, timestep: float = 0.002, pools: PoolSelection | None = None,
-                 depth: bool = False) -> None:
+                 depth: bool = False, detailed_robot_meshes: bool = False) -> None:
         self.render_mode = render_mode
         self.physics = PhysicsConfig(timestep=timestep, control_hz=control_hz,
-                                     image_size=(image_size, image_size), shadows=shadows)
+                                     image_size=(image_size, image_size), shadows=shadows,
+                                     detailed_robot_meshes=detailed_robot_meshes)
         self.controller_config = ControllerConfig()
         self.pools = pools or PoolSelection()
         self.with_depth = depth
@@ -202,6 +203,10 @@ class TabletopEnv(gym.Env):
     @property
     def ee_pos(self) -> np.ndarray:
         return self.data.site_xpos[self.panda.ee_site]
+
+    def commanded_ee_pos(self) -> np.ndarray:
+        """Where the controller integrates the next translation from (see EndEffectorController)."""
+        return self._controller.commanded_position(self.data)
 
     def object_pos(self, role: str) -> np.ndarray:
         """World position of the centre of an object's bounding box."""

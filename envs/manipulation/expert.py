@@ -8,7 +8,7 @@ the generator resumes once a waypoint is reached, so later waypoints read the li
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING, Callable, Iterator
 
 import numpy as np
 
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 OPEN, CLOSED = 1.0, -1.0
 CLEARANCE = 0.12  # height above a grasp point for the approach
 MIN_GRASP_Z = 0.016  # keep the finger pads off the table
-PUSH_Z = 0.013  # push low, below every object's centre of mass, so tall things slide instead of tipping
+PUSH_Z = 0.017  # push low, below every object's centre of mass, so tall things slide instead of tipping
 DOWN = np.array([[1.0, 0.0, 0.0], [0.0, -1.0, 0.0], [0.0, 0.0, -1.0]])  # gripper pointing down
 
 
@@ -68,9 +68,8 @@ class ScriptedExpert:
         env, cfg = self.env, self.env.controller_config
         while self._waypoint is not None:
             wp = self._waypoint
-            err = wp.pos - env.ee_pos
             rot = rotation_error(down_rotation(wp.yaw), env.data.site_xmat[env.panda.ee_site].reshape(3, 3))
-            reached = np.linalg.norm(err) < wp.tolerance and np.linalg.norm(rot) < 0.05
+            reached = np.linalg.norm(wp.pos - env.ee_pos) < wp.tolerance and np.linalg.norm(rot) < 0.05
             if reached:
                 self._settled += 1
             if (reached and self._settled > wp.settle_steps) or self._steps >= wp.max_steps:
@@ -79,6 +78,8 @@ class ScriptedExpert:
             self._steps += 1
             self._last_gripper = wp.gripper
             action = np.zeros(7)
+            # Steer the commanded position (not the lagging measured one) so commands never wind up.
+            err = wp.pos - env.commanded_ee_pos()
             action[:3] = np.clip(err / cfg.max_translation, -wp.speed, wp.speed)
             action[3:6] = np.clip(rot / cfg.max_rotation, -1.0, 1.0)
             action[6] = wp.gripper
@@ -96,9 +97,14 @@ def grasp_yaw(env: "TabletopEnv", role: str) -> float:
     return wrap_yaw(narrow_axis_angle + np.pi / 2)
 
 
+PAD_CENTER_ABOVE_EE = 0.0016  # the finger pads' centre sits this far above the EE site
+
+
 def grasp_point(env: "TabletopEnv", role: str) -> np.ndarray:
+    """EE position that puts the pads' centre at the object's centre: a grasp above the
+    equator of a round object squeezes it out downwards."""
     pos = env.object_pos(role).copy()
-    pos[2] = max(pos[2], MIN_GRASP_Z)
+    pos[2] = max(pos[2] - PAD_CENTER_ABOVE_EE, MIN_GRASP_Z)
     return pos
 
 
@@ -111,7 +117,7 @@ def pick(env: "TabletopEnv", role: str, lift_to: float = 0.2, attempts: int = 3)
         yield Waypoint(np.array([*target[:2], above]), yaw, OPEN, tolerance=0.02)
         target = grasp_point(env, role)  # re-read: the approach may have nudged it
         yield Waypoint(target + [0, 0, 0.03], yaw, OPEN, tolerance=0.01, speed=0.5)
-        yield Waypoint(target, yaw, OPEN, tolerance=0.006, speed=0.3, max_steps=20)
+        yield Waypoint(target, yaw, OPEN, tolerance=0.004, speed=0.3, max_steps=20)
         yield Waypoint(target, yaw, CLOSED, tolerance=0.02, settle_steps=4, max_steps=8)
         yield Waypoint(np.array([*target[:2], lift_to]), yaw, CLOSED, tolerance=0.02, speed=0.6)
         if env.is_grasped(role):
@@ -120,23 +126,29 @@ def pick(env: "TabletopEnv", role: str, lift_to: float = 0.2, attempts: int = 3)
 
 
 def place(env: "TabletopEnv", role: str, xy: np.ndarray, release_bottom_z: float,
-          carry_z: float = 0.22, yaw: float | None = None) -> Iterator[Waypoint]:
+          carry_z: float = 0.22, yaw: float | None = None,
+          arrived: Callable[[], bool] = lambda: False, attempts: int = 3) -> Iterator[Waypoint]:
     """Carry a held object above `xy` (turning the hand to `yaw` if given), lower it until its
-    bottom is at `release_bottom_z`, let go. Picks it up again first if it was dropped."""
-    if not env.is_grasped(role):
-        yield from pick(env, role, lift_to=carry_z)
-    yaw = wrap_yaw(_current_yaw(env) if yaw is None else yaw)
-    yield Waypoint(np.array([*xy, carry_z]), yaw, CLOSED, tolerance=0.015)
-    if not env.is_grasped(role):  # dropped on the way: pick it up and carry it again
-        yield from place(env, role, xy, release_bottom_z, carry_z, yaw)
+    bottom is at `release_bottom_z`, let go. If it was dropped on the way, pick it up again,
+    unless `arrived()` says it already lies where it should."""
+    for _ in range(attempts):
+        if not env.is_grasped(role):
+            if arrived():
+                return
+            yield from pick(env, role, lift_to=carry_z)
+        turn = wrap_yaw(_current_yaw(env) if yaw is None else yaw)
+        yield Waypoint(np.array([*xy, carry_z]), turn, CLOSED, tolerance=0.015)
+        if env.is_grasped(role):
+            break
+    else:
         return
     offset = env.ee_pos - env.object_pos(role)  # where the hand holds it, relative to its centre
     hold_height = env.object_pos(role)[2] - env.object_bottom(role)
     release = np.array([*(xy + offset[:2]), release_bottom_z + hold_height + offset[2]])
-    yield Waypoint(release + [0, 0, 0.04], yaw, CLOSED, tolerance=0.01, speed=0.6)
-    yield Waypoint(release, yaw, CLOSED, tolerance=0.006, speed=0.3, max_steps=20)
-    yield Waypoint(release, yaw, OPEN, tolerance=0.02, settle_steps=3, max_steps=8)
-    yield Waypoint(release + [0, 0, 0.12], yaw, OPEN, tolerance=0.02)
+    yield Waypoint(release + [0, 0, 0.04], turn, CLOSED, tolerance=0.01, speed=0.6)
+    yield Waypoint(release, turn, CLOSED, tolerance=0.006, speed=0.3, max_steps=20)
+    yield Waypoint(release, turn, OPEN, tolerance=0.02, settle_steps=3, max_steps=8)
+    yield Waypoint(release + [0, 0, 0.12], turn, OPEN, tolerance=0.02)
 
 
 def _current_yaw(env: "TabletopEnv") -> float:

@@ -39,13 +39,19 @@ class EndEffectorController:
         self._jacr = np.zeros((3, model.nv))
         self._target_pos: np.ndarray | None = None
 
+    def commanded_position(self, data: mujoco.MjData) -> np.ndarray:
+        """Where the next action's translation starts from: the previous target, or the measured
+        position when there is none or the hand has fallen more than the leash behind it."""
+        measured = data.site_xpos[self.panda.ee_site]
+        previous = self._target_pos
+        if previous is not None and np.linalg.norm(previous - measured) < self.config.leash:
+            return previous
+        return measured
+
     def target_pose(self, data: mujoco.MjData, action: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """World-frame EE target (position, rotation matrix) for a normalised action."""
         site = self.panda.ee_site
-        measured = data.site_xpos[site]
-        previous = self._target_pos
-        start = previous if previous is not None and np.linalg.norm(previous - measured) < self.config.leash else measured
-        pos = start + self.config.max_translation * action[:3]
+        pos = self.commanded_position(data) + self.config.max_translation * action[:3]
         rotvec = self.config.max_rotation * action[3:6]
         delta = np.zeros(4)
         mujoco.mju_axisAngle2Quat(delta, rotvec / max(np.linalg.norm(rotvec), 1e-12), np.linalg.norm(rotvec))

@@ -117,7 +117,8 @@ class PutInDrawer(DrawerEnv):
         yield from expert.pick(self, "target", lift_to=0.22)
         slot = self._drawer_slot(self.drawer_opening())
         # Fingers along y, so the hand's long side stays clear of the cabinet top.
-        yield from expert.place(self, "target", slot[:2], cabinet.DRAWER_BOTTOM + 0.012, yaw=0.0)
+        yield from expert.place(self, "target", slot[:2], cabinet.DRAWER_BOTTOM + 0.012, yaw=0.0,
+                                arrived=self.object_in_drawer)
         yield from expert.retreat(self, 0.25)
         yield from close_drawer(self)
 

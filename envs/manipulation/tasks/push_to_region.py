@@ -5,15 +5,15 @@ import numpy as np
 from vla_bench.assets import instructions
 from vla_bench.envs.manipulation import expert
 from vla_bench.envs.manipulation.env import TabletopEnv, describe
-from vla_bench.envs.manipulation.sampling import WORKSPACE_X, WORKSPACE_Y, FactorSampler
+from vla_bench.envs.manipulation.sampling import FactorSampler
 from vla_bench.registry import register_task
 
-# Where the pushed object starts, and where distractors stay out of the way, per target region.
-START_AREA = {"left side": (0.40, 0.58, -0.10, 0.04), "right side": (0.40, 0.58, -0.04, 0.10),
-              "far side": (0.38, 0.50, -0.08, 0.08)}
-DISTRACTOR_AREA = {"left side": (*WORKSPACE_X, WORKSPACE_Y[0], -0.15), "right side": (*WORKSPACE_X, 0.15, WORKSPACE_Y[1]),
-                   "far side": (WORKSPACE_X[0], 0.56, 0.15, WORKSPACE_Y[1])}
-
+# Where the pushed object starts, and where distractors wait: outside the band the hand sweeps
+# (the hand is 20 cm long across the stroke) and behind the start, so the push path is clear.
+START_AREA = {"left side": (0.44, 0.58, -0.03, 0.03), "right side": (0.44, 0.58, -0.03, 0.03),
+              "far side": (0.38, 0.48, -0.05, 0.05)}
+DISTRACTOR_AREA = {"left side": (0.33, 0.70, -0.30, -0.20), "right side": (0.33, 0.70, 0.20, 0.30),
+                   "far side": (0.33, 0.70, 0.21, 0.30)}
 
 def regions() -> dict[str, list[float]]:
     return instructions()["regions"]["areas"]
@@ -28,7 +28,7 @@ class PushToRegion(TabletopEnv):
         return {"region": names[int(sampler.rng.integers(len(names)))]}
 
     def sample_objects(self, sampler: FactorSampler):
-        kind = sampler.kind(where=lambda k: k.graspable and not k.rolls)
+        kind = sampler.kind(where=lambda k: k.graspable and not k.rolls and not k.tips)
         return {"target": (kind, sampler.color(), sampler.choice("scale"))}
 
     def placement_area(self, role, extras):
