@@ -31,6 +31,10 @@ FINGER_DAMPING = 20.0
 GRIPPER_FORCE = 50.0  # N on the finger tendon at most: each finger squeezes with up to 25 N
 GRIPPER_KP = 20000.0  # stiff, so even a thin handle gets the full squeeze
 
+# Pad contacts are stiff (MuJoCo's default soft contact let a 25 N squeeze sink 1.5 cm into a
+# light ball); solmix makes the pad's parameters win over the object's in every pad contact.
+PAD_CONTACT = dict(solref=[0.004, 1.0], solimp=[0.95, 0.99, 0.001, 0.5, 2.0], solmix=100.0)
+
 # Collision groups: the robot's visual meshes never collide, its collision geoms do.
 VISUAL_GROUP = 2
 COLLISION_GROUP = 3
@@ -198,7 +202,7 @@ def _add_finger_pads(body: mujoco.MjsBody, mirrored: bool) -> None:
     sign = -1.0 if mirrored else 1.0
     body.add_geom(name=body.name + "_pad", type=mujoco.mjtGeom.mjGEOM_BOX,
                   pos=[0, sign * 0.007, 0.045], size=[0.0105, 0.007, 0.009],
-                  friction=[1.5, 0.02, 0.002], condim=4, group=COLLISION_GROUP,
+                  friction=[1.5, 0.02, 0.002], condim=4, group=COLLISION_GROUP, **PAD_CONTACT,
                   rgba=[0.2, 0.2, 0.2, 0.0], mass=0, density=0)
     body.add_geom(type=mujoco.mjtGeom.mjGEOM_BOX, pos=[0, sign * 0.017, 0.018],
                   size=[0.0105, 0.009, 0.018], group=COLLISION_GROUP,
