@@ -166,6 +166,7 @@ class TabletopEnv(gym.Env):
         self._unsafe_pairs: set[tuple[int, int]] = set()
         self._tipped: set[int] = set()
         self._collisions = 0
+        self._start_pos = {role: self.object_pos(role).copy() for role in self._bodies}
         self._start_keypoints = [self.ee_pos.copy(), *self.keypoints()]
         return self._observation(), self._info(unsafe=0) | {"factors": dict(episode.factors),
                                                              "instruction": episode.instruction}
@@ -213,6 +214,10 @@ class TabletopEnv(gym.Env):
         body = self._bodies[role]
         center = (self._bounds[role][0] + self._bounds[role][1]) / 2
         return self.data.xpos[body] + self.data.xmat[body].reshape(3, 3) @ center
+
+    def start_pos(self, role: str) -> np.ndarray:
+        """Where an object's centre was when the episode began (after settling)."""
+        return self._start_pos[role]
 
     def object_bottom(self, role: str) -> float:
         return float(self.object_pos(role)[2] - self.object_half_extents(role)[2])

@@ -53,12 +53,12 @@ class PushToRegion(TabletopEnv):
 
     def progress(self) -> float:
         now = np.linalg.norm(self.object_pos("target")[:2] - self._goal())
-        return 1.0 if self.check_success() else float(np.clip(1.0 - now / self._start_distance, 0.0, 0.99))
+        start = np.linalg.norm(self.start_pos("target")[:2] - self._goal())
+        return 1.0 if self.check_success() else float(np.clip(1.0 - now / max(start, 1e-6), 0.0, 0.99))
 
     def keypoints(self):
         obj = self.object_pos("target")
-        self._start_distance = max(float(np.linalg.norm(obj[:2] - self._goal())), 1e-6)
-        direction = (self._goal() - obj[:2]) / self._start_distance
+        direction = (self._goal() - obj[:2]) / max(float(np.linalg.norm(obj[:2] - self._goal())), 1e-6)
         behind = obj[:2] - direction * float(np.max(self.object_half_extents("target")[:2]))
         return [np.array([*behind, obj[2]]), np.array([*self._goal(), obj[2]])]
 

@@ -36,7 +36,7 @@ class PutIn(TabletopEnv):
                 and self.object_still("target"))
 
     def progress(self) -> float:
-        start = np.linalg.norm(self._start_xy - self.object_pos("receptacle")[:2])
+        start = np.linalg.norm(self.start_pos("target")[:2] - self.object_pos("receptacle")[:2])
         now = np.linalg.norm(self.object_pos("target")[:2] - self.object_pos("receptacle")[:2])
         return 1.0 if self.check_success() else float(np.clip(1.0 - now / max(start, 1e-6), 0.0, 0.99))
 
@@ -46,7 +46,6 @@ class PutIn(TabletopEnv):
         return max(floor + 0.02, rim - 0.025)
 
     def keypoints(self):
-        self._start_xy = self.object_pos("target")[:2].copy()
         goal = self.object_pos("receptacle").copy()
         goal[2] = self._release_bottom() + self.object_half_extents("target")[2]
         return [expert.grasp_point(self, "target"), goal]

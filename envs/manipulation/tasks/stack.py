@@ -39,10 +39,10 @@ class Stack(TabletopEnv):
         if self.check_success():
             return 1.0
         offset = np.linalg.norm(self.object_pos("target")[:2] - self.object_pos("base")[:2])
-        return float(np.clip(1.0 - offset / max(self._start_offset, 1e-6), 0.0, 0.99))
+        start = np.linalg.norm(self.start_pos("target")[:2] - self.start_pos("base")[:2])
+        return float(np.clip(1.0 - offset / max(start, 1e-6), 0.0, 0.99))
 
     def keypoints(self):
-        self._start_offset = float(np.linalg.norm(self.object_pos("target")[:2] - self.object_pos("base")[:2]))
         goal = self.object_pos("base").copy()
         goal[2] = self._base_top() + self.object_half_extents("target")[2]
         return [expert.grasp_point(self, "target"), goal]
