@@ -1,0 +1,25 @@
+"""The command line: listing, bench, and clear errors for bad names."""
+import json
+
+from vla_bench.cli import main
+
+
+def test_list_tasks_names_every_manipulation_task(capsys):
+    assert main(["list", "tasks", "--domain", "manipulation"]) == 0
+    out = capsys.readouterr().out
+    for task in ("PickUp", "PutIn", "PushToRegion", "Stack", "OpenDrawer", "CloseDrawer", "PutInDrawer"):
+        assert task in out
+
+
+def test_bench_reports_env_and_raw_throughput(capsys):
+    assert main(["bench", "--tasks", "PickUp", "--steps", "5", "--json"]) == 0
+    (result,) = json.loads(capsys.readouterr().out)
+    assert result["task"] == "PickUp"
+    for key in ("env_steps_per_s", "raw_steps_per_s", "raw_sim_steps_per_s", "overhead"):
+        assert result[key] > 0
+
+
+def test_unknown_task_lists_the_valid_ones(capsys):
+    assert main(["bench", "--tasks", "Juggle"]) == 2
+    err = capsys.readouterr().err
+    assert "unknown task 'Juggle'" in err and "PickUp" in err
