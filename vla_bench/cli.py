@@ -31,8 +31,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
     commands = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
 
-    lister = commands.add_parser("list", help="list tasks or built-in policies")
-    lister.add_argument("what", choices=["tasks", "policies"])
+    lister = commands.add_parser("list", help="list tasks, splits or built-in policies")
+    lister.add_argument("what", choices=["tasks", "splits", "policies"])
     lister.add_argument("--domain", choices=["manipulation", "navigation"], help="only tasks of this domain")
     lister.set_defaults(handler=_list)
 
@@ -52,6 +52,12 @@ def _list(args: argparse.Namespace) -> int:
         for name in list_tasks(args.domain):
             entry = task_entry(name)
             print(f"{name:14s} {entry.domain:13s} {entry.env_id:28s} {entry.description}")
+    elif args.what == "splits":
+        from vla_bench.splits import SPLITS, load_manifest
+
+        for name, split in SPLITS.items():
+            manifest = load_manifest(name)
+            print(f"{name:20s} {len(manifest.episodes):5d} episodes  v{manifest.version} {manifest.hash[:12]}  {split.description}")
     else:
         for name, description in BUILTIN_POLICIES.items():
             print(f"{name:8s} {description}")

@@ -20,6 +20,7 @@ class EpisodeSpec:
     factors: Mapping[str, Any]
     instruction: str
     episode_id: str = ""
+    perturbed: tuple[str, ...] = ()  # factors drawn from unseen pools (what a split changed)
 
 
 @dataclass(frozen=True)

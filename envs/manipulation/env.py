@@ -117,11 +117,11 @@ class TabletopEnv(gym.Env):
         wanted = self.sample_objects(sampler)
         taken = {(kind, color) for kind, color, _ in wanted.values()}
         for i in range(int(sampler.choice("distractors"))):
-            kind = sampler.kind(where=lambda k: k.graspable)
-            color = sampler.color()
-            if (kind, color) not in taken:  # never a twin of a named object
-                wanted[f"distractor_{i}"] = (kind, color, float(sampler.choice("scale")))
-                taken.add((kind, color))
+            kind, color = sampler.kind(where=lambda k: k.graspable), sampler.color()
+            while (kind, color) in taken:  # never a twin of a named object: the instruction stays unambiguous
+                kind, color = sampler.kind(where=lambda k: k.graspable), sampler.color()
+            wanted[f"distractor_{i}"] = (kind, color, float(sampler.choice("scale")))
+            taken.add((kind, color))
         cab = None
         if self.needs_cabinet:
             side = float(rng.choice([-1.0, 1.0]))
@@ -137,9 +137,10 @@ class TabletopEnv(gym.Env):
             friction=float(sampler.choice("friction")),
             mass_scale=float(sampler.choice("mass_scale")),
             cabinet=cab,
+            instruction_template=sampler.choice("instruction_template"),
             extras=extras,
         )
-        template_pool = sampler.choice("instruction_template")
+        template_pool = layout.instruction_template
         templates = instructions()[self.task_name][template_pool]
         template = templates[int(rng.integers(len(templates)))]
         instruction = template.format(**self.instruction_slots(layout, synonyms=template_pool == "unseen"))

@@ -45,6 +45,7 @@ class TabletopLayout:
     friction: float
     mass_scale: float
     cabinet: CabinetPlacement | None = None
+    instruction_template: str = "seen"  # which paraphrase pool the instruction came from
     extras: dict[str, Any] = field(default_factory=dict)  # task-specific values (e.g. a push region)
 
     def to_dict(self) -> dict[str, Any]:

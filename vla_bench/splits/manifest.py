@@ -1,0 +1,124 @@
+"""Split manifests: the fixed list of episodes a split evaluates, generated once and committed.
+
+`draw_episode` turns (split, task, seed) into an EpisodeSpec; `generate_manifest` draws a
+split's episodes for every task; the JSON files in `manifests/` are what `vla-bench run` uses
+unless `--seed` asks for a fresh draw. The hash covers the episodes, so a run records exactly
+which set it evaluated.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+from vla_bench.registry import list_tasks, task_entry
+from vla_bench.specs import EpisodeSpec, PoolSelection
+from vla_bench.splits.definitions import SplitDefinition, composition, is_held_out, split_definition
+
+MANIFEST_DIR = Path(__file__).resolve().parent / "manifests"
+MANIFEST_VERSION = 1
+EPISODES_PER_TASK = 50
+MAX_DRAWS = 200  # rejection sampling for composition constraints (a quarter are held out)
+
+
+@dataclass(frozen=True)
+class Manifest:
+    split: str
+    version: int
+    episodes: tuple[EpisodeSpec, ...]
+
+    @property
+    def hash(self) -> str:
+        return episodes_hash(self.episodes)
+
+    def for_task(self, task: str) -> list[EpisodeSpec]:
+        return [e for e in self.episodes if e.task == task]
+
+    @property
+    def tasks(self) -> list[str]:
+        return list(dict.fromkeys(e.task for e in self.episodes))
+
+
+def episodes_hash(episodes: tuple[EpisodeSpec, ...] | list[EpisodeSpec]) -> str:
+    canonical = json.dumps([asdict(e) for e in episodes], sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+@lru_cache(maxsize=None)
+def _sampler_env(task: str) -> gym.Env:
+    """An environment used only to draw episode specs (nothing is compiled or rendered)."""
+    return gym.make(task_entry(task).env_id).unwrapped
+
+
+def draw_episode(split: SplitDefinition, task: str, seed: int) -> EpisodeSpec:
+    """The episode of `split` and `task` that `seed` determines."""
+    rng = np.random.default_rng(seed)
+    perturbed: tuple[str, ...] = ()
+    if split.perturb_one_of:
+        count = int(rng.integers(2, 4)) if rng.random() < split.multi_factor_share else 1
+        perturbed = tuple(sorted(rng.choice(split.perturb_one_of, size=count, replace=False).tolist()))
+    unseen = (*split.unseen_factors, *perturbed)
+    pools = PoolSelection({factor: "unseen" for factor in unseen})
+    env = _sampler_env(task)
+    for attempt in range(MAX_DRAWS):
+        sub_seed = int(np.random.SeedSequence([seed, attempt]).generate_state(1)[0])
+        episode = env.sample_episode(sub_seed, pools)
+        held_out = is_held_out(composition(episode))
+        if split.compositions == "any" or held_out == (split.compositions == "held_out"):
+            return EpisodeSpec(episode.task, episode.seed, episode.factors, episode.instruction,
+                               episode_id=f"{split.name}/{task}/{seed}", perturbed=tuple(unseen))
+    raise RuntimeError(f"no {split.compositions} composition for {task} in {MAX_DRAWS} draws")
+
+
+def generate_manifest(split_name: str, episodes_per_task: int = EPISODES_PER_TASK, seed: int = 0,
+                      tasks: list[str] | None = None) -> Manifest:
+    """Draw `episodes_per_task` episodes of every task; `seed` 0 gives the committed manifest."""
+    split = split_definition(split_name)
+    tasks = tasks or list_tasks()
+    episodes = []
+    for task_index, task in enumerate(tasks):
+        for i in range(episodes_per_task):
+            episode_seed = int(np.random.SeedSequence([seed, task_index, i]).generate_state(1)[0])
+            episode = draw_episode(split, task, episode_seed)
+            episodes.append(EpisodeSpec(episode.task, episode.seed, episode.factors, episode.instruction,
+                                        episode_id=f"{split_name}/{task}/{i:03d}", perturbed=episode.perturbed))
+    return Manifest(split_name, MANIFEST_VERSION, tuple(episodes))
+
+
+def save_manifest(manifest: Manifest, directory: Path = MANIFEST_DIR) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"{manifest.split}.json"
+    payload: dict[str, Any] = {
+        "split": manifest.split,
+        "version": manifest.version,
+        "description": split_definition(manifest.split).description,
+        "hash": manifest.hash,
+        "episodes": [asdict(e) for e in manifest.episodes],
+    }
+    path.write_text(json.dumps(payload, indent=1, sort_keys=True) + "\n")
+    return path
+
+
+def load_manifest(split_name: str, directory: Path = MANIFEST_DIR) -> Manifest:
+    """The committed manifest of a split; verifies its hash so an edited file cannot pass silently."""
+    split_definition(split_name)
+    data = json.loads((directory / f"{split_name}.json").read_text())
+    episodes = tuple(EpisodeSpec(**{**e, "perturbed": tuple(e["perturbed"])}) for e in data["episodes"])
+    manifest = Manifest(data["split"], data["version"], episodes)
+    if manifest.hash != data["hash"]:
+        raise ValueError(f"manifest {split_name} does not match its hash; regenerate it with "
+                         f"`python -m vla_bench.splits.manifest` or restore the committed file")
+    return manifest
+
+
+if __name__ == "__main__":  # regenerate the committed manifests
+    from vla_bench.splits.definitions import SPLITS
+
+    for name in SPLITS:
+        print(save_manifest(generate_manifest(name)))
