@@ -111,7 +111,10 @@ def _mesh(spec, body, name, kind, scale, defaults):
     stretch = np.array(kind.shape.get("stretch", [1.0, 1.0, 1.0]))
     factor = kind.size * scale / np.max(extent * stretch)
     mesh_scale = factor * (stretch if up == "z" else stretch[[0, 2, 1]])
-    spec.add_mesh(name=name + "_mesh", file=str(data_path(kind.shape["file"])), scale=mesh_scale.tolist())
+    mesh = spec.add_mesh(name=name + "_mesh", file=str(data_path(kind.shape["file"])), scale=mesh_scale.tolist())
+    # Mass and inertia from the convex hull: some pybullet_data meshes (the teddy bear) are
+    # not watertight, and their shell inertia is singular.
+    mesh.inertia = mujoco.mjtMeshInertia.mjMESH_INERTIA_CONVEX
     body.add_geom(type=mujoco.mjtGeom.mjGEOM_MESH, meshname=name + "_mesh", quat=_UP_QUAT[up], **defaults)
 
 
