@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-POOL_SEEN, POOL_UNSEEN = "seen", "unseen"
+POOL_SEEN = "seen"
 
 
 @dataclass(frozen=True)

@@ -30,10 +30,6 @@ class CabinetPlacement:
     y: float
     opening: float  # metres the drawer starts pulled out
 
-    @property
-    def label(self) -> str:
-        return f"{self.color} drawer"
-
 
 WOOD_RGB = (0.55, 0.42, 0.30)  # the drawer's inside
 

@@ -8,7 +8,6 @@ expert solves it (`expert_plan`).
 """
 from __future__ import annotations
 
-import logging
 import string
 import warnings
 from typing import Any, ClassVar, Iterator
@@ -20,15 +19,13 @@ import numpy as np
 from vla_bench.assets import catalog, instructions
 from vla_bench.envs.manipulation import cabinet
 from vla_bench.envs.manipulation.expert import ScriptedExpert
-from vla_bench.envs.manipulation.objects import ObjectPlacement, body_bounds
+from vla_bench.envs.manipulation.objects import WALL_THICKNESS, ObjectPlacement, body_bounds
 from vla_bench.envs.manipulation.sampling import WORKSPACE_X, WORKSPACE_Y, FactorSampler, place_objects
 from vla_bench.envs.manipulation.scene import PhysicsConfig, TabletopLayout, build_scene
 from vla_bench.sim.controller import ControllerConfig, EndEffectorController
 from vla_bench.sim.panda import FINGER_MAX, HOME_QPOS, PandaHandles
 from vla_bench.sim.rendering import OffscreenRenderer
 from vla_bench.specs import EpisodeSpec, PoolSelection
-
-log = logging.getLogger(__name__)
 
 INSTRUCTION_CHARSET = frozenset(string.ascii_letters + string.digits + " ,.'-")
 MAX_INSTRUCTION_LENGTH = 256
@@ -175,14 +172,13 @@ class TabletopEnv(gym.Env):
     def step(self, action: np.ndarray):
         if self.data is None:
             raise RuntimeError("call reset() before step()")
-        action = np.asarray(action, dtype=np.float64).reshape(-1)
+        action = np.asarray(action, dtype=np.float64)
         if action.shape != (7,) or not np.all(np.isfinite(action)):
             raise ValueError(f"action must be 7 finite numbers in [-1, 1], got {action!r}")
         action = np.clip(action, -1.0, 1.0)
         self._controller.apply(self.data, action)
         mujoco.mj_step(self.model, self.data, nstep=self.physics.substeps)
-        if not np.all(np.isfinite(self.data.qpos)) or self.data.warning[mujoco.mjtWarning.mjWARN_BADQACC].number:
-            raise SimulationUnstable(f"simulation became unstable at t={self.data.time:.3f}s")
+        self._check_stable()
         ee = self.ee_pos
         self._path_length += float(np.linalg.norm(ee - self._ee_prev))
         self._ee_prev = ee.copy()
@@ -209,6 +205,9 @@ class TabletopEnv(gym.Env):
     def commanded_ee_pos(self) -> np.ndarray:
         """Where the controller integrates the next translation from (see EndEffectorController)."""
         return self._controller.commanded_position(self.data)
+
+    def commanded_ee_orientation(self) -> np.ndarray:
+        return self._controller.commanded_orientation(self.data)
 
     def object_pos(self, role: str) -> np.ndarray:
         """World position of the centre of an object's bounding box."""
@@ -263,7 +262,7 @@ class TabletopEnv(gym.Env):
         half = self.object_half_extents(container_role)
         cmat = self.data.xmat[self._bodies[container_role]].reshape(3, 3)
         local = cmat.T @ (pos - cpos)
-        inner = half[:2] - cabinet.WALL
+        inner = half[:2] - WALL_THICKNESS
         kind = catalog()[self.layout.objects[container_role].kind]
         if kind.shape.get("footprint") == "round":
             inside_xy = np.hypot(*local[:2]) < inner[0]
@@ -317,6 +316,13 @@ class TabletopEnv(gym.Env):
             data.qpos[model.jnt_qposadr[model.joint(cabinet.JOINT).id]] = self.layout.cabinet.opening
         mujoco.mj_forward(model, data)
         mujoco.mj_step(model, data, nstep=int(SETTLE_SECONDS / model.opt.timestep))
+        self._check_stable()
+
+    def _check_stable(self) -> None:
+        warnings = self.data.warning
+        if (not np.all(np.isfinite(self.data.qpos)) or warnings[mujoco.mjtWarning.mjWARN_BADQACC].number
+                or warnings[mujoco.mjtWarning.mjWARN_BADQVEL].number):
+            raise SimulationUnstable(f"simulation became unstable at t={self.data.time:.3f}s")
 
     def _touching_bodies(self, body: int) -> set[int]:
         contacts = self.data.contact
@@ -345,9 +351,10 @@ class TabletopEnv(gym.Env):
         events = len(pairs - self._unsafe_pairs)
         self._unsafe_pairs = pairs
         for role, body in self._bodies.items():
-            if body in self._task_bodies or catalog()[self.layout.objects[role].kind].rolls:
+            if body in self._task_bodies:
                 continue
-            down = self.object_up(role) < TIPPED_COS or self.data.xpos[body][2] < -0.05
+            tipped = not catalog()[self.layout.objects[role].kind].rolls and self.object_up(role) < TIPPED_COS
+            down = tipped or self.data.xpos[body][2] < -0.05  # knocked over, or off the table
             if down and body not in self._tipped:
                 self._tipped.add(body)
                 events += 1

@@ -68,8 +68,9 @@ class ScriptedExpert:
         env, cfg = self.env, self.env.controller_config
         while self._waypoint is not None:
             wp = self._waypoint
-            rot = rotation_error(down_rotation(wp.yaw), env.data.site_xmat[env.panda.ee_site].reshape(3, 3))
-            reached = np.linalg.norm(wp.pos - env.ee_pos) < wp.tolerance and np.linalg.norm(rot) < 0.05
+            measured_rot = env.data.site_xmat[env.panda.ee_site].reshape(3, 3)
+            reached = (np.linalg.norm(wp.pos - env.ee_pos) < wp.tolerance
+                       and np.linalg.norm(rotation_error(down_rotation(wp.yaw), measured_rot)) < 0.05)
             if reached:
                 self._settled += 1
             if (reached and self._settled > wp.settle_steps) or self._steps >= wp.max_steps:
@@ -78,8 +79,9 @@ class ScriptedExpert:
             self._steps += 1
             self._last_gripper = wp.gripper
             action = np.zeros(7)
-            # Steer the commanded position (not the lagging measured one) so commands never wind up.
+            # Steer the commanded pose (not the lagging measured one) so commands never wind up.
             err = wp.pos - env.commanded_ee_pos()
+            rot = rotation_error(down_rotation(wp.yaw), env.commanded_ee_orientation())
             action[:3] = np.clip(err / cfg.max_translation, -wp.speed, wp.speed)
             action[3:6] = np.clip(rot / cfg.max_rotation, -1.0, 1.0)
             action[6] = wp.gripper

@@ -25,11 +25,6 @@ class ObjectPlacement:
     y: float
     yaw: float
 
-    @property
-    def label(self) -> str:
-        """How an instruction names it, e.g. 'red mug'."""
-        return f"{self.color} {self.kind}"
-
 
 def add_object(spec: mujoco.MjSpec, name: str, kind: ObjectKind, rgb: tuple[float, float, float],
                scale: float, friction: float) -> mujoco.MjsBody:

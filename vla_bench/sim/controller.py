@@ -18,16 +18,17 @@ class ControllerConfig:
     damping: float = 0.05  # DLS damping λ
     nullspace_gain: float = 0.2  # pull towards the home posture in the Jacobian's null space
     ik_iterations: int = 3
-    leash: float = 0.03  # metres the commanded target may run ahead of the measured EE position
+    leash: float = 0.03  # metres the commanded position may run ahead of the measured one
+    rotation_leash: float = 0.15  # radians the commanded orientation may run ahead of the measured one
 
 
 class EndEffectorController:
     """Delta-pose control: target = previous target ⊕ action, solved to joint targets by DLS IK.
 
-    Integrating from the previous *commanded* position (not the measured one) makes an action
-    of +1 move the hand `max_translation` per step even though the servos lag a little; the
-    leash restarts from the measured position when the hand is blocked (pressing on the table),
-    so the target cannot wind up. Rotation integrates from the measured orientation.
+    Integrating from the previous *commanded* pose (not the measured one) makes an action of
+    +1 move the hand `max_translation` (turn it `max_rotation`) per step even though the servos
+    lag a little. The command is leashed to the measured pose, `leash` metres and
+    `rotation_leash` radians at most, so it cannot wind up while the hand is blocked.
     The IK runs on a scratch MjData so the simulated state is never touched; the result is
     written to the arm's position actuators, which track it over the control period.
     """
@@ -37,38 +38,37 @@ class EndEffectorController:
         self._scratch = mujoco.MjData(model)
         self._jacp = np.zeros((3, model.nv))
         self._jacr = np.zeros((3, model.nv))
+        self._joint_range = model.jnt_range[np.searchsorted(model.jnt_qposadr, panda.arm_qpos)].T
         self._target_pos: np.ndarray | None = None
+        self._target_mat: np.ndarray | None = None
 
     def commanded_position(self, data: mujoco.MjData) -> np.ndarray:
-        """Where the next action's translation starts from: the previous target, or the measured
-        position when there is none or the hand has fallen more than the leash behind it."""
+        """Where the next action's translation starts: the previous target, leashed to the hand."""
         measured = data.site_xpos[self.panda.ee_site]
-        previous = self._target_pos
-        if previous is not None and np.linalg.norm(previous - measured) < self.config.leash:
-            return previous
-        return measured
+        if self._target_pos is None:
+            return measured.copy()
+        return measured + _clip_norm(self._target_pos - measured, self.config.leash)
+
+    def commanded_orientation(self, data: mujoco.MjData) -> np.ndarray:
+        """Where the next action's rotation starts: the previous target, leashed to the hand."""
+        measured = data.site_xmat[self.panda.ee_site].reshape(3, 3)
+        if self._target_mat is None:
+            return measured.copy()
+        lead = _clip_norm(rotation_error(self._target_mat, measured), self.config.rotation_leash)
+        return _rotate(lead, measured)
 
     def target_pose(self, data: mujoco.MjData, action: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """World-frame EE target (position, rotation matrix) for a normalised action."""
-        site = self.panda.ee_site
         pos = self.commanded_position(data) + self.config.max_translation * action[:3]
-        rotvec = self.config.max_rotation * action[3:6]
-        delta = np.zeros(4)
-        mujoco.mju_axisAngle2Quat(delta, rotvec / max(np.linalg.norm(rotvec), 1e-12), np.linalg.norm(rotvec))
-        current = np.zeros(4)
-        mujoco.mju_mat2Quat(current, data.site_xmat[site])
-        quat = np.zeros(4)
-        mujoco.mju_mulQuat(quat, delta, current)
-        mat = np.zeros(9)
-        mujoco.mju_quat2Mat(mat, quat)
-        return pos, mat.reshape(3, 3)
+        mat = _rotate(self.config.max_rotation * action[3:6], self.commanded_orientation(data))
+        return pos, mat
 
     def solve(self, data: mujoco.MjData, pos: np.ndarray, mat: np.ndarray) -> np.ndarray:
         """Joint positions that bring the EE site to (pos, mat), starting from the current state."""
         scratch, model, panda, cfg = self._scratch, self.model, self.panda, self.config
         scratch.qpos[:] = data.qpos
         dof = panda.arm_dof
-        lower, upper = model.jnt_range[_joint_ids(model, panda)].T
+        lower, upper = self._joint_range
         q = scratch.qpos[panda.arm_qpos]
         for _ in range(cfg.ik_iterations):
             mujoco.mj_kinematics(model, scratch)
@@ -89,18 +89,31 @@ class EndEffectorController:
     def apply(self, data: mujoco.MjData, action: np.ndarray) -> None:
         """Write actuator targets for one control step."""
         pos, mat = self.target_pose(data, action)
-        self._target_pos = pos
+        self._target_pos, self._target_mat = pos, mat
         data.ctrl[self.panda.arm_actuators] = self.solve(data, pos, mat)
         data.ctrl[self.panda.gripper_actuator] = gripper_target(action[6])
+
+
+def _clip_norm(vector: np.ndarray, limit: float) -> np.ndarray:
+    norm = np.linalg.norm(vector)
+    return vector if norm <= limit else vector * (limit / norm)
+
+
+def _rotate(rotvec: np.ndarray, mat: np.ndarray) -> np.ndarray:
+    """The rotation `mat` turned by the world-frame axis-angle vector `rotvec`."""
+    angle = float(np.linalg.norm(rotvec))
+    if angle < 1e-12:
+        return mat.copy()
+    delta = np.zeros(4)
+    mujoco.mju_axisAngle2Quat(delta, rotvec / angle, angle)
+    delta_mat = np.zeros(9)
+    mujoco.mju_quat2Mat(delta_mat, delta)
+    return delta_mat.reshape(3, 3) @ mat
 
 
 def gripper_target(command: float) -> float:
     """−1 closes, +1 opens; in between is proportional (finger travel in metres)."""
     return float(np.clip((command + 1.0) / 2.0, 0.0, 1.0) * FINGER_MAX)
-
-
-def _joint_ids(model: mujoco.MjModel, panda: PandaHandles) -> np.ndarray:
-    return np.searchsorted(model.jnt_qposadr, panda.arm_qpos)
 
 
 def rotation_error(target: np.ndarray, current: np.ndarray) -> np.ndarray:

@@ -54,23 +54,23 @@ class PandaHandles:
     finger_body_ids: frozenset[int]
 
     @classmethod
-    def from_model(cls, model: mujoco.MjModel, prefix: str = "") -> "PandaHandles":
+    def from_model(cls, model: mujoco.MjModel) -> "PandaHandles":
         def jnt(name: str) -> int:
-            return model.joint(prefix + name).id
+            return model.joint(name).id
 
         arm = [jnt(n) for n in ARM_JOINTS]
         fingers = [jnt(n) for n in FINGER_JOINTS]
-        root = model.body(prefix + "panda_link0").id
+        root = model.body("panda_link0").id
         bodies = {b for b in range(model.nbody) if _has_ancestor(model, b, root)}
         return cls(
             arm_qpos=model.jnt_qposadr[arm].copy(),
             arm_dof=model.jnt_dofadr[arm].copy(),
             finger_qpos=model.jnt_qposadr[fingers].copy(),
-            arm_actuators=np.array([model.actuator(prefix + f"act_{n}").id for n in ARM_JOINTS]),
-            gripper_actuator=model.actuator(prefix + "act_gripper").id,
-            ee_site=model.site(prefix + EE_SITE).id,
+            arm_actuators=np.array([model.actuator(f"act_{n}").id for n in ARM_JOINTS]),
+            gripper_actuator=model.actuator("act_gripper").id,
+            ee_site=model.site(EE_SITE).id,
             body_ids=frozenset(bodies),
-            finger_body_ids=frozenset(model.body(prefix + n).id for n in FINGER_BODIES),
+            finger_body_ids=frozenset(model.body(n).id for n in FINGER_BODIES),
         )
 
 

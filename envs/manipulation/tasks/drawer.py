@@ -127,15 +127,14 @@ def open_drawer(env: DrawerEnv):
     """Grasp the vertical handle from above with a finger either side of it, pull, let go."""
     yaw = 0.0  # fingers close along y, across the bar
     handle = env.handle()
-    half_open = expert.OPEN
-    yield expert.Waypoint(handle + [0, 0, 0.12], yaw, half_open, tolerance=0.015)
-    yield expert.Waypoint(handle + [0, 0, 0.02], yaw, half_open, tolerance=0.008, speed=0.5)
-    yield expert.Waypoint(handle, yaw, half_open, tolerance=0.005, speed=0.3, max_steps=20)
+    yield expert.Waypoint(handle + [0, 0, 0.12], yaw, expert.OPEN, tolerance=0.015)
+    yield expert.Waypoint(handle + [0, 0, 0.02], yaw, expert.OPEN, tolerance=0.008, speed=0.5)
+    yield expert.Waypoint(handle, yaw, expert.OPEN, tolerance=0.005, speed=0.3, max_steps=20)
     yield expert.Waypoint(handle, yaw, expert.CLOSED, tolerance=0.02, settle_steps=4, max_steps=8)
     pulled = handle - [PULL_TO - env.drawer_opening(), 0.0, 0.0]
     yield expert.Waypoint(pulled, yaw, expert.CLOSED, tolerance=0.01, speed=0.4, max_steps=40)
-    yield expert.Waypoint(env.ee_pos.copy(), yaw, half_open, tolerance=0.02, settle_steps=2, max_steps=6)
-    yield expert.Waypoint(env.ee_pos + [0, 0, 0.12], yaw, half_open, tolerance=0.02)
+    yield expert.Waypoint(env.ee_pos.copy(), yaw, expert.OPEN, tolerance=0.02, settle_steps=2, max_steps=6)
+    yield expert.Waypoint(env.ee_pos + [0, 0, 0.12], yaw, expert.OPEN, tolerance=0.02)
 
 
 def close_drawer(env: DrawerEnv):

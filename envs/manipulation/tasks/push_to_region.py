@@ -12,8 +12,8 @@ from vla_bench.registry import register_task
 # (the hand is 20 cm long across the stroke) and behind the start, so the push path is clear.
 START_AREA = {"left side": (0.44, 0.58, -0.03, 0.03), "right side": (0.44, 0.58, -0.03, 0.03),
               "far side": (0.38, 0.48, -0.05, 0.05)}
-DISTRACTOR_AREA = {"left side": (0.33, 0.70, -0.30, -0.20), "right side": (0.33, 0.70, 0.20, 0.30),
-                   "far side": (0.33, 0.70, 0.21, 0.30)}
+DISTRACTOR_AREA = {"left side": (0.30, 0.72, -0.32, -0.19), "right side": (0.30, 0.72, 0.19, 0.32),
+                   "far side": (0.30, 0.72, 0.21, 0.32)}  # room for the four distractors of unseen pools
 
 def regions() -> dict[str, list[float]]:
     return instructions()["regions"]["areas"]
