@@ -6,13 +6,11 @@ import json
 import logging
 import sys
 from dataclasses import asdict
+from pathlib import Path
 
 from vla_bench import __version__
 from vla_bench.registry import list_tasks, task_entry
-
-BUILTIN_POLICIES = {"random": "uniformly random actions (the floor)",
-                    "oracle": "the scripted expert on privileged state (the ceiling)"}
-
+from vla_bench.results import LEADERBOARD_COLUMNS, leaderboard, read_summary, write_rows
 
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
@@ -36,9 +34,43 @@ def _parser() -> argparse.ArgumentParser:
     lister.add_argument("--domain", choices=["manipulation", "navigation"], help="only tasks of this domain")
     lister.set_defaults(handler=_list)
 
+    runner = commands.add_parser("run", help="evaluate a policy on a split",
+                                 description="Evaluate a policy on every task of a split; writes RUN_DIR/episodes.jsonl, "
+                                             "summary.csv and run.json.")
+    runner.add_argument("--policy", required=True, help="random, oracle, package.module:Class, path/to/file.py:Class, "
+                                                       "or a name from the vla_bench.policies entry points")
+    runner.add_argument("--split", required=True, help="train, novel_objects, novel_instructions, "
+                                                      "novel_compositions or novel_environments")
+    runner.add_argument("--policy-arg", action="append", default=[], metavar="KEY=VALUE",
+                        help="constructor argument for the policy (repeatable; values parse as JSON when they can)")
+    runner.add_argument("--tasks", default="", help="comma-separated subset of tasks (default: all of the split)")
+    runner.add_argument("--episodes-per-task", type=int, help="the first N episodes per task (default: all, 50)")
+    runner.add_argument("--workers", type=int, default=0, help="worker processes (default: one per core)")
+    runner.add_argument("--out", type=Path, help="run directory (default: runs/<policy>-<split>)")
+    runner.add_argument("--resume", action="store_true", help="finish an interrupted run in the same directory")
+    runner.add_argument("--record-video", type=int, default=0, metavar="K", help="save MP4s of the first K episodes per task")
+    runner.add_argument("--supervisor", choices=["on", "off"], default="on",
+                        help="on: the safety supervisor intervenes; off: it only observes and counts (default: on)")
+    runner.add_argument("--step-timeout", type=float, default=30.0, metavar="SECONDS",
+                        help="fail an episode whose policy takes longer than this for one step (default: 30)")
+    runner.add_argument("--seed", type=int, help="draw a fresh episode set from the split's definition instead of "
+                                                "the committed manifest")
+    runner.add_argument("--no-progress", action="store_true", help="no progress bar")
+    runner.set_defaults(handler=_run)
+
+    board = commands.add_parser("leaderboard", help="merge runs into one row per (policy, split)")
+    board.add_argument("run_dirs", nargs="+", type=Path, metavar="RUN_DIR")
+    board.add_argument("-o", "--output", type=Path, default=Path("leaderboard.csv"), help="(default: %(default)s)")
+    board.set_defaults(handler=_leaderboard)
+
+    report = commands.add_parser("report", help="PNG plots and a markdown report of runs")
+    report.add_argument("run_dirs", nargs="+", type=Path, metavar="RUN_DIR")
+    report.add_argument("-o", "--output", type=Path, help="report folder (default: RUN_DIR/report of the first run)")
+    report.set_defaults(handler=_report)
+
     bench = commands.add_parser("bench", help="throughput: env steps/s beside raw MuJoCo steps + renders",
-                                description=__import__("vla_bench.bench").bench.__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+                                description="Times env.step() with both cameras against raw mj_step and mj_step "
+                                            "+ renders of the same scene, in the same run.")
     bench.add_argument("--tasks", default="PickUp,PutInDrawer", help="comma-separated task names (default: %(default)s)")
     bench.add_argument("--steps", type=int, default=300, help="env steps to time per task (default: %(default)s)")
     bench.add_argument("--image-size", type=int, default=128, help="camera width and height (default: %(default)s)")
@@ -59,8 +91,52 @@ def _list(args: argparse.Namespace) -> int:
             manifest = load_manifest(name)
             print(f"{name:20s} {len(manifest.episodes):5d} episodes  v{manifest.version} {manifest.hash[:12]}  {split.description}")
     else:
-        for name, description in BUILTIN_POLICIES.items():
-            print(f"{name:8s} {description}")
+        from vla_bench.policy.loader import registered_policies
+
+        for name, description in registered_policies().items():
+            print(f"{name:10s} {description}")
+    return 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    from vla_bench.policy.loader import parse_policy_args
+    from vla_bench.runner.runner import RunConfig, run
+
+    config = RunConfig(policy=args.policy, split=args.split, policy_args=parse_policy_args(args.policy_arg),
+                       tasks=tuple(t for t in args.tasks.split(",") if t), episodes_per_task=args.episodes_per_task,
+                       workers=args.workers, out=args.out, resume=args.resume, record_video=args.record_video,
+                       supervisor=args.supervisor == "on", step_timeout=args.step_timeout, seed=args.seed,
+                       progress=not args.no_progress)
+    try:
+        run_dir = run(config)
+    except KeyboardInterrupt:
+        print(f"\ninterrupted: finished episodes are kept in {config.run_dir}; "
+              "run the same command with --resume to finish", file=sys.stderr)
+        return 130
+    for row in read_summary(run_dir):
+        if row["task"] == "ALL":
+            print(f"{row['policy']} on {row['split']}: success {float(row['success_rate']):.3f} "
+                  f"[{float(row['success_ci_low']):.3f}, {float(row['success_ci_high']):.3f}] over {row['episodes']} "
+                  f"episodes, collisions {float(row['collision_rate']):.3f}, SPL {float(row['spl']):.3f}, "
+                  f"interventions {float(row['intervention_rate']):.3f}, errors {row['errors']}")
+    print(f"results: {run_dir / 'summary.csv'}")
+    return 0
+
+
+def _leaderboard(args: argparse.Namespace) -> int:
+    rows = leaderboard(args.run_dirs)
+    write_rows(args.output, LEADERBOARD_COLUMNS, rows)
+    for row in rows:
+        print(f"{row['policy']:20s} {row['split']:20s} success {row['success_rate']}")
+    print(f"leaderboard: {args.output}")
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    from vla_bench.report import write_report
+
+    path = write_report(args.run_dirs, args.output or args.run_dirs[0] / "report")
+    print(f"report: {path}")
     return 0
 
 

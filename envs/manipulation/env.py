@@ -164,6 +164,7 @@ class TabletopEnv(gym.Env):
         self._unsafe_pairs: set[tuple[int, int]] = set()
         self._tipped: set[int] = set()
         self._collisions = 0
+        self._max_robot_force = 0.0
         self._start_pos = {role: self.object_pos(role).copy() for role in self._bodies}
         self._start_keypoints = [self.ee_pos.copy(), *self.keypoints()]
         return self._observation(), self._info(unsafe=0) | {"factors": dict(episode.factors),
@@ -196,6 +197,17 @@ class TabletopEnv(gym.Env):
         if self._renderer is not None:
             self._renderer.close()
             self._renderer = None
+
+    def drive_home(self, seconds: float = 1.0) -> None:
+        """Servo the arm back to its home pose with the gripper open (a supervisor's reset):
+        real motion through the joint servos, so the path it takes counts."""
+        self.data.ctrl[self.panda.arm_actuators] = HOME_QPOS
+        self.data.ctrl[self.panda.gripper_actuator] = FINGER_MAX
+        mujoco.mj_step(self.model, self.data, nstep=int(seconds / self.model.opt.timestep))
+        self._check_stable()
+        self._controller = EndEffectorController(self.model, self.panda, self.controller_config)
+        self._path_length += float(np.linalg.norm(self.ee_pos - self._ee_prev))
+        self._ee_prev = self.ee_pos.copy()
 
     # ------------------------------------------------------------------------ state queries
     @property
@@ -335,6 +347,7 @@ class TabletopEnv(gym.Env):
         model, data, panda = self.model, self.data, self.panda
         pairs: set[tuple[int, int]] = set()
         force = np.zeros(6)
+        self._max_robot_force = 0.0
         for i in range(data.ncon):
             c = data.contact[i]
             b1, b2 = model.geom_bodyid[c.geom1], model.geom_bodyid[c.geom2]
@@ -343,6 +356,7 @@ class TabletopEnv(gym.Env):
                 continue
             robot, other = (b1, b2) if robot1 else (b2, b1)
             mujoco.mj_contactForce(model, data, i, force)
+            self._max_robot_force = max(self._max_robot_force, float(force[0]))
             too_hard = force[0] > CONTACT_FORCE_LIMIT
             forbidden = robot not in panda.finger_body_ids and (
                 other in self._fixture_bodies or other not in self._task_bodies)
@@ -385,6 +399,7 @@ class TabletopEnv(gym.Env):
             "path_length": self._path_length,
             "shortest_path_length": self.shortest_path_length,
             "progress": self.progress(),
+            "contact_force": self._max_robot_force,
             "is_success": self._success_streak >= SUCCESS_HOLD_STEPS,
         }
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import gymnasium as gym
 import numpy as np
@@ -17,17 +17,26 @@ class TaskInfo:
     observation_space: gym.spaces.Dict
     action_space: gym.Space
     max_episode_steps: int
-    privileged: Any = None  # the simulator itself; only scripted experts (the oracle) read it
+    episode_seed: int = 0  # for policies that sample: seed from this, so results do not depend on order
+    episode_id: str = ""  # batched policies key per-episode state by it (observations carry it too)
+    privileged: Any = None  # the simulator itself; given only to policies that declare `privileged = True`
 
 
 class Policy:
     """Base class of every policy. Override `act`; override `reset` if the policy keeps state.
 
-    `act_batch` exists so that a model on a GPU can serve many episodes at once; its default
-    calls `act` on each observation.
+    Declarations the runner checks before an evaluation starts:
+    - `observation_keys`: the observation entries the policy reads (None: it copes with any);
+    - `action_mode`: "ee_delta" (the 7-D manipulation action) or "discrete" (navigation);
+    - `privileged`: True only for scripted experts that read simulator state.
+    `act_batch` lets one model (e.g. on a GPU) serve the episodes of all workers at once; a
+    policy that overrides it is run that way, and must give what `act` would for each.
     """
 
     name: str = "policy"
+    observation_keys: ClassVar[tuple[str, ...] | None] = None
+    action_mode: ClassVar[str] = "ee_delta"
+    privileged: ClassVar[bool] = False
 
     def reset(self, instruction: str, task: TaskInfo) -> None:
         """Called at the start of each episode."""
@@ -37,3 +46,8 @@ class Policy:
 
     def act_batch(self, observations: list[dict[str, Any]]) -> list[np.ndarray | int]:
         return [self.act(obs) for obs in observations]
+
+    @classmethod
+    def batches(cls) -> bool:
+        """Whether this policy implements its own `act_batch` (then it is served centrally)."""
+        return getattr(cls, "act_batch") is not Policy.act_batch

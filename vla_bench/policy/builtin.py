@@ -9,27 +9,29 @@ from vla_bench.policy.base import Policy, TaskInfo
 
 
 class RandomPolicy(Policy):
-    """Uniformly random actions from the task's action space, seeded per episode."""
+    """Uniformly random actions, seeded from each episode's seed (the floor)."""
 
     name = "random"
 
     def __init__(self, seed: int = 0) -> None:
         self.seed = seed
-        self._episodes = 0
 
     def reset(self, instruction: str, task: TaskInfo) -> None:
         self._space = task.action_space
-        self._space.seed(self.seed + self._episodes)
-        self._episodes += 1
+        self._rng = np.random.default_rng([self.seed, task.episode_seed])
 
     def act(self, observation: dict[str, Any]) -> np.ndarray | int:
-        return self._space.sample()
+        if hasattr(self._space, "n"):
+            return int(self._rng.integers(self._space.n))
+        low, high = self._space.low, self._space.high
+        return self._rng.uniform(low, high).astype(self._space.dtype)
 
 
 class OraclePolicy(Policy):
-    """The task's scripted expert, acting on privileged simulator state."""
+    """The task's scripted expert on privileged simulator state (the ceiling)."""
 
     name = "oracle"
+    privileged = True
 
     def reset(self, instruction: str, task: TaskInfo) -> None:
         if task.privileged is None:

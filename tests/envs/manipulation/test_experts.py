@@ -39,7 +39,7 @@ def test_grasp_holds_by_friction_and_lets_go_when_opened(make_env):
     base = env.unwrapped
     obs, _ = env.reset(seed=4)
     policy = OraclePolicy()
-    policy.reset(obs["instruction"], task_info(env))
+    policy.reset(obs["instruction"], task_info(env, base.episode, privileged=True))
     terminated = False
     while not terminated:
         obs, _, terminated, truncated, info = env.step(policy.act(obs))

@@ -1,0 +1,134 @@
+"""`vla-bench report`: PNG plots and a markdown report from one or more run directories."""
+from __future__ import annotations
+
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+
+from vla_bench.metrics import wilson_interval
+from vla_bench.results import read_episodes, read_summary
+
+SAFETY_METRICS = (("collision_rate", "collision rate"), ("spl", "SPL"),
+                  ("intervention_rate", "intervention rate"), ("mean_steps", "mean episode steps"))
+
+
+def write_report(run_dirs: list[Path], out: Path) -> Path:
+    """Plots and report.md in `out`; returns the markdown file."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    out.mkdir(parents=True, exist_ok=True)
+    rows = [row for d in run_dirs for row in read_summary(d)]
+    episodes = [e for d in run_dirs for e in read_episodes(d)]
+    overall = [r for r in rows if r["task"] == "ALL"]
+    plots = {
+        "success_by_split.png": ("Success rate by split (95% Wilson intervals)", _success_by_split(overall)),
+        "task_split_heatmap.png": ("Success rate per task and split", _heatmap(rows)),
+        "success_by_factor.png": ("Success rate by perturbed factor", _by_factor(episodes)),
+        "safety_efficiency.png": ("Safety and efficiency", _safety(overall)),
+    }
+    lines = ["# vla-bench report", "", f"Runs: {', '.join(str(d) for d in run_dirs)}", "",
+             "| policy | split | episodes | success | 95% CI | collisions | SPL | interventions | errors |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for r in overall:
+        lines.append(f"| {r['policy']} | {r['split']} | {r['episodes']} | {float(r['success_rate']):.3f} | "
+                     f"[{float(r['success_ci_low']):.3f}, {float(r['success_ci_high']):.3f}] | "
+                     f"{float(r['collision_rate']):.3f} | {float(r['spl']):.3f} | "
+                     f"{float(r['intervention_rate']):.3f} | {r['errors']} |")
+    for name, (title, figure) in plots.items():
+        if figure is None:
+            continue
+        figure.savefig(out / name, dpi=120, bbox_inches="tight")
+        lines += ["", f"## {title}", "", f"![{title}]({name})"]
+    path = out / "report.md"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def _success_by_split(overall):
+    import matplotlib.pyplot as plt
+
+    if not overall:
+        return None
+    policies = list(dict.fromkeys(r["policy"] for r in overall))
+    splits = list(dict.fromkeys(r["split"] for r in overall))
+    fig, ax = plt.subplots(figsize=(1.6 * len(splits) + 2, 3.5))
+    width = 0.8 / len(policies)
+    for i, policy in enumerate(policies):
+        by_split = {r["split"]: r for r in overall if r["policy"] == policy}
+        xs = [j + i * width for j, s in enumerate(splits) if s in by_split]
+        rs = [by_split[s] for s in splits if s in by_split]
+        rate = np.array([float(r["success_rate"]) for r in rs])
+        low = rate - np.array([float(r["success_ci_low"]) for r in rs])
+        high = np.array([float(r["success_ci_high"]) for r in rs]) - rate
+        ax.bar(xs, rate, width, yerr=[low, high], capsize=3, label=policy)
+    ax.set_xticks([j + 0.4 - width / 2 for j in range(len(splits))], splits, rotation=20, ha="right")
+    ax.set_ylim(0, 1.05)
+    ax.set_ylabel("success rate")
+    ax.legend(fontsize=8)
+    return fig
+
+
+def _heatmap(rows):
+    import matplotlib.pyplot as plt
+
+    cells = [r for r in rows if r["task"] != "ALL"]
+    if not cells:
+        return None
+    columns = list(dict.fromkeys(f"{r['policy']}\n{r['split']}" for r in cells))
+    tasks = list(dict.fromkeys(r["task"] for r in cells))
+    grid = np.full((len(tasks), len(columns)), np.nan)
+    for r in cells:
+        grid[tasks.index(r["task"]), columns.index(f"{r['policy']}\n{r['split']}")] = float(r["success_rate"])
+    fig, ax = plt.subplots(figsize=(1.3 * len(columns) + 2, 0.45 * len(tasks) + 1.5))
+    image = ax.imshow(grid, vmin=0, vmax=1, cmap="viridis", aspect="auto")
+    ax.set_xticks(range(len(columns)), columns, fontsize=7, rotation=30, ha="right")
+    ax.set_yticks(range(len(tasks)), tasks, fontsize=8)
+    for (i, j), value in np.ndenumerate(grid):
+        if not np.isnan(value):
+            ax.text(j, i, f"{value:.2f}", ha="center", va="center", fontsize=7, color="w" if value < 0.6 else "k")
+    fig.colorbar(image, ax=ax, label="success rate")
+    return fig
+
+
+def _by_factor(episodes):
+    import matplotlib.pyplot as plt
+
+    groups: dict[tuple[str, str], list[bool]] = defaultdict(list)
+    for e in episodes:
+        if e.get("split") == "novel_environments":
+            for factor in e.get("perturbed") or []:
+                groups[(e["policy"], factor)].append(bool(e["success"]))
+    if not groups:
+        return None
+    policies = list(dict.fromkeys(p for p, _ in groups))
+    factors = sorted({f for _, f in groups})
+    fig, ax = plt.subplots(figsize=(1.2 * len(factors) + 2, 3.5))
+    width = 0.8 / len(policies)
+    for i, policy in enumerate(policies):
+        stats = [(j, groups[(policy, f)]) for j, f in enumerate(factors) if groups.get((policy, f))]
+        rate = np.array([np.mean(s) for _, s in stats])
+        ci = np.array([wilson_interval(sum(s), len(s)) for _, s in stats])
+        ax.bar([j + i * width for j, _ in stats], rate, width, yerr=[rate - ci[:, 0], ci[:, 1] - rate],
+               capsize=3, label=policy)
+    ax.set_xticks([j + 0.4 - width / 2 for j in range(len(factors))], factors, rotation=20, ha="right")
+    ax.set_ylim(0, 1.05)
+    ax.set_ylabel("success rate (novel_environments)")
+    ax.legend(fontsize=8)
+    return fig
+
+
+def _safety(overall):
+    import matplotlib.pyplot as plt
+
+    if not overall:
+        return None
+    fig, axes = plt.subplots(1, 4, figsize=(14, 3.2))
+    labels = [f"{r['policy']}\n{r['split']}" for r in overall]
+    for ax, (key, title) in zip(axes, SAFETY_METRICS):
+        ax.bar(range(len(overall)), [float(r[key]) for r in overall], color="tab:gray")
+        ax.set_title(title, fontsize=9)
+        ax.set_xticks(range(len(overall)), labels, fontsize=6, rotation=45, ha="right")
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,35 @@
+"""MP4 videos of episodes, with the instruction written on the frames."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+VIDEO_SIZE = 256  # pixels: frames are upscaled so the caption stays legible
+FPS = 10
+
+
+def caption(frame: np.ndarray, text: str) -> np.ndarray:
+    """Upscale a frame and write `text` in a band at its top."""
+    from PIL import Image, ImageDraw
+
+    image = Image.fromarray(frame).resize((VIDEO_SIZE, VIDEO_SIZE), Image.NEAREST)
+    draw = ImageDraw.Draw(image)
+    draw.rectangle([0, 0, VIDEO_SIZE, 28], fill=(0, 0, 0))
+    words, lines = text.split(), [""]
+    for word in words:  # wrap to two short lines
+        if len(lines[-1]) + len(word) > 40:
+            lines.append("")
+        lines[-1] = f"{lines[-1]} {word}".strip()
+    draw.multiline_text((4, 2), "\n".join(lines[:2]), fill=(255, 255, 255), spacing=1)
+    return np.asarray(image)
+
+
+def write_video(path: Path, frames: list[np.ndarray], text: str) -> Path:
+    import imageio.v2 as imageio
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with imageio.get_writer(path, fps=FPS, codec="libx264", quality=7, macro_block_size=16) as writer:
+        for frame in frames:
+            writer.append_data(caption(frame, text))
+    return path

@@ -1,0 +1,118 @@
+"""Worker processes: each keeps one environment per task and runs whole episodes (local
+policies) or steps environments for a policy served by the main process (batched policies)."""
+from __future__ import annotations
+
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+
+from vla_bench.policy.loader import PolicySpec
+from vla_bench.registry import task_entry
+from vla_bench.specs import EpisodeSpec
+from vla_bench.supervisor import SafetySupervisor
+
+
+@dataclass(frozen=True)
+class WorkerConfig:
+    policy: PolicySpec
+    policy_name: str
+    split: str
+    supervisor: bool
+    run_dir: Path
+    image_size: int = 128
+
+
+class EnvCache:
+    """One supervised environment per task, built on first use."""
+
+    def __init__(self, config: WorkerConfig) -> None:
+        self.config = config
+        self._envs: dict[str, gym.Env] = {}
+
+    def get(self, task: str) -> gym.Env:
+        if task not in self._envs:
+            env = gym.make(task_entry(task).env_id, image_size=self.config.image_size)
+            self._envs[task] = SafetySupervisor(env, enabled=self.config.supervisor)
+        return self._envs[task]
+
+    def close(self) -> None:
+        for env in self._envs.values():
+            env.close()
+
+
+def local_worker(worker_id: int, config: WorkerConfig, jobs, results) -> None:
+    """Runs whole episodes with its own copy of the policy. jobs: (index, EpisodeSpec, record_video)."""
+    import vla_bench  # noqa: F401  (registers tasks in a spawned process)
+    from vla_bench.runner.episode import run_episode
+    from vla_bench.runner.video import write_video
+
+    envs = EnvCache(config)
+    try:
+        policy = config.policy.build()
+        while (job := jobs.get()) is not None:
+            index, episode, record_video = job
+            frames: list | None = [] if record_video else None
+            record = run_episode(envs.get(episode.task), policy, episode, config.split, config.policy_name,
+                                 on_step=lambda step: results.put(("step", worker_id, index, step)), frames=frames)
+            if frames:
+                write_video(video_path(config.run_dir, episode), frames, episode.instruction)
+            results.put(("done", worker_id, index, record.to_json()))
+    except Exception:  # a crash outside an episode's own faults: tell the runner, which records it
+        results.put(("crash", worker_id, None, traceback.format_exc()))
+    finally:
+        envs.close()
+
+
+class ProxyPolicy:
+    """Stands in a worker for a policy served by the main process (batched inference).
+
+    It forwards `reset` and each observation (tagged with its `episode_id`) to the main process
+    and waits for the action, so the episode loop is the same code as for local policies.
+    """
+
+    privileged = False
+
+    def __init__(self, worker_id: int, requests, replies) -> None:
+        self.worker_id, self.requests, self.replies = worker_id, requests, replies
+        self.index = -1
+
+    def reset(self, instruction: str, task) -> None:
+        self.requests.put(("reset", self.worker_id, self.index, (instruction, task)))
+
+    def act(self, observation: dict[str, Any]):
+        self.requests.put(("act", self.worker_id, self.index, observation))
+        kind, payload = self.replies.get()
+        if kind == "fault":
+            raise RuntimeError(payload)
+        return payload
+
+
+def batched_worker(worker_id: int, config: WorkerConfig, jobs, results, replies) -> None:
+    """Runs whole episodes like `local_worker`, asking the main process for every action."""
+    import vla_bench  # noqa: F401
+    from vla_bench.runner.episode import run_episode
+    from vla_bench.runner.video import write_video
+
+    envs = EnvCache(config)
+    proxy = ProxyPolicy(worker_id, results, replies)
+    try:
+        while (job := jobs.get()) is not None:
+            index, episode, record_video = job
+            proxy.index = index
+            frames: list | None = [] if record_video else None
+            record = run_episode(envs.get(episode.task), proxy, episode, config.split, config.policy_name,
+                                 frames=frames)
+            if frames:
+                write_video(video_path(config.run_dir, episode), frames, episode.instruction)
+            results.put(("done", worker_id, index, record.to_json()))
+    except Exception:
+        results.put(("crash", worker_id, None, traceback.format_exc()))
+    finally:
+        envs.close()
+
+
+def video_path(run_dir: Path, episode: EpisodeSpec) -> Path:
+    return run_dir / "videos" / episode.task / f"{episode.episode_id.replace('/', '_')}.mp4"
