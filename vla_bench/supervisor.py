@@ -29,7 +29,7 @@ class SupervisorConfig:
     force_limit: float = CONTACT_FORCE_LIMIT  # newtons, the same limit the collision metric uses
     backoff: float = 0.03  # metres the hand retreats upwards after excessive force
     stall_steps: int = 30  # control steps without progress and without motion before a reset
-    stall_motion: float = 0.02  # metres: moving less than this over the window counts as standing still
+    stall_motion: float = 0.02  # metres: a hand that travels less than this in the window stands still
     min_clip: float = 0.001  # metres: smaller corrections are rounding, not interventions
 
 
@@ -96,9 +96,10 @@ class SafetySupervisor(gym.Wrapper):
     def _stalled(self) -> bool:
         if len(self._history) < self.config.stall_steps:
             return False
-        (first_progress, first_pos), (last_progress, last_pos) = self._history[0], self._history[-1]
-        no_progress = last_progress <= first_progress + 1e-3
-        still = np.linalg.norm(last_pos - first_pos) < self.config.stall_motion
+        progress = [p for p, _ in self._history]
+        positions = np.array([pos for _, pos in self._history])
+        no_progress = max(progress) <= progress[0] + 1e-3
+        still = np.linalg.norm(np.diff(positions, axis=0), axis=1).sum() < self.config.stall_motion
         return bool(no_progress and still)
 
     @property

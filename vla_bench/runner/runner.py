@@ -8,7 +8,7 @@ one call answers all the episodes that are waiting at that moment.
 """
 from __future__ import annotations
 
-import logging
+import json
 import multiprocessing as mp
 import os
 import platform
@@ -25,13 +25,12 @@ from typing import Any
 from vla_bench import __version__
 from vla_bench.policy.loader import PolicySpec, resolve_policy_class
 from vla_bench.registry import task_entry
-from vla_bench.results import append_episode, read_episodes, read_run_info, write_run_info, write_summary
+from vla_bench.results import EPISODES_FILE, append_episode, read_episodes, read_run_info, write_run_info, write_summary
 from vla_bench.runner.episode import EpisodeRecord
 from vla_bench.runner.worker import WorkerConfig, batched_worker, local_worker
 from vla_bench.specs import EpisodeSpec
 from vla_bench.splits import generate_manifest, load_manifest, split_definition
 
-log = logging.getLogger(__name__)
 FIRST_STEP_GRACE_S = 30.0  # building and settling a scene, and a spawned worker's imports, before step 1
 
 
@@ -146,6 +145,8 @@ def _prepare_run_dir(run_dir: Path, config: RunConfig) -> set[str]:
         if differs:
             raise ValueError(f"--resume with different settings than the run in {run_dir}: {differs}")
     run_dir.mkdir(parents=True, exist_ok=True)
+    if existing:  # drop a line cut off by the interruption, so new episodes append cleanly
+        (run_dir / EPISODES_FILE).write_text("".join(json.dumps(r) + "\n" for r in existing))
     return {r["episode_id"] for r in existing}
 
 

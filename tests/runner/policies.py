@@ -1,0 +1,104 @@
+"""Purpose-built policies for the runner and supervisor tests (loaded as path/to/file.py:Class)."""
+import time
+
+import numpy as np
+
+from vla_bench.policy import Policy
+
+
+class Raises(Policy):
+    name = "raises"
+
+    def act(self, observation):
+        raise RuntimeError("model exploded")
+
+
+class ReturnsNaN(Policy):
+    name = "nan"
+
+    def act(self, observation):
+        return np.full(7, np.nan)
+
+
+class WrongShape(Policy):
+    name = "wrong_shape"
+
+    def act(self, observation):
+        return np.zeros(3)
+
+
+class WrongType(Policy):
+    name = "wrong_type"
+
+    def act(self, observation):
+        return "forward"
+
+
+class Hangs(Policy):
+    name = "hangs"
+
+    def act(self, observation):
+        time.sleep(3600)
+
+
+class DrivesIntoTable(Policy):
+    name = "into_table"
+
+    def act(self, observation):
+        return np.array([0.0, 0.0, -1.0, 0.0, 0.0, 0.0, 1.0])
+
+
+class LeavesWorkspace(Policy):
+    name = "leaves_workspace"
+
+    def act(self, observation):
+        return np.array([1.0, 1.0, 0.2, 0.0, 0.0, 0.0, 1.0])
+
+
+class StandsStill(Policy):
+    name = "stands_still"
+
+    def act(self, observation):
+        return np.array([0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0])
+
+
+class Greedy(Policy):
+    """Deterministic, stateless, reads only proprio: moves the hand towards a fixed point."""
+
+    name = "greedy"
+    observation_keys = ("proprio",)
+
+    def act(self, observation):
+        error = np.array([0.5, 0.1, 0.1]) - observation["proprio"][:3]
+        return np.concatenate([np.clip(error / 0.05, -1, 1), np.zeros(3), [1.0]])
+
+
+class BatchedGreedy(Greedy):
+    """The same policy served through act_batch, with per-episode state keyed by episode_id."""
+
+    name = "greedy"
+
+    def __init__(self):
+        self.seen = {}
+
+    def reset(self, instruction, task):
+        self.seen[task.episode_id] = 0
+
+    def act_batch(self, observations):
+        for obs in observations:
+            self.seen[obs["episode_id"]] += 1
+        return [self.act(obs) for obs in observations]
+
+
+class NeedsDepth(Policy):
+    observation_keys = ("rgb", "point_cloud")
+
+    def act(self, observation):
+        return np.zeros(7)
+
+
+class Navigates(Policy):
+    action_mode = "discrete"
+
+    def act(self, observation):
+        return 1

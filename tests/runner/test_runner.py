@@ -1,0 +1,116 @@
+"""vla-bench run: files with their exact columns, determinism across workers, resume, faults."""
+import json
+from pathlib import Path
+
+import pytest
+
+from vla_bench.cli import main
+from vla_bench.metrics import SUMMARY_COLUMNS
+from vla_bench.results import EPISODES_FILE, read_episodes, read_summary
+from vla_bench.runner.episode import RECORD_FIELDS
+from vla_bench.runner.runner import RunConfig, run
+
+POLICIES = Path(__file__).with_name("policies.py")
+TIMING = {"wall_s", "latency_ms_mean", "latency_ms_p95"}
+
+
+def _run(tmp_path, name, **kwargs):
+    defaults = dict(split="train", tasks=("PickUp", "OpenDrawer"), episodes_per_task=2, workers=1,
+                    out=tmp_path / name, progress=False)
+    return run(RunConfig(**{**defaults, **kwargs}))
+
+
+def _comparable(run_dir):
+    return sorted(({k: v for k, v in r.items() if k not in TIMING} for r in read_episodes(run_dir)),
+                  key=lambda r: r["episode_id"])
+
+
+def test_run_writes_every_file_with_the_contract_columns(tmp_path):
+    run_dir = _run(tmp_path, "oracle", policy="oracle", record_video=1)
+    records = read_episodes(run_dir)
+    assert len(records) == 4
+    assert list(records[0])[: len(RECORD_FIELDS)] == list(RECORD_FIELDS)
+    rows = read_summary(run_dir)
+    assert tuple(rows[0]) == SUMMARY_COLUMNS
+    assert [r["task"] for r in rows] == ["PickUp", "OpenDrawer", "ALL"]
+    info = json.loads((run_dir / "run.json").read_text())
+    assert info["manifest_hash"] and info["suite_version"] and info["ended"] and info["packages"]["mujoco"]
+    assert len(list((run_dir / "videos").rglob("*.mp4"))) == 2
+    assert all(r["success"] for r in records), records
+
+
+def test_results_do_not_depend_on_the_number_of_workers(tmp_path):
+    one = _run(tmp_path, "one", policy="random", workers=1)
+    two = _run(tmp_path, "two", policy="random", workers=2)
+    again = _run(tmp_path, "again", policy="random", workers=2)
+    assert _comparable(one) == _comparable(two) == _comparable(again)
+
+
+def test_batched_inference_gives_what_act_gives(tmp_path):
+    single = _run(tmp_path, "single", policy=f"{POLICIES}:Greedy", workers=2)
+    batched = _run(tmp_path, "batched", policy=f"{POLICIES}:BatchedGreedy", workers=2)
+    assert _comparable(single) == _comparable(batched)
+
+
+def test_an_interrupted_run_resumes_without_repeats_or_losses(tmp_path):
+    full = _run(tmp_path, "full", policy="random")
+    partial_dir = tmp_path / "partial"
+    _run(tmp_path, "partial", policy="random")
+    lines = (partial_dir / EPISODES_FILE).read_text().splitlines()
+    (partial_dir / EPISODES_FILE).write_text("\n".join(lines[:2]) + "\n" + lines[2][:25])  # killed mid-write
+    with pytest.raises(ValueError, match="--resume"):
+        _run(tmp_path, "partial", policy="random")
+    _run(tmp_path, "partial", policy="random", resume=True)
+    resumed = _comparable(partial_dir)
+    assert [r["episode_id"] for r in resumed] == sorted({r["episode_id"] for r in resumed})
+    assert resumed == _comparable(full)
+
+
+@pytest.mark.parametrize("policy, message", [
+    ("Raises", "policy raised RuntimeError: model exploded"),
+    ("ReturnsNaN", "non-finite"),
+    ("WrongShape", "shape (3,)"),
+    ("WrongType", "not an array"),
+])
+def test_a_faulty_policy_is_recorded_per_episode_and_the_run_goes_on(tmp_path, policy, message):
+    run_dir = _run(tmp_path, policy, policy=f"{POLICIES}:{policy}")
+    records = read_episodes(run_dir)
+    assert len(records) == 4
+    assert all(message in r["error"] and not r["success"] for r in records)
+    assert read_summary(run_dir)[-1]["errors"] == "4"
+
+
+def test_a_hanging_policy_times_out_per_episode(tmp_path):
+    run_dir = _run(tmp_path, "hangs", policy=f"{POLICIES}:Hangs", tasks=("PickUp",), step_timeout=1.0)
+    records = read_episodes(run_dir)
+    assert len(records) == 2
+    assert all("exceeded --step-timeout of 1s" in r["error"] for r in records)
+
+
+def test_bad_names_exit_nonzero_listing_valid_ones(capsys, tmp_path):
+    assert main(["run", "--policy", "nope", "--split", "train", "--out", str(tmp_path / "x")]) == 2
+    assert "valid names: random, oracle" in capsys.readouterr().err
+    assert main(["run", "--policy", "random", "--split", "nope", "--out", str(tmp_path / "x")]) == 2
+    assert "valid splits: train, novel_objects" in capsys.readouterr().err
+    assert main(["run", "--policy", "random", "--split", "train", "--tasks", "Juggle", "--out", str(tmp_path / "x")]) == 2
+    assert "valid tasks:" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("policy, message", [("NeedsDepth", "point_cloud"), ("Navigates", "'discrete' mode")])
+def test_a_policy_that_does_not_fit_the_tasks_is_refused_before_running(tmp_path, policy, message):
+    with pytest.raises(ValueError, match=message):
+        _run(tmp_path, policy, policy=f"{POLICIES}:{policy}")
+    assert not (tmp_path / policy / EPISODES_FILE).exists()
+
+
+def test_leaderboard_and_report(tmp_path, capsys):
+    oracle = _run(tmp_path, "oracle", policy="oracle", tasks=("PickUp",))
+    rand = _run(tmp_path, "random", policy="random", tasks=("PickUp",))
+    board = tmp_path / "leaderboard.csv"
+    assert main(["leaderboard", str(oracle), str(rand), "-o", str(board)]) == 0
+    lines = board.read_text().splitlines()
+    assert lines[0].startswith("policy,split,episodes,success_rate")
+    assert lines[1].startswith("oracle,train") and lines[2].startswith("random,train")
+    assert main(["report", str(oracle), str(rand), "-o", str(tmp_path / "report")]) == 0
+    report = (tmp_path / "report" / "report.md").read_text()
+    assert "success_by_split.png" in report and (tmp_path / "report" / "task_split_heatmap.png").stat().st_size > 0
