@@ -11,7 +11,6 @@ from dataclasses import dataclass
 
 import gymnasium as gym
 import mujoco
-import numpy as np
 
 from vla_bench.registry import task_entry
 from vla_bench.sim.rendering import OffscreenRenderer

@@ -50,4 +50,4 @@ class Policy:
     @classmethod
     def batches(cls) -> bool:
         """Whether this policy implements its own `act_batch` (then it is served centrally)."""
-        return getattr(cls, "act_batch") is not Policy.act_batch
+        return cls.act_batch is not Policy.act_batch

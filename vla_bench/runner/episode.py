@@ -95,6 +95,8 @@ def run_episode(env: gym.Env, policy: Policy, episode: EpisodeSpec, split: str =
     try:
         obs, info = env.reset(seed=episode.seed, options={"episode": episode})
         policy.reset(obs["instruction"], task_info(env, episode, getattr(policy, "privileged", False)))
+        if on_step is not None:
+            on_step(0)  # the scene is built: from here on, only the policy's step time counts
         done = False
         while not done:
             if frames is not None:

@@ -9,14 +9,9 @@ one call answers all the episodes that are waiting at that moment.
 from __future__ import annotations
 
 import json
-import multiprocessing as mp
 import os
 import platform
-import queue
-import time
-from concurrent.futures import ThreadPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeout
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -26,12 +21,11 @@ from vla_bench import __version__
 from vla_bench.policy.loader import PolicySpec, resolve_policy_class
 from vla_bench.registry import task_entry
 from vla_bench.results import EPISODES_FILE, append_episode, read_episodes, read_run_info, write_run_info, write_summary
-from vla_bench.runner.episode import EpisodeRecord
-from vla_bench.runner.worker import WorkerConfig, batched_worker, local_worker
+from vla_bench.runner.executors import make_executor
+from vla_bench.runner.worker import WorkerConfig
 from vla_bench.specs import EpisodeSpec
 from vla_bench.splits import generate_manifest, load_manifest, split_definition
 
-FIRST_STEP_GRACE_S = 30.0  # building and settling a scene, and a spawned worker's imports, before step 1
 
 
 @dataclass(frozen=True)
@@ -116,11 +110,10 @@ def run(config: RunConfig) -> Path:
     worker_config = WorkerConfig(PolicySpec(config.policy, config.policy_args), policy_cls.name
                                  if getattr(policy_cls, "name", "policy") != "policy" else config.policy,
                                  config.split, config.supervisor, run_dir)
-    pool_cls = _BatchedPool if policy_cls.batches() else _LocalPool
-    pool = pool_cls(worker_config, min(workers, max(len(todo), 1)), config.step_timeout)
+    pool = make_executor(worker_config, policy_cls.batches(), min(workers, max(len(todo), 1)), config.step_timeout)
     progress = _progress_bar(len(episodes), len(episodes) - len(todo), config.progress)
     try:
-        for record in pool.run(todo, episodes):
+        for record in pool.run(todo):
             append_episode(run_dir, record)
             progress.update(1)
             progress.set_postfix(success=f"{record['success']}", refresh=False)
@@ -148,158 +141,6 @@ def _prepare_run_dir(run_dir: Path, config: RunConfig) -> set[str]:
     if existing:  # drop a line cut off by the interruption, so new episodes append cleanly
         (run_dir / EPISODES_FILE).write_text("".join(json.dumps(r) + "\n" for r in existing))
     return {r["episode_id"] for r in existing}
-
-
-class _LocalPool:
-    """Workers that each hold a copy of the policy and run whole episodes."""
-
-    target = staticmethod(local_worker)
-
-    def __init__(self, config: WorkerConfig, size: int, step_timeout: float) -> None:
-        self.ctx = mp.get_context("spawn")  # MuJoCo's GL contexts do not survive fork
-        self.config, self.size, self.step_timeout = config, size, step_timeout
-        self.results = self.ctx.Queue()
-        self.workers: dict[int, tuple[Any, Any]] = {}
-        self._next_id = 0
-
-    def _start_worker(self) -> int:
-        worker_id, self._next_id = self._next_id, self._next_id + 1
-        jobs = self.ctx.Queue()
-        process = self.ctx.Process(target=self.target, args=self._args(worker_id, jobs), daemon=True)
-        process.start()
-        self.workers[worker_id] = (process, jobs)
-        return worker_id
-
-    def _args(self, worker_id: int, jobs) -> tuple:
-        return worker_id, self.config, jobs, self.results
-
-    def run(self, todo: list[tuple[int, EpisodeSpec, bool]], episodes: list[EpisodeSpec]):
-        pending = list(reversed(todo))
-        busy: dict[int, tuple[int, EpisodeSpec, float, int]] = {}  # worker -> (index, episode, last beat, steps)
-        for _ in range(self.size):
-            self._start_worker()
-        idle = list(self.workers)
-        while pending or busy:
-            while idle and pending:
-                worker_id = idle.pop()
-                index, episode, record_video = pending.pop()
-                self.workers[worker_id][1].put((index, episode, record_video))
-                busy[worker_id] = (index, episode, time.monotonic(), 0)
-            try:
-                kind, worker_id, index, payload = self.results.get(timeout=0.5)
-            except queue.Empty:
-                kind = None
-            if kind == "step" and worker_id in busy:
-                busy[worker_id] = (*busy[worker_id][:2], time.monotonic(), payload)
-            elif kind == "done":
-                busy.pop(worker_id, None)
-                idle.append(worker_id)
-                yield payload
-            elif kind is not None and worker_id in busy:  # the worker died outside an episode's own faults
-                yield self._fail(busy.pop(worker_id)[1], f"worker crashed: {str(payload).strip().splitlines()[-1]}")
-                idle.append(self._replace(worker_id))
-            yield from self._reap_hung(busy, idle)
-
-    def _reap_hung(self, busy, idle):
-        now = time.monotonic()
-        for worker_id, (index, episode, beat, steps) in list(busy.items()):
-            allowed = self.step_timeout + (FIRST_STEP_GRACE_S if steps == 0 else 2.0)
-            process = self.workers[worker_id][0]
-            if now - beat > allowed or not process.is_alive():
-                del busy[worker_id]
-                why = (f"policy step exceeded --step-timeout of {self.step_timeout:g}s" if process.is_alive()
-                       else f"worker process died (exit code {process.exitcode})")
-                yield self._fail(episode, why, steps)
-                idle.append(self._replace(worker_id))
-
-    def _replace(self, worker_id: int) -> int:
-        process, jobs = self.workers.pop(worker_id)
-        process.kill()
-        process.join(timeout=5)
-        return self._start_worker()
-
-    def _fail(self, episode: EpisodeSpec, error: str, steps: int = 0) -> dict[str, Any]:
-        record = EpisodeRecord(self.config.policy_name, self.config.split, episode.task, episode.episode_id,
-                               episode.seed, episode.instruction, steps=steps, error=error,
-                               perturbed=list(episode.perturbed))
-        return record.to_json()
-
-    def close(self) -> None:
-        for process, jobs in self.workers.values():
-            jobs.put(None)
-        for process, _ in self.workers.values():
-            process.join(timeout=5)
-            if process.is_alive():
-                process.kill()
-
-
-class _BatchedPool(_LocalPool):
-    """Workers step environments; this process holds the one policy and batches its calls."""
-
-    target = staticmethod(batched_worker)
-
-    def __init__(self, config: WorkerConfig, size: int, step_timeout: float) -> None:
-        super().__init__(config, size, step_timeout)
-        self.policy = config.policy.build()
-        self.replies: dict[int, Any] = {}
-        self._executor = ThreadPoolExecutor(max_workers=1)
-
-    def _args(self, worker_id: int, jobs) -> tuple:
-        self.replies[worker_id] = self.ctx.Queue()
-        return worker_id, self.config, jobs, self.results, self.replies[worker_id]
-
-    def run(self, todo, episodes):
-        pending = list(reversed(todo))
-        busy: dict[int, tuple[int, EpisodeSpec]] = {}
-        waiting: dict[int, dict[str, Any]] = {}
-        for _ in range(self.size):
-            self._start_worker()
-        idle = list(self.workers)
-        while pending or busy:
-            while idle and pending:
-                worker_id = idle.pop()
-                index, episode, record_video = pending.pop()
-                self.workers[worker_id][1].put((index, episode, record_video))
-                busy[worker_id] = (index, episode)
-            try:
-                kind, worker_id, index, payload = self.results.get(timeout=0.5)
-            except queue.Empty:
-                kind = None
-            if kind == "reset":
-                instruction, task = payload
-                self.policy.reset(instruction, task)
-            elif kind == "act":
-                waiting[worker_id] = {**payload, "episode_id": busy[worker_id][1].episode_id}
-            elif kind == "done":
-                busy.pop(worker_id, None)
-                idle.append(worker_id)
-                yield payload
-            elif kind == "crash" and worker_id in busy:
-                yield self._fail(busy.pop(worker_id)[1], f"worker crashed: {str(payload).strip().splitlines()[-1]}")
-                idle.append(self._replace(worker_id))
-            if waiting and set(waiting) == set(busy):  # every running episode waits: one batched call
-                self._answer(waiting)
-                waiting.clear()
-
-    def _answer(self, waiting: dict[int, dict[str, Any]]) -> None:
-        order = sorted(waiting)
-        future = self._executor.submit(self.policy.act_batch, [waiting[w] for w in order])
-        try:
-            actions = future.result(timeout=self.step_timeout)
-            if len(actions) != len(order):
-                raise ValueError(f"act_batch returned {len(actions)} actions for {len(order)} observations")
-            replies = [("action", a) for a in actions]
-        except FutureTimeout:
-            self._executor = ThreadPoolExecutor(max_workers=1)  # the stuck call keeps its thread
-            replies = [("fault", f"policy step exceeded --step-timeout of {self.step_timeout:g}s")] * len(order)
-        except Exception as err:
-            replies = [("fault", f"{type(err).__name__}: {err}")] * len(order)
-        for worker_id, reply in zip(order, replies):
-            self.replies[worker_id].put(reply)
-
-    def close(self) -> None:
-        super().close()
-        self._executor.shutdown(wait=False, cancel_futures=True)
 
 
 def _progress_bar(total: int, done: int, enabled: bool):

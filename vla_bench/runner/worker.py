@@ -56,7 +56,7 @@ def local_worker(worker_id: int, config: WorkerConfig, jobs, results) -> None:
             index, episode, record_video = job
             frames: list | None = [] if record_video else None
             record = run_episode(envs.get(episode.task), policy, episode, config.split, config.policy_name,
-                                 on_step=lambda step: results.put(("step", worker_id, index, step)), frames=frames)
+                                 on_step=lambda step, index=index: results.put(("step", worker_id, index, step)), frames=frames)
             if frames:
                 write_video(video_path(config.run_dir, episode), frames, episode.instruction)
             results.put(("done", worker_id, index, record.to_json()))
