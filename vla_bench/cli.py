@@ -9,8 +9,10 @@ from dataclasses import asdict
 from pathlib import Path
 
 from vla_bench import __version__
+from vla_bench.errors import UsageError
 from vla_bench.registry import list_tasks, task_entry
 from vla_bench.results import LEADERBOARD_COLUMNS, leaderboard, read_summary, write_rows
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
@@ -18,7 +20,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(message)s")
     try:
         return args.handler(args)
-    except (KeyError, ValueError) as err:
+    except UsageError as err:
         print(f"vla-bench: error: {err.args[0] if err.args else err}", file=sys.stderr)
         return 2
 

@@ -6,6 +6,8 @@ from typing import Callable, TypeVar
 
 import gymnasium
 
+from vla_bench.errors import UnknownName
+
 NAMESPACE = "vla_bench"
 
 
@@ -47,7 +49,7 @@ def task_entry(name: str) -> TaskEntry:
     """The registry entry of a task; the error lists the valid names."""
     _load_builtin_tasks()
     if name not in _TASKS:
-        raise KeyError(f"unknown task {name!r}; valid tasks: {', '.join(_TASKS)}")
+        raise UnknownName(f"unknown task {name!r}; valid tasks: {', '.join(_TASKS)}")
     return _TASKS[name]
 
 

@@ -7,6 +7,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
+from vla_bench.errors import UsageError
 from vla_bench.metrics import SUMMARY_COLUMNS, Summary, summarize_run
 
 EPISODES_FILE, SUMMARY_FILE, RUN_FILE = "episodes.jsonl", "summary.csv", "run.json"
@@ -59,7 +60,7 @@ def leaderboard(run_dirs: list[Path]) -> list[dict[str, Any]]:
     rows: dict[tuple[str, str], dict[str, Any]] = {}
     for run_dir in run_dirs:
         if not (run_dir / SUMMARY_FILE).exists():
-            raise ValueError(f"{run_dir} has no {SUMMARY_FILE}; is it a vla-bench run directory?")
+            raise UsageError(f"{run_dir} has no {SUMMARY_FILE}; is it a vla-bench run directory?")
         for row in read_summary(run_dir):
             if row["task"] == "ALL":
                 rows[(row["policy"], row["split"])] = {k: row[k] for k in LEADERBOARD_COLUMNS}

@@ -15,13 +15,22 @@ from typing import Any, ClassVar, Iterator
 import gymnasium as gym
 import mujoco
 import numpy as np
-
 from vla_bench.assets import catalog, instructions
 from vla_bench.envs.manipulation import cabinet
 from vla_bench.envs.manipulation.expert import ScriptedExpert
-from vla_bench.envs.manipulation.objects import WALL_THICKNESS, ObjectPlacement, body_bounds
-from vla_bench.envs.manipulation.sampling import WORKSPACE_X, WORKSPACE_Y, FactorSampler, place_objects
+from vla_bench.envs.manipulation.objects import (
+    WALL_THICKNESS,
+    ObjectPlacement,
+    body_bounds,
+)
+from vla_bench.envs.manipulation.sampling import (
+    WORKSPACE_X,
+    WORKSPACE_Y,
+    FactorSampler,
+    place_objects,
+)
 from vla_bench.envs.manipulation.scene import PhysicsConfig, TabletopLayout, build_scene
+
 from vla_bench.sim.controller import ControllerConfig, EndEffectorController
 from vla_bench.sim.panda import FINGER_MAX, HOME_QPOS, PandaHandles
 from vla_bench.sim.rendering import OffscreenRenderer

@@ -1,8 +1,15 @@
 """Splits are disjoint where they must be: no held-out value or composition leaks into train."""
 import pytest
-
 from vla_bench.assets import factor_pools
-from vla_bench.splits import SPLITS, composition, draw_episode, generate_manifest, is_held_out, load_manifest
+
+from vla_bench.splits import (
+    SPLITS,
+    composition,
+    draw_episode,
+    generate_manifest,
+    is_held_out,
+    load_manifest,
+)
 from vla_bench.splits.definitions import ENVIRONMENT_FACTORS
 from vla_bench.splits.manifest import episodes_hash
 
@@ -105,6 +112,7 @@ def test_a_fresh_seed_draws_a_different_set_from_the_same_definition():
 
 def test_an_edited_manifest_is_refused(tmp_path, manifests):
     import json
+
     from vla_bench.splits.manifest import MANIFEST_DIR
     data = json.loads((MANIFEST_DIR / "train.json").read_text())
     data["episodes"][0]["instruction"] = "do something else"

@@ -13,6 +13,7 @@ from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
+from vla_bench.errors import UnknownName
 from vla_bench.policy.base import Policy
 from vla_bench.policy.builtin import OraclePolicy, RandomPolicy
 
@@ -20,7 +21,7 @@ BUILTIN = {"random": RandomPolicy, "oracle": OraclePolicy}
 ENTRY_POINT_GROUP = "vla_bench.policies"
 
 
-class PolicyLoadError(ValueError):
+class PolicyLoadError(UnknownName):
     """The --policy value names nothing loadable; the message says what is valid."""
 
 

@@ -18,14 +18,21 @@ from pathlib import Path
 from typing import Any
 
 from vla_bench import __version__
+from vla_bench.errors import UsageError
 from vla_bench.policy.loader import PolicySpec, resolve_policy_class
 from vla_bench.registry import task_entry
-from vla_bench.results import EPISODES_FILE, append_episode, read_episodes, read_run_info, write_run_info, write_summary
+from vla_bench.results import (
+    EPISODES_FILE,
+    append_episode,
+    read_episodes,
+    read_run_info,
+    write_run_info,
+    write_summary,
+)
 from vla_bench.runner.executors import make_executor
 from vla_bench.runner.worker import WorkerConfig
 from vla_bench.specs import EpisodeSpec
 from vla_bench.splits import generate_manifest, load_manifest, split_definition
-
 
 
 @dataclass(frozen=True)
@@ -78,12 +85,12 @@ def check_policy_fits(policy_cls: type, episodes: list[EpisodeSpec]) -> None:
         wanted = getattr(policy_cls, "observation_keys", None) or ()
         missing = [k for k in wanted if k not in env.observation_space.spaces]
         if missing:
-            raise ValueError(f"policy reads observations {missing} that task {task} does not provide "
+            raise UsageError(f"policy reads observations {missing} that task {task} does not provide "
                              f"(it has {list(env.observation_space.spaces)})")
         mode = getattr(policy_cls, "action_mode", "ee_delta")
         task_mode = "discrete" if isinstance(env.action_space, gym.spaces.Discrete) else "ee_delta"
         if mode != task_mode:
-            raise ValueError(f"policy acts in {mode!r} mode but task {task} takes {task_mode!r} actions")
+            raise UsageError(f"policy acts in {mode!r} mode but task {task} takes {task_mode!r} actions")
         env.close()
 
 
@@ -130,13 +137,13 @@ def _prepare_run_dir(run_dir: Path, config: RunConfig) -> set[str]:
     """Create the run directory; with --resume return the episode ids already finished."""
     existing = read_episodes(run_dir)
     if existing and not config.resume:
-        raise ValueError(f"{run_dir} already holds {len(existing)} episodes; pass --resume to finish that run "
+        raise UsageError(f"{run_dir} already holds {len(existing)} episodes; pass --resume to finish that run "
                          "or --out to start a new one")
     if config.resume and (run_dir / "run.json").exists():
         previous = read_run_info(run_dir)["config"]
         differs = {k: (previous.get(k), v) for k, v in config.identity().items() if previous.get(k) != v}
         if differs:
-            raise ValueError(f"--resume with different settings than the run in {run_dir}: {differs}")
+            raise UsageError(f"--resume with different settings than the run in {run_dir}: {differs}")
     run_dir.mkdir(parents=True, exist_ok=True)
     if existing:  # drop a line cut off by the interruption, so new episodes append cleanly
         (run_dir / EPISODES_FILE).write_text("".join(json.dumps(r) + "\n" for r in existing))

@@ -1,5 +1,16 @@
-from vla_bench.splits.definitions import SPLITS, SplitDefinition, composition, is_held_out, split_definition
-from vla_bench.splits.manifest import Manifest, draw_episode, generate_manifest, load_manifest
+from vla_bench.splits.definitions import (
+           SPLITS,
+           SplitDefinition,
+           composition,
+           is_held_out,
+           split_definition,
+)
+from vla_bench.splits.manifest import (
+           Manifest,
+           draw_episode,
+           generate_manifest,
+           load_manifest,
+)
 
 __all__ = ["SPLITS", "Manifest", "SplitDefinition", "composition", "draw_episode", "generate_manifest",
            "is_held_out", "load_manifest", "split_definition"]

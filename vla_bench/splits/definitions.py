@@ -10,6 +10,7 @@ import hashlib
 from dataclasses import dataclass
 from typing import Literal
 
+from vla_bench.errors import UnknownName
 from vla_bench.specs import EpisodeSpec
 
 # Factors of the environment rather than of the task: novel_environments perturbs these.
@@ -45,7 +46,7 @@ SPLITS: dict[str, SplitDefinition] = {
 def split_definition(name: str) -> SplitDefinition:
     """The definition of a split; the error lists the valid names."""
     if name not in SPLITS:
-        raise KeyError(f"unknown split {name!r}; valid splits: {', '.join(SPLITS)}")
+        raise UnknownName(f"unknown split {name!r}; valid splits: {', '.join(SPLITS)}")
     return SPLITS[name]
 
 

@@ -17,9 +17,15 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
+from vla_bench.errors import UsageError
 from vla_bench.registry import list_tasks, task_entry
 from vla_bench.specs import EpisodeSpec, PoolSelection
-from vla_bench.splits.definitions import SplitDefinition, composition, is_held_out, split_definition
+from vla_bench.splits.definitions import (
+    SplitDefinition,
+    composition,
+    is_held_out,
+    split_definition,
+)
 
 MANIFEST_DIR = Path(__file__).resolve().parent / "manifests"
 MANIFEST_VERSION = 1
@@ -112,7 +118,7 @@ def load_manifest(split_name: str, directory: Path = MANIFEST_DIR) -> Manifest:
     episodes = tuple(EpisodeSpec(**{**e, "perturbed": tuple(e["perturbed"])}) for e in data["episodes"])
     manifest = Manifest(data["split"], data["version"], episodes)
     if manifest.hash != data["hash"]:
-        raise ValueError(f"manifest {split_name} does not match its hash; regenerate it with "
+        raise UsageError(f"manifest {split_name} does not match its hash; regenerate it with "
                          f"`python -m vla_bench.splits.manifest` or restore the committed file")
     return manifest
 
