@@ -292,10 +292,11 @@ class TabletopEnv(gym.Env):
         rim = cpos[2] + half[2]
         return bool(inside_xy and self.object_bottom(role) < rim + 0.01)
 
-    def object_still(self, role: str, tolerance: float = 0.1) -> bool:
-        """Settled, give or take a rocking round object (m/s of its centre)."""
-        body = self._bodies[role]
-        return bool(np.linalg.norm(self.data.cvel[body][3:]) < tolerance)
+    def object_still(self, role: str, speed: float = 0.05, spin: float = 1.0) -> bool:
+        """Settled: its free joint moves slower than `speed` m/s and turns slower than `spin` rad/s."""
+        adr = self.model.jnt_dofadr[self.model.body_jntadr[self._bodies[role]]]
+        velocity = self.data.qvel[adr:adr + 6]
+        return bool(np.linalg.norm(velocity[:3]) < speed and np.linalg.norm(velocity[3:]) < spin)
 
     # ------------------------------------------------------------------------ internals
     def _build(self, layout: TabletopLayout) -> None:

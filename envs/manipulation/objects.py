@@ -9,6 +9,8 @@ import numpy as np
 from vla_bench.assets import ObjectKind, data_path
 
 GRASPABLE_CONDIM = 4  # sliding + torsional friction, so grasped objects don't spin out
+ROLLING_CONDIM = 6  # + rolling friction
+ROLLING_FRICTION = 0.001  # metres: a rolling-resistance coefficient of ~0.04 for a 5 cm ball
 WALL_THICKNESS = 0.008
 ROUND_WALL_SEGMENTS = 16
 
@@ -30,7 +32,9 @@ def add_object(spec: mujoco.MjSpec, name: str, kind: ObjectKind, rgb: tuple[floa
     """Add a free-floating body named `name` built from `kind`; placement happens at reset."""
     body = spec.worldbody.add_body(name=name)
     body.add_freejoint(name=name + "_joint")
-    geom_defaults = dict(rgba=[*rgb, 1.0], friction=[friction, 0.01, 0.0005], condim=GRASPABLE_CONDIM,
+    # Things that roll get rolling resistance (condim 6), or a ball would circle a bowl for seconds.
+    condim = ROLLING_CONDIM if kind.rolls else GRASPABLE_CONDIM
+    geom_defaults = dict(rgba=[*rgb, 1.0], friction=[friction, 0.01, ROLLING_FRICTION], condim=condim,
                          density=500.0)
     builder = _BUILDERS[kind.shape_type]
     builder(spec, body, name, kind, scale, geom_defaults)

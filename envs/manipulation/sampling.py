@@ -52,20 +52,31 @@ def footprint_radius(kind: ObjectKind, scale: float) -> float:
 
 def place_objects(rng: np.random.Generator, objects: dict[str, tuple[str, str, float]],
                   area: Callable[[str], tuple[float, float, float, float]],
-                  attempts: int = 200) -> dict[str, ObjectPlacement]:
-    """Non-overlapping poses for (kind, color, scale) per role, each inside `area(role)`."""
+                  attempts: int = 100, restarts: int = 30) -> dict[str, ObjectPlacement]:
+    """Non-overlapping poses for (kind, color, scale) per role, each inside `area(role)`.
+
+    Objects are placed in order by rejection sampling; when one does not fit, the whole layout
+    starts again (a crowded table is usually solvable with the earlier objects elsewhere).
+    """
+    for _ in range(restarts):
+        placed = _try_place(rng, objects, area, attempts)
+        if placed is not None:
+            return placed
+    raise RuntimeError(f"could not place {list(objects)} without overlap; the table is too crowded")
+
+
+def _try_place(rng, objects, area, attempts) -> dict[str, ObjectPlacement] | None:
     placed: dict[str, ObjectPlacement] = {}
     radii: dict[str, float] = {}
     for role, (kind_name, color, scale) in objects.items():
-        kind = catalog()[kind_name]
-        radius = footprint_radius(kind, scale)
+        radius = footprint_radius(catalog()[kind_name], scale)
         x0, x1, y0, y1 = area(role)
         for _ in range(attempts):
             x, y = rng.uniform(x0, x1), rng.uniform(y0, y1)
             if all(np.hypot(x - p.x, y - p.y) > radius + radii[r] + MIN_GAP for r, p in placed.items()):
                 break
         else:
-            raise RuntimeError(f"could not place {role} ({kind_name}) without overlap; the table is too crowded")
+            return None
         yaw = float(rng.uniform(-np.pi, np.pi))
         placed[role] = ObjectPlacement(kind_name, color, float(scale), float(x), float(y), yaw)
         radii[role] = radius

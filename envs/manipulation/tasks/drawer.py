@@ -27,9 +27,9 @@ class DrawerEnv(TabletopEnv):
         return {}
 
     def placement_area(self, role, extras):
-        side = extras["cabinet_side"]
-        lo, hi = sorted((-side * 0.06, -side * 0.27))
-        return (*WORKSPACE_X, lo, hi)
+        side = extras["cabinet_side"]  # the hand reaches 10 cm along its fingers: keep clear of the open drawer
+        lo, hi = sorted((-side * 0.12, -side * 0.32))
+        return (0.32, 0.68, lo, hi)
 
     def instruction_slots(self, layout, synonyms):
         return {"color": layout.cabinet.color}
