@@ -20,7 +20,8 @@ if TYPE_CHECKING:
 OPEN, CLOSED = 1.0, -1.0
 CLEARANCE = 0.12  # height above a grasp point for the approach
 MIN_GRASP_Z = 0.016  # keep the finger pads off the table
-PUSH_Z = 0.017  # push low, below every object's centre of mass, so tall things slide instead of tipping
+PUSH_Z = (0.016, 0.024)  # push at the object's mid-height within these: low enough that tall things slide
+# instead of tipping, high enough that the fingertips do not drag on the table
 DOWN = np.array([[1.0, 0.0, 0.0], [0.0, -1.0, 0.0], [0.0, 0.0, -1.0]])  # gripper pointing down
 
 
@@ -160,7 +161,7 @@ def _current_yaw(env: "TabletopEnv") -> float:
 
 def push(env: "TabletopEnv", role: str, goal_xy: np.ndarray, done, max_pushes: int = 8) -> Iterator[Waypoint]:
     """Push an object towards `goal_xy` in short strokes, re-aiming behind it before each one."""
-    height = PUSH_Z
+    height = float(np.clip(env.object_pos(role)[2], *PUSH_Z))
     for _ in range(max_pushes):
         if done():
             return
@@ -168,7 +169,7 @@ def push(env: "TabletopEnv", role: str, goal_xy: np.ndarray, done, max_pushes: i
         direction = goal_xy - obj
         distance = float(np.linalg.norm(direction))
         direction /= max(distance, 1e-6)
-        radius = float(np.max(env.object_half_extents(role)[:2]))
+        radius = float(np.hypot(*env.object_half_extents(role)[:2]))  # its corners too, whatever its yaw
         behind = obj - direction * (radius + 0.035)
         yaw = wrap_yaw(float(np.arctan2(direction[1], direction[0])))  # fingers across the stroke
         yield Waypoint(np.array([*behind, 0.12]), yaw, CLOSED, tolerance=0.02)

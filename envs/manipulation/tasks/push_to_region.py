@@ -59,7 +59,7 @@ class PushToRegion(TabletopEnv):
     def keypoints(self):
         obj = self.object_pos("target")
         direction = (self._goal() - obj[:2]) / max(float(np.linalg.norm(obj[:2] - self._goal())), 1e-6)
-        behind = obj[:2] - direction * float(np.max(self.object_half_extents("target")[:2]))
+        behind = obj[:2] - direction * float(np.hypot(*self.object_half_extents("target")[:2]))
         return [np.array([*behind, obj[2]]), np.array([*self._goal(), obj[2]])]
 
     def expert_plan(self):
