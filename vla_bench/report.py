@@ -47,25 +47,29 @@ def write_report(run_dirs: list[Path], out: Path) -> Path:
 
 
 def _success_by_split(overall):
+    """Grouped bars: one group per split, one bar per policy, with the summary's Wilson interval."""
+    stats = {(r["policy"], r["split"]): (float(r["success_rate"]), float(r["success_ci_low"]),
+                                         float(r["success_ci_high"])) for r in overall}
+    return _success_bars(stats, "success rate") if stats else None
+
+
+def _success_bars(stats: dict[tuple[str, str], tuple[float, float, float]], ylabel: str):
+    """Bars of (rate, ci_low, ci_high) keyed by (policy, category), grouped by category."""
     import matplotlib.pyplot as plt
 
-    if not overall:
-        return None
-    policies = list(dict.fromkeys(r["policy"] for r in overall))
-    splits = list(dict.fromkeys(r["split"] for r in overall))
-    fig, ax = plt.subplots(figsize=(1.6 * len(splits) + 2, 3.5))
+    policies = list(dict.fromkeys(p for p, _ in stats))
+    categories = list(dict.fromkeys(c for _, c in stats))
+    fig, ax = plt.subplots(figsize=(1.4 * len(categories) + 2, 3.5))
     width = 0.8 / len(policies)
     for i, policy in enumerate(policies):
-        by_split = {r["split"]: r for r in overall if r["policy"] == policy}
-        xs = [j + i * width for j, s in enumerate(splits) if s in by_split]
-        rs = [by_split[s] for s in splits if s in by_split]
-        rate = np.array([float(r["success_rate"]) for r in rs])
-        low = rate - np.array([float(r["success_ci_low"]) for r in rs])
-        high = np.array([float(r["success_ci_high"]) for r in rs]) - rate
-        ax.bar(xs, rate, width, yerr=[low, high], capsize=3, label=policy)
-    ax.set_xticks([j + 0.4 - width / 2 for j in range(len(splits))], splits, rotation=20, ha="right")
+        present = [(j, stats[(policy, c)]) for j, c in enumerate(categories) if (policy, c) in stats]
+        rate, low, high = (np.array([v[k] for _, v in present]) for k in range(3))
+        yerr = np.clip([rate - low, high - rate], 0.0, None)  # rounding can put a bound a hair past the rate
+        ax.bar([j + i * width for j, _ in present], rate, width, yerr=yerr, capsize=3,
+               label=policy)
+    ax.set_xticks([j + 0.4 - width / 2 for j in range(len(categories))], categories, rotation=20, ha="right")
     ax.set_ylim(0, 1.05)
-    ax.set_ylabel("success rate")
+    ax.set_ylabel(ylabel)
     ax.legend(fontsize=8)
     return fig
 
@@ -93,30 +97,14 @@ def _heatmap(rows):
 
 
 def _by_factor(episodes):
-    import matplotlib.pyplot as plt
-
+    """Success per perturbed factor of novel_environments (an episode counts for each factor it changed)."""
     groups: dict[tuple[str, str], list[bool]] = defaultdict(list)
     for e in episodes:
         if e.get("split") == "novel_environments":
             for factor in e.get("perturbed") or []:
                 groups[(e["policy"], factor)].append(bool(e["success"]))
-    if not groups:
-        return None
-    policies = list(dict.fromkeys(p for p, _ in groups))
-    factors = sorted({f for _, f in groups})
-    fig, ax = plt.subplots(figsize=(1.2 * len(factors) + 2, 3.5))
-    width = 0.8 / len(policies)
-    for i, policy in enumerate(policies):
-        stats = [(j, groups[(policy, f)]) for j, f in enumerate(factors) if groups.get((policy, f))]
-        rate = np.array([np.mean(s) for _, s in stats])
-        ci = np.array([wilson_interval(sum(s), len(s)) for _, s in stats])
-        ax.bar([j + i * width for j, _ in stats], rate, width, yerr=[rate - ci[:, 0], ci[:, 1] - rate],
-               capsize=3, label=policy)
-    ax.set_xticks([j + 0.4 - width / 2 for j in range(len(factors))], factors, rotation=20, ha="right")
-    ax.set_ylim(0, 1.05)
-    ax.set_ylabel("success rate (novel_environments)")
-    ax.legend(fontsize=8)
-    return fig
+    stats = {key: (float(np.mean(s)), *wilson_interval(sum(s), len(s))) for key, s in sorted(groups.items())}
+    return _success_bars(stats, "success rate (novel_environments)") if stats else None
 
 
 def _safety(overall):
