@@ -10,6 +10,7 @@ import queue
 import time
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass
 from typing import Any, Iterator, Protocol
 
 from vla_bench.runner.episode import EpisodeRecord
@@ -26,8 +27,21 @@ class Executor(Protocol):
     def close(self) -> None: ...
 
 
+@dataclass
+class _Running:
+    """What a busy worker is doing: its episode, when it last showed life, whether the policy acts yet."""
+
+    episode: EpisodeSpec
+    beat: float
+    acting: bool = False
+
+
 class LocalProcessExecutor:
-    """Worker processes on this machine that each hold a copy of the policy and run whole episodes."""
+    """Worker processes on this machine that each hold a copy of the policy and run whole episodes.
+
+    Workers report every step (a heartbeat); one silent for longer than the step timeout is
+    killed and replaced, and only its episode fails.
+    """
 
     target = staticmethod(local_worker)
 
@@ -37,6 +51,53 @@ class LocalProcessExecutor:
         self.results = self.ctx.Queue()
         self.workers: dict[int, tuple[Any, Any]] = {}
         self._next_id = 0
+
+    def run(self, todo: list[Job]) -> Iterator[dict[str, Any]]:
+        pending = list(reversed(todo))
+        busy: dict[int, _Running] = {}
+        for _ in range(self.size):
+            self._start_worker()
+        idle = list(self.workers)
+        while pending or busy:
+            while idle and pending:
+                worker_id = idle.pop()
+                job = pending.pop()
+                self.workers[worker_id][1].put(job)
+                busy[worker_id] = _Running(job[1], time.monotonic())
+            try:
+                kind, worker_id, _, payload = self.results.get(timeout=0.5)
+            except queue.Empty:
+                kind = None
+            if kind == "done":
+                busy.pop(worker_id, None)
+                idle.append(worker_id)
+                yield payload
+            elif kind == "crash" and worker_id in busy:  # the worker died outside an episode's own faults
+                yield self._fail(busy.pop(worker_id).episode, f"worker crashed: {str(payload).strip().splitlines()[-1]}")
+                idle.append(self._replace(worker_id))
+            elif kind is not None and worker_id in busy:
+                busy[worker_id].beat, busy[worker_id].acting = time.monotonic(), True
+                self._on_message(kind, worker_id, payload, busy)
+            self._after_messages(busy)
+            yield from self._reap_hung(busy, idle)
+
+    def _on_message(self, kind: str, worker_id: int, payload: Any, busy: dict[int, _Running]) -> None:
+        """A message other than done or crash: here only the per-step heartbeat."""
+
+    def _after_messages(self, busy: dict[int, _Running]) -> None:
+        """Work to do once per loop turn (the batched executor answers waiting episodes here)."""
+
+    def _reap_hung(self, busy: dict[int, _Running], idle: list[int]) -> Iterator[dict[str, Any]]:
+        now = time.monotonic()
+        for worker_id, running in list(busy.items()):
+            allowed = self.step_timeout + (2.0 if running.acting else FIRST_STEP_GRACE_S)
+            process = self.workers[worker_id][0]
+            if now - running.beat > allowed or not process.is_alive():
+                del busy[worker_id]
+                why = (f"policy step exceeded --step-timeout of {self.step_timeout:g}s" if process.is_alive()
+                       else f"worker process died (exit code {process.exitcode})")
+                yield self._fail(running.episode, why)
+                idle.append(self._replace(worker_id))
 
     def _start_worker(self) -> int:
         worker_id, self._next_id = self._next_id, self._next_id + 1
@@ -49,56 +110,16 @@ class LocalProcessExecutor:
     def _args(self, worker_id: int, jobs) -> tuple:
         return worker_id, self.config, jobs, self.results
 
-    def run(self, todo: list[Job]) -> Iterator[dict[str, Any]]:
-        pending = list(reversed(todo))
-        busy: dict[int, tuple[int, EpisodeSpec, float, bool]] = {}  # worker -> (index, episode, last beat, acting)
-        for _ in range(self.size):
-            self._start_worker()
-        idle = list(self.workers)
-        while pending or busy:
-            while idle and pending:
-                worker_id = idle.pop()
-                index, episode, record_video = pending.pop()
-                self.workers[worker_id][1].put((index, episode, record_video))
-                busy[worker_id] = (index, episode, time.monotonic(), False)
-            try:
-                kind, worker_id, index, payload = self.results.get(timeout=0.5)
-            except queue.Empty:
-                kind = None
-            if kind == "step" and worker_id in busy:
-                busy[worker_id] = (*busy[worker_id][:2], time.monotonic(), True)
-            elif kind == "done":
-                busy.pop(worker_id, None)
-                idle.append(worker_id)
-                yield payload
-            elif kind is not None and worker_id in busy:  # the worker died outside an episode's own faults
-                yield self._fail(busy.pop(worker_id)[1], f"worker crashed: {str(payload).strip().splitlines()[-1]}")
-                idle.append(self._replace(worker_id))
-            yield from self._reap_hung(busy, idle)
-
-    def _reap_hung(self, busy, idle):
-        now = time.monotonic()
-        for worker_id, (_, episode, beat, started) in list(busy.items()):
-            allowed = self.step_timeout + 2.0 if started else FIRST_STEP_GRACE_S + self.step_timeout
-            process = self.workers[worker_id][0]
-            if now - beat > allowed or not process.is_alive():
-                del busy[worker_id]
-                why = (f"policy step exceeded --step-timeout of {self.step_timeout:g}s" if process.is_alive()
-                       else f"worker process died (exit code {process.exitcode})")
-                yield self._fail(episode, why)
-                idle.append(self._replace(worker_id))
-
     def _replace(self, worker_id: int) -> int:
-        process, jobs = self.workers.pop(worker_id)
+        process, _ = self.workers.pop(worker_id)
         process.kill()
         process.join(timeout=5)
         return self._start_worker()
 
     def _fail(self, episode: EpisodeSpec, error: str) -> dict[str, Any]:
-        record = EpisodeRecord(self.config.policy_name, self.config.split, episode.task, episode.episode_id,
-                               episode.seed, episode.instruction, error=error,
-                               perturbed=list(episode.perturbed))
-        return record.to_json()
+        return EpisodeRecord(self.config.policy_name, self.config.split, episode.task, episode.episode_id,
+                             episode.seed, episode.instruction, error=error,
+                             perturbed=list(episode.perturbed)).to_json()
 
     def close(self) -> None:
         for _, jobs in self.workers.values():
@@ -110,7 +131,10 @@ class LocalProcessExecutor:
 
 
 class BatchedProcessExecutor(LocalProcessExecutor):
-    """Workers step environments; this process holds the one policy and batches its calls."""
+    """Workers step environments; this process holds the one policy and batches its calls.
+
+    When every running episode waits for an action, one `act_batch` call answers them all.
+    """
 
     target = staticmethod(batched_worker)
 
@@ -118,60 +142,42 @@ class BatchedProcessExecutor(LocalProcessExecutor):
         super().__init__(config, size, step_timeout)
         self.policy = config.policy.build()
         self.replies: dict[int, Any] = {}
+        self._waiting: dict[int, dict[str, Any]] = {}
         self._executor = ThreadPoolExecutor(max_workers=1)
 
     def _args(self, worker_id: int, jobs) -> tuple:
         self.replies[worker_id] = self.ctx.Queue()
         return worker_id, self.config, jobs, self.results, self.replies[worker_id]
 
-    def run(self, todo: list[Job]) -> Iterator[dict[str, Any]]:
-        pending = list(reversed(todo))
-        busy: dict[int, tuple[int, EpisodeSpec]] = {}
-        waiting: dict[int, dict[str, Any]] = {}
-        for _ in range(self.size):
-            self._start_worker()
-        idle = list(self.workers)
-        while pending or busy:
-            while idle and pending:
-                worker_id = idle.pop()
-                index, episode, record_video = pending.pop()
-                self.workers[worker_id][1].put((index, episode, record_video))
-                busy[worker_id] = (index, episode)
-            try:
-                kind, worker_id, index, payload = self.results.get(timeout=0.5)
-            except queue.Empty:
-                kind = None
-            if kind == "reset":
-                instruction, task = payload
-                self.policy.reset(instruction, task)
-            elif kind == "act":
-                waiting[worker_id] = {**payload, "episode_id": busy[worker_id][1].episode_id}
-            elif kind == "done":
-                busy.pop(worker_id, None)
-                idle.append(worker_id)
-                yield payload
-            elif kind == "crash" and worker_id in busy:
-                yield self._fail(busy.pop(worker_id)[1], f"worker crashed: {str(payload).strip().splitlines()[-1]}")
-                idle.append(self._replace(worker_id))
-            if waiting and set(waiting) == set(busy):  # every running episode waits: one batched call
-                self._answer(waiting)
-                waiting.clear()
+    def _on_message(self, kind: str, worker_id: int, payload: Any, busy: dict[int, _Running]) -> None:
+        if kind == "reset":
+            instruction, task = payload
+            self.policy.reset(instruction, task)
+        elif kind == "act":
+            self._waiting[worker_id] = {**payload, "episode_id": busy[worker_id].episode.episode_id}
 
-    def _answer(self, waiting: dict[int, dict[str, Any]]) -> None:
-        order = sorted(waiting)
-        future = self._executor.submit(self.policy.act_batch, [waiting[w] for w in order])
+    def _after_messages(self, busy: dict[int, _Running]) -> None:
+        self._waiting = {w: obs for w, obs in self._waiting.items() if w in busy}
+        if not self._waiting or set(self._waiting) != set(busy):
+            return
+        order = sorted(self._waiting)
+        for worker_id, reply in zip(order, self._answer([self._waiting[w] for w in order])):
+            self.replies[worker_id].put(reply)
+            busy[worker_id].beat = time.monotonic()  # waiting on us is not hanging
+        self._waiting.clear()
+
+    def _answer(self, observations: list[dict[str, Any]]) -> list[tuple[str, Any]]:
+        future = self._executor.submit(self.policy.act_batch, observations)
         try:
             actions = future.result(timeout=self.step_timeout)
-            if len(actions) != len(order):
-                raise ValueError(f"act_batch returned {len(actions)} actions for {len(order)} observations")
-            replies = [("action", a) for a in actions]
+            if len(actions) != len(observations):
+                raise ValueError(f"act_batch returned {len(actions)} actions for {len(observations)} observations")
+            return [("action", a) for a in actions]
         except FutureTimeout:
             self._executor = ThreadPoolExecutor(max_workers=1)  # the stuck call keeps its thread
-            replies = [("fault", f"policy step exceeded --step-timeout of {self.step_timeout:g}s")] * len(order)
+            return [("fault", f"policy step exceeded --step-timeout of {self.step_timeout:g}s")] * len(observations)
         except Exception as err:
-            replies = [("fault", f"{type(err).__name__}: {err}")] * len(order)
-        for worker_id, reply in zip(order, replies):
-            self.replies[worker_id].put(reply)
+            return [("fault", f"{type(err).__name__}: {err}")] * len(observations)
 
     def close(self) -> None:
         super().close()
