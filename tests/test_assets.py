@@ -1,6 +1,5 @@
 """The catalog and factor pools that every split is drawn from."""
 from vla_bench.assets import POOLS, catalog, colors, factor_pools, instructions
-
 from vla_bench.registry import list_tasks
 
 

@@ -15,6 +15,7 @@ from typing import Any, ClassVar, Iterator
 import gymnasium as gym
 import mujoco
 import numpy as np
+
 from vla_bench.assets import catalog, instructions
 from vla_bench.envs.manipulation import cabinet
 from vla_bench.envs.manipulation.expert import ScriptedExpert
@@ -30,7 +31,6 @@ from vla_bench.envs.manipulation.sampling import (
     place_objects,
 )
 from vla_bench.envs.manipulation.scene import PhysicsConfig, TabletopLayout, build_scene
-
 from vla_bench.sim.controller import ControllerConfig, EndEffectorController
 from vla_bench.sim.panda import FINGER_MAX, HOME_QPOS, PandaHandles
 from vla_bench.sim.rendering import OffscreenRenderer
@@ -39,7 +39,7 @@ from vla_bench.specs import EpisodeSpec, PoolSelection
 INSTRUCTION_CHARSET = frozenset(string.ascii_letters + string.digits + " ,.'-")
 MAX_INSTRUCTION_LENGTH = 256
 SETTLE_SECONDS = 0.3  # objects drop onto the table before the first observation
-CONTACT_FORCE_LIMIT = 150.0  # newtons; a robot contact above it is an unsafe event (a firm grasp is ~40)
+CONTACT_FORCE_LIMIT = 150.0  # newtons; a robot contact above it is an unsafe event (a firm grasp is ~25)
 TIPPED_COS = np.cos(np.radians(45))  # a non-target object tilted past this has been knocked over
 SUCCESS_HOLD_STEPS = 3  # the success predicate must hold this many control steps in a row
 

@@ -6,6 +6,7 @@ from functools import lru_cache
 
 import mujoco
 import numpy as np
+
 from vla_bench.assets import ObjectKind, data_path
 
 GRASPABLE_CONDIM = 4  # sliding + torsional friction, so grasped objects don't spin out

@@ -5,9 +5,9 @@ from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
 import numpy as np
+
 from vla_bench.assets import ObjectKind, catalog, factor_pools
 from vla_bench.envs.manipulation.objects import ObjectPlacement
-
 from vla_bench.specs import PoolSelection
 
 # Where objects may start, in the robot's frame (x forward, y left), metres.

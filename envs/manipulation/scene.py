@@ -6,10 +6,10 @@ from typing import Any
 
 import mujoco
 import numpy as np
+
 from vla_bench.assets import catalog, colors, data_path
 from vla_bench.envs.manipulation.cabinet import CabinetPlacement, add_cabinet
 from vla_bench.envs.manipulation.objects import ObjectPlacement, add_object
-
 from vla_bench.sim.panda import add_panda
 
 TABLE_HEIGHT = 0.75  # the table top is z = 0; the floor is below it

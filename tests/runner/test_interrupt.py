@@ -5,8 +5,8 @@ import sys
 import time
 
 import gymnasium as gym
-from vla_bench.envs.manipulation.env import SimulationUnstable
 
+from vla_bench.envs.manipulation.env import SimulationUnstable
 from vla_bench.policy import RandomPolicy
 from vla_bench.results import read_episodes
 from vla_bench.runner.episode import run_episode

@@ -1,7 +1,7 @@
 """Splits are disjoint where they must be: no held-out value or composition leaks into train."""
 import pytest
-from vla_bench.assets import factor_pools
 
+from vla_bench.assets import factor_pools
 from vla_bench.splits import (
     SPLITS,
     composition,

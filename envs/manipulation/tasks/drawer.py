@@ -2,14 +2,13 @@
 from __future__ import annotations
 
 import numpy as np
+
 from vla_bench.envs.manipulation import cabinet, expert
 from vla_bench.envs.manipulation.env import TabletopEnv, describe
 from vla_bench.envs.manipulation.sampling import (
-    WORKSPACE_X,
     FactorSampler,
     footprint_radius,
 )
-
 from vla_bench.registry import register_task
 
 OPEN_ENOUGH = 0.12  # metres of drawer travel that count as open (of cabinet.DRAWER_TRAVEL)

@@ -1,11 +1,11 @@
 from __future__ import annotations
 
 import numpy as np
+
 from vla_bench.assets import instructions
 from vla_bench.envs.manipulation import expert
 from vla_bench.envs.manipulation.env import TabletopEnv, describe
 from vla_bench.envs.manipulation.sampling import FactorSampler
-
 from vla_bench.registry import register_task
 
 # Where the pushed object starts, and where distractors wait: outside the band the hand sweeps

@@ -1,11 +1,11 @@
 from __future__ import annotations
 
 import numpy as np
+
 from vla_bench.assets import catalog
 from vla_bench.envs.manipulation import expert
 from vla_bench.envs.manipulation.env import TabletopEnv, describe
 from vla_bench.envs.manipulation.sampling import FactorSampler, footprint_radius
-
 from vla_bench.registry import register_task
 
 

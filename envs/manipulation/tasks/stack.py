@@ -1,10 +1,10 @@
 from __future__ import annotations
 
 import numpy as np
+
 from vla_bench.envs.manipulation import expert
 from vla_bench.envs.manipulation.env import TabletopEnv, describe
 from vla_bench.envs.manipulation.sampling import FactorSampler
-
 from vla_bench.registry import register_task
 
 

@@ -1,8 +1,8 @@
 """Every task can draw episodes from any mix of seen and unseen pools (what the splits need)."""
 import pytest
-from vla_bench.assets import factor_pools
 
 from tests.conftest import MANIPULATION_TASKS
+from vla_bench.assets import factor_pools
 from vla_bench.specs import PoolSelection
 
 SELECTIONS = {"all seen": {}, "all unseen": {f: "unseen" for f in factor_pools()},
