@@ -70,6 +70,16 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("-o", "--output", type=Path, help="report folder (default: RUN_DIR/report of the first run)")
     report.set_defaults(handler=_report)
 
+    collector = commands.add_parser("collect", help="record the oracle's demonstrations as a LeRobot dataset",
+                                    description="Run the scripted expert on a split's committed episodes and write "
+                                                "them in the LeRobotDataset v2.1 layout (parquet, PNG frames).")
+    collector.add_argument("--split", default="train", help="(default: %(default)s)")
+    collector.add_argument("--episodes-per-task", type=int, help="the first N episodes per task (default: all)")
+    collector.add_argument("--tasks", default="", help="comma-separated subset of tasks (default: all)")
+    collector.add_argument("--out", type=Path, required=True, help="dataset directory (must not hold a dataset)")
+    collector.add_argument("--keep-failures", action="store_true", help="also keep demonstrations that failed")
+    collector.set_defaults(handler=_collect)
+
     bench = commands.add_parser("bench", help="throughput: env steps/s beside raw MuJoCo steps + renders",
                                 description="Times env.step() with both cameras against raw mj_step and mj_step "
                                             "+ renders of the same scene, in the same run.")
@@ -139,6 +149,21 @@ def _report(args: argparse.Namespace) -> int:
 
     path = write_report(args.run_dirs, args.output or args.run_dirs[0] / "report")
     print(f"report: {path}")
+    return 0
+
+
+def _collect(args: argparse.Namespace) -> int:
+    from vla_bench.data.collect import collect
+    from vla_bench.data.lerobot import LeRobotDataset
+
+    tasks = [t for t in args.tasks.split(",") if t]
+    for task in tasks:
+        task_entry(task)
+    if (args.out / "meta" / "info.json").exists():
+        raise UsageError(f"{args.out} already holds a dataset; choose another --out")
+    out = collect(args.split, args.out, args.episodes_per_task, tasks or None, only_successful=not args.keep_failures)
+    dataset = LeRobotDataset(out)
+    print(f"{len(dataset)} episodes, {dataset.info['total_frames']} frames: {out}")
     return 0
 
 
