@@ -1,7 +1,8 @@
 """Throughput: environment steps per second, beside the raw simulator and renderer on the same scene.
 
 The raw baseline is what any MuJoCo user would pay anyway: `mj_step` for one control period
-and one render per camera. The ratio env / raw is the cost of everything the suite adds
+and one render per camera, replaying the actuator commands the env produced from the same state,
+so both loops draw the same motion. The ratio env / raw is the cost of everything the suite adds
 (controller, observation, contact bookkeeping, metrics), measured in the same run.
 """
 from __future__ import annotations
@@ -44,22 +45,29 @@ def bench_task(task: str, steps: int = 300, image_size: int = 128, seed: int = 0
     reset_s = (time.perf_counter() - start) / rounds
 
     model, substeps = env.model, env.physics.substeps
-    data = mujoco.MjData(model)
-    data.qpos[:] = env.data.qpos
+    data, start_state = mujoco.MjData(model), mujoco.MjData(model)
     renderer = OffscreenRenderer(model, image_size, image_size, shadows=env.physics.shadows)  # same view settings
 
+    controls: list = []  # the env's actuator commands, replayed by the raw loop: same motion, same frames
+
     def env_loop() -> None:
+        controls.clear()
+        mujoco.mj_copyData(start_state, model, env.data)
         for _ in range(steps):
             if env.step(env.action_space.sample())[2]:
                 env.reset(seed=seed)
+            controls.append(env.data.ctrl.copy())
 
     def sim_loop() -> None:
-        for _ in range(steps):
+        mujoco.mj_copyData(data, model, start_state)
+        for ctrl in controls:
+            data.ctrl[:] = ctrl
             mujoco.mj_step(model, data, nstep=substeps)
 
     def raw_loop() -> None:
-        for _ in range(steps):
-            data.ctrl[:] = env.data.ctrl
+        mujoco.mj_copyData(data, model, start_state)
+        for ctrl in controls:
+            data.ctrl[:] = ctrl
             mujoco.mj_step(model, data, nstep=substeps)
             for camera in ("front", "wrist"):
                 renderer.rgb(data, camera)
