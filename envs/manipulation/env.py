@@ -386,14 +386,11 @@ class TabletopEnv(gym.Env):
         return events
 
     def _observation(self) -> dict[str, Any]:
-        obs = {
-            "rgb": self._renderer.rgb(self.data, "front"),
-            "wrist_rgb": self._renderer.rgb(self.data, "wrist"),
-            "proprio": self._proprio(),
-            "instruction": self.episode.instruction,
-        }
-        if self.with_depth:
+        obs = {"rgb": self._renderer.rgb(self.data, "front")}
+        if self.with_depth:  # reuses the front camera's scene, built just above
             obs["depth"] = self._renderer.depth(self.data, "front")
+        obs |= {"wrist_rgb": self._renderer.rgb(self.data, "wrist"), "proprio": self._proprio(),
+                "instruction": self.episode.instruction}
         return obs
 
     def _proprio(self) -> np.ndarray:

@@ -28,9 +28,9 @@ class OffscreenRenderer:
         return self._renderer.render()
 
     def depth(self, data: mujoco.MjData, camera: str) -> np.ndarray:
+        """Depth in metres of the scene as the last `rgb` call of the same camera left it."""
         self._renderer.enable_depth_rendering()
         try:
-            self._renderer.update_scene(data, camera=camera, scene_option=self._option)
             return self._renderer.render().astype(np.float32)
         finally:
             self._renderer.disable_depth_rendering()
