@@ -31,3 +31,10 @@ def test_summary_rows_per_task_and_all():
     assert rows["A"].success_rate == 0.5 and rows["A"].collision_rate == 0.5 and rows["A"].intervention_rate == 0.5
     assert rows["ALL"].episodes == 3 and rows["ALL"].errors == 1
     assert rows["ALL"].interventions_per_episode == 1.0 and rows["ALL"].spl == pytest.approx(1 / 6)
+
+
+def test_latency_is_averaged_over_steps_not_episodes():
+    records = [{**_record("A", True), "steps": 10, "latency_ms_mean": 1.0},
+               {**_record("A", True), "steps": 30, "latency_ms_mean": 5.0}]
+    (row, _) = summarize_run(records)
+    assert row.latency_ms_mean == pytest.approx(4.0)

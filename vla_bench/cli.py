@@ -25,6 +25,15 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
 
+def _at_least(minimum: int):
+    def parse(text: str) -> int:
+        value = int(text)
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {value}")
+        return value
+    return parse
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="vla-bench", description="Simulation benchmark for Vision-Language-Action policies.")
     parser.add_argument("--version", action="version", version=f"vla-bench {__version__}")
@@ -46,11 +55,11 @@ def _parser() -> argparse.ArgumentParser:
     runner.add_argument("--policy-arg", action="append", default=[], metavar="KEY=VALUE",
                         help="constructor argument for the policy (repeatable; values parse as JSON when they can)")
     runner.add_argument("--tasks", default="", help="comma-separated subset of tasks (default: all of the split)")
-    runner.add_argument("--episodes-per-task", type=int, help="the first N episodes per task (default: all, 50)")
-    runner.add_argument("--workers", type=int, default=0, help="worker processes (default: one per core)")
+    runner.add_argument("--episodes-per-task", type=_at_least(1), help="the first N episodes per task (default: all, 50)")
+    runner.add_argument("--workers", type=_at_least(0), default=0, help="worker processes (default: one per core)")
     runner.add_argument("--out", type=Path, help="run directory (default: runs/<policy>-<split>)")
     runner.add_argument("--resume", action="store_true", help="finish an interrupted run in the same directory")
-    runner.add_argument("--record-video", type=int, default=0, metavar="K", help="save MP4s of the first K episodes per task")
+    runner.add_argument("--record-video", type=_at_least(0), default=0, metavar="K", help="save MP4s of the first K episodes per task")
     runner.add_argument("--supervisor", choices=["on", "off"], default="on",
                         help="on: the safety supervisor intervenes; off: it only observes and counts (default: on)")
     runner.add_argument("--step-timeout", type=float, default=30.0, metavar="SECONDS",
@@ -74,7 +83,7 @@ def _parser() -> argparse.ArgumentParser:
                                     description="Run the scripted expert on a split's committed episodes and write "
                                                 "them in the LeRobotDataset v2.1 layout (parquet, PNG frames).")
     collector.add_argument("--split", default="train", help="(default: %(default)s)")
-    collector.add_argument("--episodes-per-task", type=int, help="the first N episodes per task (default: all)")
+    collector.add_argument("--episodes-per-task", type=_at_least(1), help="the first N episodes per task (default: all)")
     collector.add_argument("--tasks", default="", help="comma-separated subset of tasks (default: all)")
     collector.add_argument("--out", type=Path, required=True, help="dataset directory (must not hold a dataset)")
     collector.add_argument("--keep-failures", action="store_true", help="also keep demonstrations that failed")
@@ -84,7 +93,7 @@ def _parser() -> argparse.ArgumentParser:
                                 description="Times env.step() with both cameras against raw mj_step and mj_step "
                                             "+ renders of the same scene, in the same run.")
     bench.add_argument("--tasks", default="PickUp,PutInDrawer", help="comma-separated task names (default: %(default)s)")
-    bench.add_argument("--steps", type=int, default=300, help="env steps to time per task (default: %(default)s)")
+    bench.add_argument("--steps", type=_at_least(1), default=300, help="env steps to time per task (default: %(default)s)")
     bench.add_argument("--image-size", type=int, default=128, help="camera width and height (default: %(default)s)")
     bench.add_argument("--json", action="store_true", help="print JSON instead of a table")
     bench.set_defaults(handler=_bench)

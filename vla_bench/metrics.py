@@ -56,7 +56,7 @@ def summarize(records: Sequence[Mapping], policy: str, split: str, task: str) ->
     n = len(records)
     successes = sum(bool(r["success"]) for r in records)
     low, high = wilson_interval(successes, n)
-    latencies = [r["latency_ms_mean"] for r in records if r["steps"] > 0]
+    steps = sum(r["steps"] for r in records)
     p95 = [r.get("latency_ms_p95", r["latency_ms_mean"]) for r in records if r["steps"] > 0]
     return Summary(
         policy=policy, split=split, task=task, episodes=n,
@@ -67,7 +67,7 @@ def summarize(records: Sequence[Mapping], policy: str, split: str, task: str) ->
         mean_steps=_mean(r["steps"] for r in records),
         errors=sum(bool(r["error"]) for r in records),
         interventions_per_episode=_mean(r["interventions"] for r in records),
-        latency_ms_mean=_mean(latencies),
+        latency_ms_mean=sum(r["latency_ms_mean"] * r["steps"] for r in records) / steps if steps else 0.0,
         latency_ms_p95=float(np.percentile(p95, 95)) if p95 else 0.0,  # p95 over episodes of their p95
     )
 

@@ -63,7 +63,11 @@ def leaderboard(run_dirs: list[Path]) -> list[dict[str, Any]]:
             raise UsageError(f"{run_dir} has no {SUMMARY_FILE}; is it a vla-bench run directory?")
         for row in read_summary(run_dir):
             if row["task"] == "ALL":
-                rows[(row["policy"], row["split"])] = {k: row[k] for k in LEADERBOARD_COLUMNS}
+                key = (row["policy"], row["split"])
+                if key in rows:
+                    raise UsageError(f"two runs of {key[0]} on {key[1]} ({run_dir} and an earlier one); "
+                                     "give each policy variant its own name")
+                rows[key] = {k: row[k] for k in LEADERBOARD_COLUMNS}
     return sorted(rows.values(), key=lambda r: (-float(r["success_rate"]), r["policy"], r["split"]))
 
 

@@ -50,3 +50,19 @@ def test_collect_command_writes_the_lerobot_layout(tmp_path, capsys):
     assert table.num_rows == info["total_frames"] - pq.read_table(out / "data/chunk-000/episode_000000.parquet").num_rows
     assert len((out / "meta" / "tasks.jsonl").read_text().splitlines()) == 2
     assert main(["collect", "--split", "train", "--tasks", "PickUp", "--episodes-per-task", "1", "--out", str(out)]) == 2
+
+
+def test_the_meta_files_lerobot_v21_reads_are_there(tmp_path):
+    env = gym.make("vla_bench/OpenDrawer-v0")
+    demo = record_demonstration(env, load_manifest("train").for_task("OpenDrawer")[0])
+    writer = LeRobotWriter(tmp_path / "ds", fps=10)
+    writer.add(demo)
+    writer.close()
+    meta = tmp_path / "ds" / "meta"
+    for name in ("info.json", "tasks.jsonl", "episodes.jsonl", "episodes_stats.jsonl"):
+        assert (meta / name).exists(), name
+    (stats,) = [json.loads(line) for line in (meta / "episodes_stats.jsonl").read_text().splitlines()]
+    action = stats["stats"]["action"]
+    assert np.allclose(action["mean"], demo.action.mean(axis=0)) and action["count"] == [len(demo)]
+    image = stats["stats"]["observation.images.front"]
+    assert np.array(image["mean"]).shape == (3, 1, 1) and 0 <= np.min(image["min"]) <= np.max(image["max"]) <= 1

@@ -102,3 +102,38 @@ class Navigates(Policy):
 
     def act(self, observation):
         return 1
+
+
+class BatchedRaisesOnOne(Greedy):
+    """Served in batches; its batch call breaks, and `act` fails only on odd episodes."""
+
+    name = "batched_raises"
+
+    def act_batch(self, observations):
+        raise RuntimeError("batch exploded")
+
+    def act(self, observation):
+        if observation["episode_id"].endswith("1"):
+            raise ValueError("bad episode")
+        return super().act(observation)
+
+
+class BatchedHangs(Greedy):
+    name = "batched_hangs"
+
+    def act_batch(self, observations):
+        time.sleep(3600)
+
+
+class ResetRaises(Greedy):
+    name = "reset_raises"
+
+    def reset(self, instruction, task):
+        raise KeyError("no such checkpoint key")
+
+
+class BatchedResetRaises(BatchedGreedy):
+    name = "batched_reset_raises"
+
+    def reset(self, instruction, task):
+        raise KeyError("no such checkpoint key")

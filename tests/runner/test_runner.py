@@ -114,3 +114,50 @@ def test_leaderboard_and_report(tmp_path, capsys):
     assert main(["report", str(oracle), str(rand), "-o", str(tmp_path / "report")]) == 0
     report = (tmp_path / "report" / "report.md").read_text()
     assert "success_by_split.png" in report and (tmp_path / "report" / "task_split_heatmap.png").stat().st_size > 0
+
+
+def test_batched_faults_are_per_episode(tmp_path):
+    run_dir = _run(tmp_path, "batched_raises", policy=f"{POLICIES}:BatchedRaisesOnOne", workers=2)
+    records = {r["episode_id"]: r for r in read_episodes(run_dir)}
+    failed = sorted(i for i, r in records.items() if r["error"])
+    assert failed == ["train/OpenDrawer/001", "train/PickUp/001"], failed
+    assert all("ValueError: bad episode" in records[i]["error"] for i in failed)
+
+
+def test_a_hanging_batched_policy_times_out_and_the_run_ends(tmp_path):
+    import time
+    start = time.monotonic()
+    run_dir = _run(tmp_path, "batched_hangs", policy=f"{POLICIES}:BatchedHangs", tasks=("PickUp",), step_timeout=1.0)
+    assert all("exceeded --step-timeout of 1s" in r["error"] for r in read_episodes(run_dir))
+    assert time.monotonic() - start < 120
+
+
+@pytest.mark.parametrize("policy", ["ResetRaises", "BatchedResetRaises"])
+def test_a_policy_whose_reset_raises_fails_each_episode(tmp_path, policy):
+    run_dir = _run(tmp_path, policy, policy=f"{POLICIES}:{policy}", tasks=("PickUp",))
+    records = read_episodes(run_dir)
+    assert len(records) == 2 and all("policy reset raised KeyError" in r["error"] for r in records)
+
+
+def test_resume_refuses_other_settings(tmp_path):
+    _run(tmp_path, "r", policy="random", tasks=("PickUp",), episodes_per_task=1)
+    with pytest.raises(ValueError, match="different settings"):
+        _run(tmp_path, "r", policy="random", tasks=("PickUp",), episodes_per_task=1, supervisor=False, resume=True)
+    info = json.loads((tmp_path / "r" / "run.json").read_text())
+    info["manifest_hash"] = "0" * 64
+    (tmp_path / "r" / "run.json").write_text(json.dumps(info))
+    with pytest.raises(ValueError, match="episodes changed"):
+        _run(tmp_path, "r", policy="random", tasks=("PickUp",), episodes_per_task=1, resume=True)
+
+
+def test_leaderboard_refuses_two_runs_of_one_policy_and_split(tmp_path, capsys):
+    a = _run(tmp_path, "a", policy="random", tasks=("PickUp",), episodes_per_task=1)
+    b = _run(tmp_path, "b", policy="random", tasks=("PickUp",), episodes_per_task=1)
+    assert main(["leaderboard", str(a), str(b), "-o", str(tmp_path / "l.csv")]) == 2
+    assert "two runs of random on train" in capsys.readouterr().err
+
+
+def test_numeric_options_are_checked(capsys):
+    with pytest.raises(SystemExit):
+        main(["run", "--policy", "random", "--split", "train", "--workers", "-1"])
+    assert "must be at least 0" in capsys.readouterr().err

@@ -3,6 +3,7 @@
     DIR/meta/info.json          schema, fps, counts, path templates
     DIR/meta/tasks.jsonl        instruction text -> task_index
     DIR/meta/episodes.jsonl     episode_index, its instruction(s), length, vla-bench episode id
+    DIR/meta/episodes_stats.jsonl  per-episode min/max/mean/std/count of every feature
     DIR/data/chunk-000/episode_000000.parquet   one row per control step
 
 Camera frames are stored in the parquet files as PNG images (LeRobot's `image` dtype, a
@@ -49,6 +50,7 @@ class LeRobotWriter:
         self.tasks: dict[str, int] = {}
         self.episodes: list[dict[str, Any]] = []
         self.features: dict[str, Any] | None = None
+        self.stats: list[dict[str, Any]] = []
         self.frames = 0
 
     def add(self, episode: Episode) -> None:
@@ -80,6 +82,15 @@ class LeRobotWriter:
         self.features = self.features or _features(episode)
         self.episodes.append({"episode_index": index, "tasks": [episode.instruction], "length": steps,
                               "success": bool(episode.success), **episode.meta})
+        numeric = {"observation.state": episode.state, "action": episode.action,
+                   "timestamp": np.arange(steps) / self.fps, "frame_index": np.arange(steps),
+                   "episode_index": np.full(steps, index), "index": np.arange(self.frames, self.frames + steps),
+                   "task_index": np.full(steps, task_index)}
+        self.stats.append({"episode_index": index, "stats": {
+            **{name: _stats(np.asarray(values, dtype=np.float64).reshape(steps, -1), axis=0)
+               for name, values in numeric.items()},
+            **{name: _image_stats(frames) for name, frames in episode.images.items()},
+        }})
         self.frames += steps
 
     def close(self) -> None:
@@ -96,6 +107,7 @@ class LeRobotWriter:
         (meta / "tasks.jsonl").write_text("".join(json.dumps({"task_index": i, "task": t}) + "\n"
                                                   for t, i in self.tasks.items()))
         (meta / "episodes.jsonl").write_text("".join(json.dumps(e) + "\n" for e in self.episodes))
+        (meta / "episodes_stats.jsonl").write_text("".join(json.dumps(e) + "\n" for e in self.stats))
 
 
 class LeRobotDataset:
@@ -143,6 +155,20 @@ def _features(episode: Episode) -> dict[str, Any]:
                         ("index", "int64"), ("task_index", "int64"), ("next.done", "bool"), ("next.success", "bool")):
         features[name] = {"dtype": dtype, "shape": [1], "names": None}
     return features
+
+
+def _stats(values: np.ndarray, axis) -> dict[str, list]:
+    return {"min": np.min(values, axis=axis).tolist(), "max": np.max(values, axis=axis).tolist(),
+            "mean": np.mean(values, axis=axis).tolist(), "std": np.std(values, axis=axis).tolist(),
+            "count": [int(values.shape[0])]}
+
+
+def _image_stats(frames: np.ndarray) -> dict[str, list]:
+    """Per-channel statistics of frames scaled to [0, 1], shaped (3, 1, 1) as LeRobot keeps them."""
+    pixels = frames.reshape(-1, frames.shape[-1]) / 255.0
+    stats = _stats(pixels, axis=0)
+    stats = {k: ([[[v]] for v in values] if k != "count" else [int(frames.shape[0])]) for k, values in stats.items()}
+    return stats
 
 
 def _png(frame: np.ndarray) -> bytes:

@@ -94,7 +94,10 @@ def run_episode(env: gym.Env, policy: Policy, episode: EpisodeSpec, split: str =
     start = time.perf_counter()
     try:
         obs, info = env.reset(seed=episode.seed, options={"episode": episode})
-        policy.reset(obs["instruction"], task_info(env, episode, getattr(policy, "privileged", False)))
+        try:
+            policy.reset(obs["instruction"], task_info(env, episode, getattr(policy, "privileged", False)))
+        except Exception as err:  # the policy's own bug: recorded, the run goes on
+            raise PolicyFault(f"policy reset raised {type(err).__name__}: {err}") from err
         if on_step is not None:
             on_step(0)  # the scene is built: from here on, only the policy's step time counts
         done = False
@@ -104,6 +107,8 @@ def run_episode(env: gym.Env, policy: Policy, episode: EpisodeSpec, split: str =
             tick = time.perf_counter()
             try:
                 raw = policy.act(obs)
+            except PolicyFault:  # already phrased (a policy served by the main process)
+                raise
             except Exception as err:  # the policy's own bug: recorded, the run goes on
                 raise PolicyFault(f"policy raised {type(err).__name__}: {err}") from err
             latencies.append((time.perf_counter() - tick) * 1000)

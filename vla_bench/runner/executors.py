@@ -7,9 +7,8 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import queue
+import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from typing import Any, Iterator, Protocol
 
@@ -17,7 +16,8 @@ from vla_bench.runner.episode import EpisodeRecord
 from vla_bench.runner.worker import WorkerConfig, batched_worker, local_worker
 from vla_bench.specs import EpisodeSpec
 
-FIRST_STEP_GRACE_S = 60.0  # a spawned worker's imports and building a scene, before the policy acts
+FIRST_STEP_GRACE_S = 60.0  # building and settling a scene, before the policy acts
+STARTUP_LIMIT_S = 900.0  # a spawned worker's imports and the policy's constructor (loading a checkpoint)
 Job = tuple[int, EpisodeSpec, bool]  # (index in the run, episode, record a video)
 
 
@@ -31,6 +31,7 @@ class Executor(Protocol):
 class _Running:
     """What a busy worker is doing: its episode, when it last showed life, whether the policy acts yet."""
 
+    index: int
     episode: EpisodeSpec
     beat: float
     acting: bool = False
@@ -50,6 +51,7 @@ class LocalProcessExecutor:
         self.config, self.size, self.step_timeout = config, size, step_timeout
         self.results = self.ctx.Queue()
         self.workers: dict[int, tuple[Any, Any]] = {}
+        self.ready: set[int] = set()  # workers that have built their policy
         self._next_id = 0
 
     def run(self, todo: list[Job]) -> Iterator[dict[str, Any]]:
@@ -61,15 +63,24 @@ class LocalProcessExecutor:
         while pending or busy:
             while idle and pending:
                 worker_id = idle.pop()
+                if not self.workers[worker_id][0].is_alive():  # died while idle: not this job's fault
+                    idle.append(self._replace(worker_id))
+                    continue
                 job = pending.pop()
                 self.workers[worker_id][1].put(job)
-                busy[worker_id] = _Running(job[1], time.monotonic())
+                busy[worker_id] = _Running(job[0], job[1], time.monotonic())
             try:
-                kind, worker_id, _, payload = self.results.get(timeout=0.5)
+                kind, worker_id, index, payload = self.results.get(timeout=0.5)
             except queue.Empty:
                 kind = None
-            if kind == "done":
-                busy.pop(worker_id, None)
+            if kind == "ready":
+                self.ready.add(worker_id)
+                if worker_id in busy:
+                    busy[worker_id].beat = time.monotonic()
+            elif kind is not None and index is not None and (worker_id not in busy or busy[worker_id].index != index):
+                pass  # from a worker already replaced, or about an episode already recorded
+            elif kind == "done":
+                del busy[worker_id]
                 idle.append(worker_id)
                 yield payload
             elif kind == "crash" and worker_id in busy:  # the worker died outside an episode's own faults
@@ -90,7 +101,10 @@ class LocalProcessExecutor:
     def _reap_hung(self, busy: dict[int, _Running], idle: list[int]) -> Iterator[dict[str, Any]]:
         now = time.monotonic()
         for worker_id, running in list(busy.items()):
-            allowed = self.step_timeout + (2.0 if running.acting else FIRST_STEP_GRACE_S)
+            if worker_id not in self.ready:
+                allowed = STARTUP_LIMIT_S
+            else:
+                allowed = self.step_timeout + (2.0 if running.acting else FIRST_STEP_GRACE_S)
             process = self.workers[worker_id][0]
             if now - running.beat > allowed or not process.is_alive():
                 del busy[worker_id]
@@ -143,7 +157,7 @@ class BatchedProcessExecutor(LocalProcessExecutor):
         self.policy = config.policy.build()
         self.replies: dict[int, Any] = {}
         self._waiting: dict[int, dict[str, Any]] = {}
-        self._executor = ThreadPoolExecutor(max_workers=1)
+        self._reset_faults: dict[int, str] = {}
 
     def _args(self, worker_id: int, jobs) -> tuple:
         self.replies[worker_id] = self.ctx.Queue()
@@ -152,12 +166,20 @@ class BatchedProcessExecutor(LocalProcessExecutor):
     def _on_message(self, kind: str, worker_id: int, payload: Any, busy: dict[int, _Running]) -> None:
         if kind == "reset":
             instruction, task = payload
-            self.policy.reset(instruction, task)
+            try:
+                self.policy.reset(instruction, task)
+            except Exception as err:  # answered as a fault instead of the episode's first action
+                self._reset_faults[worker_id] = f"policy reset raised {type(err).__name__}: {err}"
+        elif kind == "act" and worker_id in self._reset_faults:
+            self.replies[worker_id].put(("fault", self._reset_faults.pop(worker_id)))
         elif kind == "act":
             self._waiting[worker_id] = {**payload, "episode_id": busy[worker_id].episode.episode_id}
 
     def _after_messages(self, busy: dict[int, _Running]) -> None:
         self._waiting = {w: obs for w, obs in self._waiting.items() if w in busy}
+        now = time.monotonic()
+        for worker_id in self._waiting:  # waiting on this process is not hanging
+            busy[worker_id].beat = now
         if not self._waiting or set(self._waiting) != set(busy):
             return
         order = sorted(self._waiting)
@@ -167,21 +189,33 @@ class BatchedProcessExecutor(LocalProcessExecutor):
         self._waiting.clear()
 
     def _answer(self, observations: list[dict[str, Any]]) -> list[tuple[str, Any]]:
-        future = self._executor.submit(self.policy.act_batch, observations)
-        try:
-            actions = future.result(timeout=self.step_timeout)
-            if len(actions) != len(observations):
-                raise ValueError(f"act_batch returned {len(actions)} actions for {len(observations)} observations")
-            return [("action", a) for a in actions]
-        except FutureTimeout:
-            self._executor = ThreadPoolExecutor(max_workers=1)  # the stuck call keeps its thread
-            return [("fault", f"policy step exceeded --step-timeout of {self.step_timeout:g}s")] * len(observations)
-        except Exception as err:
-            return [("fault", f"{type(err).__name__}: {err}")] * len(observations)
+        """Actions for the waiting observations. The call runs on a daemon thread so that a hung
+        policy cannot keep the process alive; if the batch raises, each observation is retried
+        alone with `act`, so only the episodes whose observation breaks the policy fail."""
+        outcome: dict[str, Any] = {}
 
-    def close(self) -> None:
-        super().close()
-        self._executor.shutdown(wait=False, cancel_futures=True)
+        def call() -> None:
+            try:
+                outcome["actions"] = self.policy.act_batch(observations)
+            except Exception as err:  # the policy's own bug: recorded per episode
+                outcome["error"] = err
+
+        thread = threading.Thread(target=call, daemon=True)
+        thread.start()
+        thread.join(self.step_timeout)
+        if thread.is_alive():
+            return [("fault", f"policy step exceeded --step-timeout of {self.step_timeout:g}s")] * len(observations)
+        actions = outcome.get("actions")
+        if "error" not in outcome and actions is not None and len(actions) == len(observations):
+            return [("action", a) for a in actions]
+        return [self._act_alone(obs) for obs in observations]
+
+    def _act_alone(self, observation: dict[str, Any]) -> tuple[str, Any]:
+        try:
+            return "action", self.policy.act(observation)
+        except Exception as err:
+            return "fault", f"policy raised {type(err).__name__}: {err}"
+
 
 
 def make_executor(worker_config: WorkerConfig, batches: bool, workers: int, step_timeout: float) -> Executor:

@@ -71,7 +71,7 @@ def select_episodes(config: RunConfig) -> tuple[list[EpisodeSpec], str]:
     else:
         manifest = generate_manifest(config.split, config.episodes_per_task or 50, seed=config.seed,
                                      tasks=list(config.tasks) or None)
-    tasks = list(config.tasks) or manifest.tasks
+    tasks = list(dict.fromkeys(config.tasks)) or manifest.tasks
     episodes = [e for t in tasks for e in manifest.for_task(t)[: config.episodes_per_task]]
     return episodes, manifest.hash
 
@@ -102,8 +102,7 @@ def run(config: RunConfig) -> Path:
     PolicySpec(config.policy, config.policy_args).build()  # constructor errors surface before workers start
 
     run_dir = config.run_dir
-    done = _prepare_run_dir(run_dir, config)
-    started = datetime.now(timezone.utc).isoformat()
+    done, started = _prepare_run_dir(run_dir, config, manifest_hash)
     video_ids = {e.episode_id for t in dict.fromkeys(e.task for e in episodes)
                  for e in [x for x in episodes if x.task == t][: config.record_video]}
     todo = [(i, e, e.episode_id in video_ids) for i, e in enumerate(episodes) if e.episode_id not in done]
@@ -133,21 +132,28 @@ def run(config: RunConfig) -> Path:
     return run_dir
 
 
-def _prepare_run_dir(run_dir: Path, config: RunConfig) -> set[str]:
-    """Create the run directory; with --resume return the episode ids already finished."""
+def _prepare_run_dir(run_dir: Path, config: RunConfig, manifest_hash: str) -> tuple[set[str], str]:
+    """Create the run directory; with --resume, the episode ids already finished and when the
+    run first started. A resumed run must have the same settings and the same episode set."""
     existing = read_episodes(run_dir)
     if existing and not config.resume:
         raise UsageError(f"{run_dir} already holds {len(existing)} episodes; pass --resume to finish that run "
                          "or --out to start a new one")
+    started = datetime.now(timezone.utc).isoformat()
     if config.resume and (run_dir / "run.json").exists():
-        previous = read_run_info(run_dir)["config"]
-        differs = {k: (previous.get(k), v) for k, v in config.identity().items() if previous.get(k) != v}
+        previous = read_run_info(run_dir)
+        differs = {k: (previous["config"].get(k), v) for k, v in config.identity().items()
+                   if previous["config"].get(k) != v}
         if differs:
             raise UsageError(f"--resume with different settings than the run in {run_dir}: {differs}")
+        if previous["manifest_hash"] != manifest_hash:
+            raise UsageError(f"--resume: the split's episodes changed since the run in {run_dir} started "
+                             f"(manifest {previous['manifest_hash'][:12]} then, {manifest_hash[:12]} now)")
+        started = previous["started"]
     run_dir.mkdir(parents=True, exist_ok=True)
     if existing:  # drop a line cut off by the interruption, so new episodes append cleanly
         (run_dir / EPISODES_FILE).write_text("".join(json.dumps(r) + "\n" for r in existing))
-    return {r["episode_id"] for r in existing}
+    return {r["episode_id"] for r in existing}, started
 
 
 def _progress_bar(total: int, done: int, enabled: bool):

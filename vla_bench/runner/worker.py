@@ -11,6 +11,7 @@ import gymnasium as gym
 
 from vla_bench.policy.loader import PolicySpec
 from vla_bench.registry import task_entry
+from vla_bench.runner.episode import PolicyFault
 from vla_bench.specs import EpisodeSpec
 from vla_bench.supervisor import SafetySupervisor
 
@@ -52,6 +53,7 @@ def local_worker(worker_id: int, config: WorkerConfig, jobs, results) -> None:
     envs = EnvCache(config)
     try:
         policy = config.policy.build()
+        results.put(("ready", worker_id, None, None))
         while (job := jobs.get()) is not None:
             index, episode, record_video = job
             frames: list | None = [] if record_video else None
@@ -86,7 +88,7 @@ class ProxyPolicy:
         self.requests.put(("act", self.worker_id, self.index, observation))
         kind, payload = self.replies.get()
         if kind == "fault":
-            raise RuntimeError(payload)
+            raise PolicyFault(payload)
         return payload
 
 
@@ -98,6 +100,7 @@ def batched_worker(worker_id: int, config: WorkerConfig, jobs, results, replies)
 
     envs = EnvCache(config)
     proxy = ProxyPolicy(worker_id, results, replies)
+    results.put(("ready", worker_id, None, None))
     try:
         while (job := jobs.get()) is not None:
             index, episode, record_video = job

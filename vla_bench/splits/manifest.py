@@ -86,9 +86,13 @@ def generate_manifest(split_name: str, episodes_per_task: int = EPISODES_PER_TAS
                       tasks: list[str] | None = None) -> Manifest:
     """Draw `episodes_per_task` episodes of every task; `seed` 0 gives the committed manifest."""
     split = split_definition(split_name)
-    tasks = tasks or list_tasks()
+    registered = list_tasks()
+    tasks = list(dict.fromkeys(tasks or registered))
     episodes = []
-    for task_index, task in enumerate(tasks):
+    for task in tasks:
+        # a task's place among all registered tasks (new tasks register after the old ones), so its
+        # episodes do not depend on which other tasks a subset names
+        task_index = registered.index(task_entry(task).name)
         for i in range(episodes_per_task):
             episode_seed = int(np.random.SeedSequence([seed, task_index, i]).generate_state(1)[0])
             episode = draw_episode(split, task, episode_seed)
