@@ -13,6 +13,7 @@ GRASPABLE_CONDIM = 4  # sliding + torsional friction, so grasped objects don't s
 ROLLING_CONDIM = 6  # + rolling friction
 ROLLING_FRICTION = 0.001  # metres: a rolling-resistance coefficient of ~0.04 for a 5 cm ball
 WALL_THICKNESS = 0.008
+FLOOR_THICKNESS = 0.006  # of a receptacle (thinner if its walls are lower than twice this)
 ROUND_WALL_SEGMENTS = 16
 
 
@@ -121,7 +122,7 @@ def _receptacle(spec, body, name, kind, scale, defaults):
     """A floor and walls, so that things can really sit *in* it (a convex hull would be solid)."""
     ext = _extents(kind, scale)
     wall_h, t = ext[2], WALL_THICKNESS
-    floor_h = min(0.006, wall_h / 2)
+    floor_h = min(FLOOR_THICKNESS, wall_h / 2)
     if kind.shape["footprint"] == "round":
         radius = ext[0] / 2
         body.add_geom(type=mujoco.mjtGeom.mjGEOM_CYLINDER, size=[radius, floor_h / 2, 0],

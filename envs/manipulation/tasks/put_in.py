@@ -5,6 +5,7 @@ import numpy as np
 from vla_bench.assets import catalog
 from vla_bench.envs.manipulation import expert
 from vla_bench.envs.manipulation.env import TabletopEnv, describe
+from vla_bench.envs.manipulation.objects import FLOOR_THICKNESS
 from vla_bench.envs.manipulation.sampling import FactorSampler, footprint_radius
 from vla_bench.registry import register_task
 
@@ -41,8 +42,8 @@ class PutIn(TabletopEnv):
         return 1.0 if self.check_success() else float(np.clip(1.0 - now / max(start, 1e-6), 0.0, 0.99))
 
     def _release_bottom(self) -> float:
-        floor = self.object_bottom("receptacle") + 0.006
-        rim = floor - 0.006 + 2 * self.object_half_extents("receptacle")[2]
+        floor = self.object_bottom("receptacle") + FLOOR_THICKNESS
+        rim = floor - FLOOR_THICKNESS + 2 * self.object_half_extents("receptacle")[2]
         return max(floor + 0.02, rim - 0.025)
 
     def keypoints(self):
