@@ -1,1 +1,1 @@
-"""Navigation (issue in progress): procedural floor plans and geodesic distances so far; no task is registered yet."""
+"""Navigation (in progress): procedural floor plans, geodesic distances and the differential-drive base so far; no task is registered yet."""
