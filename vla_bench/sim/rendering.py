@@ -13,7 +13,13 @@ class OffscreenRenderer:
     """
 
     def __init__(self, model: mujoco.MjModel, width: int, height: int, shadows: bool = False) -> None:
-        self._renderer = mujoco.Renderer(model, height=height, width=width)
+        try:
+            self._renderer = mujoco.Renderer(model, height=height, width=width)
+        except mujoco.FatalError as err:
+            raise RuntimeError(
+                "MuJoCo could not create an offscreen OpenGL context. MuJoCo picks its GL platform when it is "
+                "first imported: import vla_bench before mujoco, or set MUJOCO_GL=egl (or osmesa) in the "
+                f"environment. ({err})") from err
         flags = self._renderer.scene.flags
         flags[mujoco.mjtRndFlag.mjRND_SHADOW] = shadows
         flags[mujoco.mjtRndFlag.mjRND_REFLECTION] = False
