@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import mujoco
-import numpy as np
 
 from vla_bench.envs.navigation.floorplan import WALL_THICKNESS, FloorPlan
 from vla_bench.envs.navigation.robot import add_base
