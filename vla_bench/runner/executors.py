@@ -152,9 +152,9 @@ class BatchedProcessExecutor(LocalProcessExecutor):
 
     target = staticmethod(batched_worker)
 
-    def __init__(self, config: WorkerConfig, size: int, step_timeout: float) -> None:
+    def __init__(self, config: WorkerConfig, size: int, step_timeout: float, policy: Any) -> None:
         super().__init__(config, size, step_timeout)
-        self.policy = config.policy.build()
+        self.policy = policy
         self.replies: dict[int, Any] = {}
         self._waiting: dict[int, dict[str, Any]] = {}
         self._reset_faults: dict[int, str] = {}
@@ -218,7 +218,9 @@ class BatchedProcessExecutor(LocalProcessExecutor):
 
 
 
-def make_executor(worker_config: WorkerConfig, batches: bool, workers: int, step_timeout: float) -> Executor:
-    """A batched executor for policies that override act_batch, else one policy copy per worker."""
-    cls = BatchedProcessExecutor if batches else LocalProcessExecutor
-    return cls(worker_config, workers, step_timeout)
+def make_executor(worker_config: WorkerConfig, policy: Any, workers: int, step_timeout: float) -> Executor:
+    """A batched executor serving `policy` itself when it overrides act_batch; otherwise every
+    worker builds its own copy (from `worker_config.policy`) and `policy` is not used."""
+    if type(policy).batches():
+        return BatchedProcessExecutor(worker_config, workers, step_timeout, policy)
+    return LocalProcessExecutor(worker_config, workers, step_timeout)

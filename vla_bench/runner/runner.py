@@ -99,7 +99,7 @@ def run(config: RunConfig) -> Path:
     episodes, manifest_hash = select_episodes(config)
     policy_cls = resolve_policy_class(config.policy)
     check_policy_fits(policy_cls, episodes)
-    PolicySpec(config.policy, config.policy_args).build()  # constructor errors surface before workers start
+    policy = PolicySpec(config.policy, config.policy_args).build()  # constructor errors surface before workers start
 
     run_dir = config.run_dir
     done, started = _prepare_run_dir(run_dir, config, manifest_hash)
@@ -116,7 +116,7 @@ def run(config: RunConfig) -> Path:
     worker_config = WorkerConfig(PolicySpec(config.policy, config.policy_args), policy_cls.name
                                  if getattr(policy_cls, "name", "policy") != "policy" else config.policy,
                                  config.split, config.supervisor, run_dir)
-    pool = make_executor(worker_config, policy_cls.batches(), min(workers, max(len(todo), 1)), config.step_timeout)
+    pool = make_executor(worker_config, policy, min(workers, max(len(todo), 1)), config.step_timeout)
     progress = _progress_bar(len(episodes), len(episodes) - len(todo), config.progress)
     try:
         for record in pool.run(todo):

@@ -46,26 +46,12 @@ class EnvCache:
 
 def local_worker(worker_id: int, config: WorkerConfig, jobs, results) -> None:
     """Runs whole episodes with its own copy of the policy. jobs: (index, EpisodeSpec, record_video)."""
-    import vla_bench  # noqa: F401  (registers tasks in a spawned process)
-    from vla_bench.runner.episode import run_episode
-    from vla_bench.runner.video import write_video
-
-    envs = EnvCache(config)
     try:
         policy = config.policy.build()
-        results.put(("ready", worker_id, None, None))
-        while (job := jobs.get()) is not None:
-            index, episode, record_video = job
-            frames: list | None = [] if record_video else None
-            record = run_episode(envs.get(episode.task), policy, episode, config.split, config.policy_name,
-                                 on_step=lambda step, index=index: results.put(("step", worker_id, index, step)), frames=frames)
-            if frames:
-                write_video(video_path(config.run_dir, episode), frames, episode.instruction)
-            results.put(("done", worker_id, index, record.to_json()))
-    except Exception:  # a crash outside an episode's own faults: tell the runner, which records it
+    except Exception:  # the runner built it once already, so this is rare: report it like a crash
         results.put(("crash", worker_id, None, traceback.format_exc()))
-    finally:
-        envs.close()
+        return
+    _run_jobs(worker_id, config, jobs, results, lambda index: policy)
 
 
 class ProxyPolicy:
@@ -81,6 +67,11 @@ class ProxyPolicy:
         self.worker_id, self.requests, self.replies = worker_id, requests, replies
         self.index = -1
 
+    def for_episode(self, index: int) -> "ProxyPolicy":
+        """Tag the messages of the next episode with its index in the run."""
+        self.index = index
+        return self
+
     def reset(self, instruction: str, task) -> None:
         self.requests.put(("reset", self.worker_id, self.index, (instruction, task)))
 
@@ -94,24 +85,30 @@ class ProxyPolicy:
 
 def batched_worker(worker_id: int, config: WorkerConfig, jobs, results, replies) -> None:
     """Runs whole episodes like `local_worker`, asking the main process for every action."""
-    import vla_bench  # noqa: F401
+    proxy = ProxyPolicy(worker_id, results, replies)
+    _run_jobs(worker_id, config, jobs, results, proxy.for_episode)
+
+
+def _run_jobs(worker_id: int, config: WorkerConfig, jobs, results, policy_for) -> None:
+    """The worker loop both kinds share: announce readiness, then run each job's episode with
+    `policy_for(index)`, with a heartbeat per step, an optional video, and its record at the end."""
+    import vla_bench  # noqa: F401  (registers tasks in a spawned process)
     from vla_bench.runner.episode import run_episode
     from vla_bench.runner.video import write_video
 
     envs = EnvCache(config)
-    proxy = ProxyPolicy(worker_id, results, replies)
     results.put(("ready", worker_id, None, None))
     try:
         while (job := jobs.get()) is not None:
             index, episode, record_video = job
-            proxy.index = index
             frames: list | None = [] if record_video else None
-            record = run_episode(envs.get(episode.task), proxy, episode, config.split, config.policy_name,
-                                 frames=frames)
+            record = run_episode(envs.get(episode.task), policy_for(index), episode, config.split,
+                                 config.policy_name, frames=frames,
+                                 on_step=lambda step, index=index: results.put(("step", worker_id, index, step)))
             if frames:
                 write_video(video_path(config.run_dir, episode), frames, episode.instruction)
             results.put(("done", worker_id, index, record.to_json()))
-    except Exception:
+    except Exception:  # a crash outside an episode's own faults: tell the runner, which records it
         results.put(("crash", worker_id, None, traceback.format_exc()))
     finally:
         envs.close()
