@@ -66,3 +66,19 @@ def test_the_meta_files_lerobot_v21_reads_are_there(tmp_path):
     assert np.allclose(action["mean"], demo.action.mean(axis=0)) and action["count"] == [len(demo)]
     image = stats["stats"]["observation.images.front"]
     assert np.array(image["mean"]).shape == (3, 1, 1) and 0 <= np.min(image["min"]) <= np.max(image["max"]) <= 1
+
+
+def test_parallel_noisy_collection_is_the_same_for_any_worker_count(tmp_path):
+    """Fresh episodes (--seed) with DART noise, recorded by 1 or 2 processes, give one dataset."""
+    from vla_bench.data.collect import collect
+
+    datasets = [LeRobotDataset(collect("train", tmp_path / f"w{w}", episodes_per_task=2, tasks=["PickUp"], seed=3,
+                                       workers=w, action_noise=0.2, only_successful=False, progress=False))
+                for w in (1, 2)]
+    assert len(datasets[0]) == len(datasets[1]) == 2
+    for a, b in zip(*datasets):
+        assert a.instruction == b.instruction and np.array_equal(a.action, b.action)
+        assert all(np.array_equal(a.images[k], b.images[k]) for k in a.images)
+    clean = LeRobotDataset(collect("train", tmp_path / "clean", episodes_per_task=1, tasks=["PickUp"], seed=3,
+                                   only_successful=False, progress=False))
+    assert not np.array_equal(clean.episode(0).state[:10], datasets[0].episode(0).state[:10])  # the noise moved the hand

@@ -40,6 +40,22 @@ class Episode:
         return len(self.action)
 
 
+@dataclass
+class EncodedImages:
+    """An episode's frames as PNG bytes with their statistics: the costly part of writing, which
+    collecting processes do in parallel before the writer appends the episode."""
+
+    png: dict[str, list[bytes]]
+    stats: dict[str, dict[str, list]]
+    shapes: dict[str, tuple[int, ...]]
+
+    @classmethod
+    def of(cls, episode: Episode) -> "EncodedImages":
+        return cls(png={name: [_png(f) for f in frames] for name, frames in episode.images.items()},
+                   stats={name: _image_stats(frames) for name, frames in episode.images.items()},
+                   shapes={name: frames.shape[1:] for name, frames in episode.images.items()})
+
+
 class LeRobotWriter:
     """Appends episodes to a dataset directory and writes the metadata on `close()`."""
 
@@ -53,17 +69,19 @@ class LeRobotWriter:
         self.stats: list[dict[str, Any]] = []
         self.frames = 0
 
-    def add(self, episode: Episode) -> None:
+    def add(self, episode: Episode, images: EncodedImages | None = None) -> None:
+        """Append an episode; `images` replaces `episode.images` when its frames were encoded already."""
         import pyarrow as pa
         import pyarrow.parquet as pq
 
+        images = images or EncodedImages.of(episode)
         index = len(self.episodes)
         task_index = self.tasks.setdefault(episode.instruction, len(self.tasks))
         steps = len(episode)
         columns: dict[str, Any] = {
-            name: pa.array([{"bytes": _png(frame), "path": None} for frame in frames],
+            name: pa.array([{"bytes": png, "path": None} for png in frames],
                            type=pa.struct([("bytes", pa.binary()), ("path", pa.string())]))
-            for name, frames in episode.images.items()
+            for name, frames in images.png.items()
         }
         columns |= {
             "observation.state": pa.array(list(episode.state.astype(np.float32)), type=pa.list_(pa.float32())),
@@ -79,7 +97,7 @@ class LeRobotWriter:
         path = self.root / DATA_PATH.format(episode_chunk=index // CHUNK_SIZE, episode_index=index)
         path.parent.mkdir(parents=True, exist_ok=True)
         pq.write_table(pa.table(columns), path)
-        self.features = self.features or _features(episode)
+        self.features = self.features or _features(episode, images.shapes)
         self.episodes.append({"episode_index": index, "tasks": [episode.instruction], "length": steps,
                               "success": bool(episode.success), **episode.meta})
         numeric = {"observation.state": episode.state, "action": episode.action,
@@ -89,7 +107,7 @@ class LeRobotWriter:
         self.stats.append({"episode_index": index, "stats": {
             **{name: _stats(np.asarray(values, dtype=np.float64).reshape(steps, -1), axis=0)
                for name, values in numeric.items()},
-            **{name: _image_stats(frames) for name, frames in episode.images.items()},
+            **images.stats,
         }})
         self.frames += steps
 
@@ -144,9 +162,9 @@ class LeRobotDataset:
         return (self.episode(i) for i in range(len(self)))
 
 
-def _features(episode: Episode) -> dict[str, Any]:
-    features = {name: {"dtype": "image", "shape": list(frames.shape[1:]), "names": ["height", "width", "channels"]}
-                for name, frames in episode.images.items()}
+def _features(episode: Episode, image_shapes: dict[str, tuple[int, ...]]) -> dict[str, Any]:
+    features = {name: {"dtype": "image", "shape": list(shape), "names": ["height", "width", "channels"]}
+                for name, shape in image_shapes.items()}
     features["observation.state"] = {"dtype": "float32", "shape": [episode.state.shape[1]],
                                      "names": ["ee_pos"] * 3 + ["ee_quat"] * 4 + ["gripper"] + ["joint"] * 7}
     features["action"] = {"dtype": "float32", "shape": [episode.action.shape[1]],
