@@ -22,6 +22,12 @@ if [ ${#missing[@]} -gt 0 ]; then
     fi
 fi
 
+# The baselines need PyTorch. Take the release the shipped checkpoints were tested with unless
+# one is installed already (an unpinned `torch` would pull a multi-GB CUDA build).
+if ! python -c "import torch" >/dev/null 2>&1; then
+    python -m pip install --quiet --disable-pip-version-check "torch==2.13.0"
+fi
+
 extras=""
 [ "${1:-}" = "--test" ] && extras="[test]"
 python -m pip install --quiet --disable-pip-version-check -e ".${extras}"

@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from dataclasses import asdict
 from pathlib import Path
@@ -69,7 +70,7 @@ def _parser() -> argparse.ArgumentParser:
     runner.add_argument("--no-progress", action="store_true", help="no progress bar")
     runner.set_defaults(handler=_run)
 
-    board = commands.add_parser("leaderboard", help="merge runs into one row per (policy, split)")
+    board = commands.add_parser("leaderboard", help="merge runs into one row per (policy, split), with a PNG plot")
     board.add_argument("run_dirs", nargs="+", type=Path, metavar="RUN_DIR")
     board.add_argument("-o", "--output", type=Path, default=Path("leaderboard.csv"), help="(default: %(default)s)")
     board.set_defaults(handler=_leaderboard)
@@ -83,11 +84,36 @@ def _parser() -> argparse.ArgumentParser:
                                     description="Run the scripted expert on a split's committed episodes and write "
                                                 "them in the LeRobotDataset v2.1 layout (parquet, PNG frames).")
     collector.add_argument("--split", default="train", help="(default: %(default)s)")
-    collector.add_argument("--episodes-per-task", type=_at_least(1), help="the first N episodes per task (default: all)")
+    collector.add_argument("--episodes-per-task", type=_at_least(1), help="the first N episodes per task (default: all; "
+                                                                          "50 with --seed)")
+    collector.add_argument("--seed", type=int, help="draw fresh episodes from the split's definition instead of the "
+                                                   "committed manifest (use this for training data)")
+    collector.add_argument("--workers", type=_at_least(0), default=0, help="processes (default: one per core)")
     collector.add_argument("--tasks", default="", help="comma-separated subset of tasks (default: all)")
     collector.add_argument("--out", type=Path, required=True, help="dataset directory (must not hold a dataset)")
     collector.add_argument("--keep-failures", action="store_true", help="also keep demonstrations that failed")
+    collector.add_argument("--action-noise", type=float, default=0.0, metavar="SIGMA",
+                           help="perturb the executed motion by Gaussian noise (the recorded action stays the "
+                                "expert's), so the data shows recoveries (DART); default: %(default)s")
+    collector.add_argument("--no-progress", action="store_true", help="no progress bar")
     collector.set_defaults(handler=_collect)
+
+    trainer = commands.add_parser("train", help="train a baseline (rt1, bcz) on collected demonstrations",
+                                  description="Behaviour cloning on a LeRobot dataset; writes the checkpoint "
+                                              "(safetensors), CKPT.loss.png and CKPT.log.json. Deterministic "
+                                              "given --seed on a given device.")
+    trainer.add_argument("model", choices=["rt1", "bcz"])
+    trainer.add_argument("--data", type=Path, required=True, help="dataset directory written by `vla-bench collect`")
+    trainer.add_argument("--out", type=Path, required=True, help="checkpoint file to write (.safetensors)")
+    trainer.add_argument("--steps", type=_at_least(1), default=4000, help="(default: %(default)s)")
+    trainer.add_argument("--batch-size", type=_at_least(1), default=128, help="(default: %(default)s)")
+    trainer.add_argument("--lr", type=float, default=3e-4, help="peak learning rate (default: %(default)s)")
+    trainer.add_argument("--seed", type=int, default=0, help="(default: %(default)s)")
+    trainer.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default: %(default)s)")
+    trainer.add_argument("--config", action="append", default=[], metavar="KEY=VALUE",
+                         help="override a field of the model's configuration (repeatable; JSON values)")
+    trainer.add_argument("--no-progress", action="store_true", help="no progress bar")
+    trainer.set_defaults(handler=_train)
 
     bench = commands.add_parser("bench", help="throughput: env steps/s beside raw MuJoCo steps + renders",
                                 description="Times env.step() with both cameras against raw mj_step and mj_step "
@@ -145,11 +171,14 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _leaderboard(args: argparse.Namespace) -> int:
+    from vla_bench.report import plot_leaderboard
+
     rows = leaderboard(args.run_dirs)
     write_rows(args.output, LEADERBOARD_COLUMNS, rows)
+    plot_leaderboard(rows, args.output.with_suffix(".png"))
     for row in rows:
         print(f"{row['policy']:20s} {row['split']:20s} success {row['success_rate']}")
-    print(f"leaderboard: {args.output}")
+    print(f"leaderboard: {args.output} (plot: {args.output.with_suffix('.png')})")
     return 0
 
 
@@ -170,9 +199,25 @@ def _collect(args: argparse.Namespace) -> int:
         task_entry(task)
     if (args.out / "meta" / "info.json").exists():
         raise UsageError(f"{args.out} already holds a dataset; choose another --out")
-    out = collect(args.split, args.out, args.episodes_per_task, tasks or None, only_successful=not args.keep_failures)
+    out = collect(args.split, args.out, args.episodes_per_task, tasks or None, only_successful=not args.keep_failures,
+                  seed=args.seed, workers=args.workers or os.cpu_count() or 1, action_noise=args.action_noise,
+                  progress=not args.no_progress)
     dataset = LeRobotDataset(out)
     print(f"{len(dataset)} episodes, {dataset.info['total_frames']} frames: {out}")
+    return 0
+
+
+def _train(args: argparse.Namespace) -> int:
+    from vla_bench.baselines.train import TrainConfig, train
+    from vla_bench.policy.loader import parse_policy_args
+
+    if not (args.data / "meta" / "info.json").is_file():
+        raise UsageError(f"{args.data} holds no dataset; make one with `vla-bench collect --seed 1 --out DIR`")
+    overrides = parse_policy_args(args.config)
+    config = TrainConfig(model=args.model, data=args.data, out=args.out, steps=args.steps, batch_size=args.batch_size,
+                         learning_rate=args.lr, seed=args.seed, device=args.device, model_overrides=overrides)
+    path = train(config, progress=not args.no_progress)
+    print(f"checkpoint: {path} (loss curves: {path.with_suffix('.loss.png')})")
     return 0
 
 

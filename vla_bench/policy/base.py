@@ -47,7 +47,7 @@ class Policy:
     def act_batch(self, observations: list[dict[str, Any]]) -> list[np.ndarray | int]:
         return [self.act(obs) for obs in observations]
 
-    @classmethod
-    def batches(cls) -> bool:
-        """Whether this policy implements its own `act_batch` (then it is served centrally)."""
-        return cls.act_batch is not Policy.act_batch
+    def batches(self) -> bool:
+        """Whether this policy is served centrally through its own `act_batch` (by default:
+        whether it overrides it); an instance may decide, e.g. only when it runs on a GPU."""
+        return type(self).act_batch is not Policy.act_batch

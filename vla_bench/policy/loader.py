@@ -1,6 +1,6 @@
 """Turns `--policy` and `--policy-arg` into a Policy instance.
 
-Accepted forms: a built-in name (`random`, `oracle`), `package.module:Class`,
+Accepted forms: a built-in name (`random`, `oracle`, `rt1`, `bcz`), `package.module:Class`,
 `path/to/file.py:Class`, or a name registered under the entry-point group `vla_bench.policies`.
 """
 from __future__ import annotations
@@ -15,9 +15,14 @@ from typing import Any
 
 from vla_bench.errors import UnknownName
 from vla_bench.policy.base import Policy
-from vla_bench.policy.builtin import OraclePolicy, RandomPolicy
 
-BUILTIN = {"random": RandomPolicy, "oracle": OraclePolicy}
+# built-in names -> where their classes live (imported on use: the baselines need torch)
+BUILTIN = {
+    "random": "vla_bench.policy.builtin:RandomPolicy",
+    "oracle": "vla_bench.policy.builtin:OraclePolicy",
+    "rt1": "vla_bench.baselines.policy:RT1Policy",
+    "bcz": "vla_bench.baselines.policy:BCZPolicy",
+}
 ENTRY_POINT_GROUP = "vla_bench.policies"
 
 
@@ -45,7 +50,12 @@ class PolicySpec:
 
 def registered_policies() -> dict[str, str]:
     """Built-in and entry-point policy names with where they come from."""
-    names = {name: f"built-in ({cls.__doc__.strip().splitlines()[0]})" for name, cls in BUILTIN.items()}
+    names = {}
+    for name in BUILTIN:
+        try:
+            names[name] = f"built-in ({resolve_policy_class(name).__doc__.strip().splitlines()[0]})"
+        except PolicyLoadError as err:
+            names[name] = f"built-in, unavailable here: {err}"
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         names.setdefault(ep.name, f"entry point {ep.value}")
     return names
@@ -53,14 +63,18 @@ def registered_policies() -> dict[str, str]:
 
 def resolve_policy_class(reference: str) -> type:
     if reference in BUILTIN:
-        return BUILTIN[reference]
+        return _import_class(BUILTIN[reference], reference)
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         if ep.name == reference:
             return ep.load()
     if ":" not in reference:
         raise PolicyLoadError(f"unknown policy {reference!r}; valid names: {', '.join(registered_policies())}, "
                               "or package.module:Class, or path/to/file.py:Class")
-    module_ref, _, class_name = reference.rpartition(":")
+    return _import_class(reference, reference)
+
+
+def _import_class(target: str, reference: str) -> type:
+    module_ref, _, class_name = target.rpartition(":")
     if module_ref.endswith(".py"):
         path = Path(module_ref)
         if not path.is_file():

@@ -221,6 +221,6 @@ class BatchedProcessExecutor(LocalProcessExecutor):
 def make_executor(worker_config: WorkerConfig, policy: Any, workers: int, step_timeout: float) -> Executor:
     """A batched executor serving `policy` itself when it overrides act_batch; otherwise every
     worker builds its own copy (from `worker_config.policy`) and `policy` is not used."""
-    if type(policy).batches():
+    if policy.batches():
         return BatchedProcessExecutor(worker_config, workers, step_timeout, policy)
     return LocalProcessExecutor(worker_config, workers, step_timeout)

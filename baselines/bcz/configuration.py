@@ -1,0 +1,19 @@
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from vla_bench.baselines.model import BaselineConfig
+
+
+@dataclass(frozen=True)
+class BCZConfig(BaselineConfig):
+    """BC-Z as in the paper, scaled down: a ResNet-18 layout (two basic blocks per stage) at a
+    quarter of its widths, FiLM in every block, the front image only, and an MLP regressing the
+    continuous action. Deviation: the proprio state joins the image features before the MLP."""
+
+    cameras: tuple[str, ...] = ("rgb",)
+    history: int = 1
+    stem_width: int = 32
+    stage_widths: tuple[int, ...] = (32, 64, 128, 256)
+    blocks_per_stage: int = 2
+    hidden: int = 256

@@ -1,0 +1,63 @@
+"""BC-Z: FiLM-ResNet-18 image features + proprio -> MLP -> continuous action."""
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from vla_bench.baselines.bcz.configuration import BCZConfig
+from vla_bench.baselines.layers import FiLM, conv_stem
+from vla_bench.baselines.model import BaselineModel
+
+
+class FiLMBasicBlock(nn.Module):
+    """ResNet's basic block with FiLM applied before the residual sum, as in BC-Z."""
+
+    def __init__(self, c_in: int, c_out: int, stride: int, language_dim: int) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(c_in, c_out, 3, stride, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(c_out)
+        self.conv2 = nn.Conv2d(c_out, c_out, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(c_out)
+        self.film = FiLM(language_dim, c_out)
+        self.shortcut = (nn.Identity() if stride == 1 and c_in == c_out else
+                         nn.Sequential(nn.Conv2d(c_in, c_out, 1, stride, bias=False), nn.BatchNorm2d(c_out)))
+
+    def forward(self, x: torch.Tensor, language: torch.Tensor) -> torch.Tensor:
+        y = F.relu(self.bn1(self.conv1(x)))
+        y = self.film(self.bn2(self.conv2(y)), language)
+        return F.relu(y + self.shortcut(x))
+
+
+class BCZ(BaselineModel):
+    config_class = BCZConfig
+
+    def __init__(self, config: BCZConfig) -> None:
+        super().__init__(config)
+        c = config
+        self.stem = conv_stem(c.stem_width, nn.ReLU)
+        blocks, c_in = [], c.stem_width
+        for i, c_out in enumerate(c.stage_widths):
+            for j in range(c.blocks_per_stage):
+                stride = 2 if i > 0 and j == 0 else 1
+                blocks.append(FiLMBasicBlock(c_in, c_out, stride, c.language_dim))
+                c_in = c_out
+        self.blocks = nn.ModuleList(blocks)
+        self.proprio = nn.Sequential(nn.Linear(c.proprio_dim, 64), nn.ReLU())
+        features = c_in * len(c.cameras) * c.history + 64
+        self.mlp = nn.Sequential(nn.Linear(features, c.hidden), nn.ReLU(), nn.Linear(c.hidden, c.hidden), nn.ReLU(),
+                                 nn.Linear(c.hidden, c.action_dim))
+
+    def encode_frames(self, images: torch.Tensor, language: torch.Tensor) -> torch.Tensor:
+        x = self.film_feature_maps(images, language)
+        return x.mean(dim=(2, 3)).unflatten(0, images.shape[:2])  # (N, cameras, C)
+
+    def decide(self, features: torch.Tensor, proprio: torch.Tensor, language: torch.Tensor) -> torch.Tensor:
+        state = self.proprio(self.normalize_proprio(proprio[:, -1]))
+        return self.mlp(torch.cat([features.flatten(1), state], dim=1))[:, None]  # (B, 1, A)
+
+    def loss(self, outputs: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
+        return F.smooth_l1_loss(outputs.float(), actions[:, -1:], beta=0.1)
+
+    def to_actions(self, outputs: torch.Tensor) -> torch.Tensor:
+        return outputs[:, -1].float().clamp(-1, 1)

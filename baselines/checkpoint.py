@@ -1,0 +1,39 @@
+"""Checkpoints as safetensors: the weights, plus the model name, its configuration and how it
+was trained in the file's metadata, so loading needs nothing but the file (and runs no pickle)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from vla_bench.baselines import model_class
+from vla_bench.baselines.model import BaselineModel
+
+
+def save_checkpoint(path: Path, name: str, model: BaselineModel, training: dict[str, Any]) -> Path:
+    from safetensors.torch import save_file
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    metadata = {"model": name, "config": json.dumps(model.config.to_dict()), "training": json.dumps(training)}
+    save_file(tensors, str(path), metadata=metadata)
+    return path
+
+
+def load_checkpoint(path: Path, device: str = "cpu") -> tuple[str, BaselineModel, dict[str, Any]]:
+    """(model name, model in eval mode, training metadata)."""
+    from safetensors import safe_open
+    from safetensors.torch import load_file
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no checkpoint at {path}")
+    with safe_open(str(path), framework="pt") as handle:
+        metadata = handle.metadata()
+    cls = model_class(metadata["model"])
+    model = cls(cls.config_class.from_dict(json.loads(metadata["config"])))
+    model.load_state_dict(load_file(str(path), device="cpu"))
+    return metadata["model"], model.to(torch.device(device)).eval(), json.loads(metadata.get("training", "{}"))

@@ -1,0 +1,54 @@
+"""Building blocks both baselines share: FiLM, input normalization and image augmentation."""
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+
+class FiLM(nn.Module):
+    """Feature-wise linear modulation (Perez et al. 2018) of a feature map by the instruction.
+
+    Starts as the identity (gamma 1, beta 0), so an untrained conditioning does no harm.
+    """
+
+    def __init__(self, language_dim: int, channels: int) -> None:
+        super().__init__()
+        self.project = nn.Linear(language_dim, 2 * channels)
+        nn.init.zeros_(self.project.weight)
+        nn.init.zeros_(self.project.bias)
+
+    def forward(self, features: torch.Tensor, language: torch.Tensor) -> torch.Tensor:
+        gamma, beta = self.project(language).chunk(2, dim=-1)
+        return features * (1 + gamma[:, :, None, None]) + beta[:, :, None, None]
+
+
+def conv_stem(width: int, activation: type[nn.Module]) -> nn.Sequential:
+    """The stride-2 3x3 convolution both encoders start with."""
+    return nn.Sequential(nn.Conv2d(3, width, 3, 2, 1, bias=False), nn.BatchNorm2d(width), activation())
+
+
+def normalize_images(images: torch.Tensor) -> torch.Tensor:
+    """uint8 (..., H, W, 3) frames to float (..., 3, H, W), roughly zero-mean and unit-scale."""
+    return (images.movedim(-1, -3).float() / 255.0 - 0.5) / 0.25
+
+
+def random_shift(images: torch.Tensor, pad: int, generator: torch.Generator) -> torch.Tensor:
+    """Shift each image (N, 3, H, W) by up to `pad` pixels, edges replicated (DrQ's augmentation)."""
+    n, _, h, w = images.shape
+    padded = F.pad(images, (pad, pad, pad, pad), mode="replicate")
+    shifts = torch.randint(0, 2 * pad + 1, (n, 2), generator=generator, device=images.device)
+    rows = (torch.arange(h, device=images.device)[None, :] + shifts[:, :1])  # (N, H)
+    cols = (torch.arange(w, device=images.device)[None, :] + shifts[:, 1:])  # (N, W)
+    index_rows = rows[:, None, :, None].expand(n, padded.shape[1], h, padded.shape[3])
+    images = padded.gather(2, index_rows)
+    index_cols = cols[:, None, None, :].expand(n, padded.shape[1], h, w)
+    return images.gather(3, index_cols)
+
+
+def jitter_brightness_contrast(images: torch.Tensor, amount: float, generator: torch.Generator) -> torch.Tensor:
+    """Scale contrast and shift brightness of each normalized image (N, 3, H, W) by up to `amount`."""
+    n = images.shape[0]
+    gain = 1 + (torch.rand(n, 1, 1, 1, generator=generator, device=images.device) * 2 - 1) * amount
+    offset = (torch.rand(n, 1, 1, 1, generator=generator, device=images.device) * 2 - 1) * amount * 4
+    return images * gain + offset

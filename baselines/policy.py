@@ -1,0 +1,100 @@
+"""The learned baselines as policies: `rt1` and `bcz` load their shipped checkpoints.
+
+Each new frame is encoded once; the features of the last `history` frames are kept per
+episode (keyed by `episode_id`, so one model can serve many episodes through `act_batch`).
+"""
+from __future__ import annotations
+
+from collections import OrderedDict, deque
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+
+from vla_bench.baselines import shipped_checkpoint
+from vla_bench.baselines.checkpoint import load_checkpoint
+from vla_bench.baselines.language import SentenceEncoder
+from vla_bench.baselines.layers import normalize_images
+from vla_bench.baselines.train import pick_device
+from vla_bench.policy.base import Policy, TaskInfo
+
+MAX_EPISODES_KEPT = 4096  # per-episode state of a long batched run is dropped oldest first
+
+
+@dataclass
+class _EpisodeState:
+    language: torch.Tensor  # (L,)
+    features: deque  # of (tokens, D) tensors
+    proprio: deque  # of (P,) tensors
+
+
+class LearnedPolicy(Policy):
+    """A baseline checkpoint behind the policy adapter."""
+
+    baseline: ClassVar[str]
+    observation_keys: ClassVar[tuple[str, ...]] = ("rgb", "proprio", "instruction")
+
+    def __init__(self, checkpoint: str | None = None, device: str = "cpu", threads: int = 1) -> None:
+        if threads > 0 and device == "cpu":
+            torch.set_num_threads(threads)
+        self.device = pick_device(device)
+        path = Path(checkpoint) if checkpoint else shipped_checkpoint(self.baseline)
+        name, self.model, self.training = load_checkpoint(path, str(self.device))
+        if name != self.baseline:
+            raise ValueError(f"{path} holds a {name} checkpoint, not {self.baseline}")
+        self.cameras = self.model.config.cameras
+        self.encoder = SentenceEncoder()
+        self._episodes: OrderedDict[str, _EpisodeState] = OrderedDict()
+        self._current = ""
+
+    def batches(self) -> bool:
+        """On a GPU one model serves every worker's episodes; on the CPU each worker runs its own
+        copy one observation at a time, so results do not depend on how episodes were batched."""
+        return self.device.type != "cpu"
+
+    def reset(self, instruction: str, task: TaskInfo) -> None:
+        history = self.model.config.history
+        language = torch.from_numpy(self.encoder.encode([instruction])[0]).to(self.device)
+        self._current = task.episode_id
+        self._episodes[task.episode_id] = _EpisodeState(language, deque(maxlen=history), deque(maxlen=history))
+        while len(self._episodes) > MAX_EPISODES_KEPT:
+            self._episodes.popitem(last=False)
+
+    def act(self, observation: dict[str, Any]) -> np.ndarray:
+        return self.act_batch([{**observation, "episode_id": observation.get("episode_id", self._current)}])[0]
+
+    @torch.inference_mode()
+    def act_batch(self, observations: list[dict[str, Any]]) -> list[np.ndarray]:
+        states = [self._episodes[obs.get("episode_id", self._current)] for obs in observations]
+        images = np.stack([np.stack([obs[camera] for camera in self.cameras]) for obs in observations])
+        images = normalize_images(torch.from_numpy(images).to(self.device))
+        language = torch.stack([s.language for s in states])
+        features = self.model.encode_frames(images, language)
+        history = self.model.config.history
+        for state, frame, obs in zip(states, features, observations):
+            proprio = torch.as_tensor(obs["proprio"], dtype=torch.float32, device=self.device)
+            if not state.features:  # before the first frame the history repeats it, as in training
+                state.features.extend([frame] * (history - 1))
+                state.proprio.extend([proprio] * (history - 1))
+            state.features.append(frame)
+            state.proprio.append(proprio)
+        outputs = self.model.decide(torch.stack([torch.stack(list(s.features)) for s in states]),
+                                    torch.stack([torch.stack(list(s.proprio)) for s in states]), language)
+        return list(self.model.to_actions(outputs).cpu().numpy().astype(np.float32))
+
+
+class RT1Policy(LearnedPolicy):
+    """RT-1 style transformer trained on the oracle's demonstrations (shipped checkpoint)."""
+
+    name = "rt1"
+    baseline = "rt1"
+    observation_keys = ("rgb", "wrist_rgb", "proprio", "instruction")
+
+
+class BCZPolicy(LearnedPolicy):
+    """BC-Z style FiLM-ResNet trained on the oracle's demonstrations (shipped checkpoint)."""
+
+    name = "bcz"
+    baseline = "bcz"

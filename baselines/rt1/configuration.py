@@ -1,0 +1,25 @@
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from vla_bench.baselines.model import BaselineConfig
+
+
+@dataclass(frozen=True)
+class RT1Config(BaselineConfig):
+    """RT-1 as in the paper, scaled down: FiLM-EfficientNet per camera frame, TokenLearner to
+    `tokens_per_image` tokens, a causal Transformer over `history` steps, 256 bins per action
+    dimension. Deviations: both cameras and the proprio state go in (our tasks randomize
+    cameras and need the gripper's state), and the encoder is trained from scratch."""
+
+    cameras: tuple[str, ...] = ("rgb", "wrist_rgb")
+    history: int = 4
+    stem_width: int = 24
+    stage_widths: tuple[int, ...] = (32, 48, 64, 96)  # MBConv stages; all but the last halve the resolution
+    expand_ratio: int = 4
+    tokens_per_image: int = 8
+    width: int = 128  # transformer width
+    layers: int = 4
+    heads: int = 4
+    dropout: float = 0.1
+    bins: int = 256

@@ -1,0 +1,174 @@
+"""`vla-bench train rt1|bcz`: behaviour cloning on a LeRobot dataset of demonstrations.
+
+Deterministic given `seed` on a given device (sampling, augmentation and initialization draw
+from seeded generators; cuDNN is asked for deterministic kernels). Writes the checkpoint,
+`<checkpoint>.loss.png` (training and validation loss) and `<checkpoint>.log.json`.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import math
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from vla_bench.baselines import make_model
+from vla_bench.baselines.checkpoint import save_checkpoint
+from vla_bench.baselines.data import Demonstrations, load_demonstrations
+from vla_bench.baselines.layers import jitter_brightness_contrast, normalize_images, random_shift
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    model: str
+    data: Path
+    out: Path
+    steps: int = 4000
+    batch_size: int = 128
+    learning_rate: float = 3e-4
+    weight_decay: float = 1e-4
+    warmup_steps: int = 200
+    shift_pixels: int = 6  # random-shift augmentation
+    jitter: float = 0.1  # brightness/contrast augmentation
+    validation_fraction: float = 0.05
+    evaluate_every: int = 250
+    seed: int = 0
+    device: str = "auto"
+    model_overrides: dict[str, Any] = field(default_factory=dict)
+
+
+def pick_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+def train(config: TrainConfig, progress: bool = True) -> Path:
+    from tqdm import tqdm
+
+    device = pick_device(config.device)
+    torch.manual_seed(config.seed)
+    torch.backends.cudnn.deterministic = True
+    torch.backends.cudnn.benchmark = False
+    model = make_model(config.model, **config.model_overrides)
+    started = time.time()
+    demos = load_demonstrations(config.data, model.config.cameras).to(device)
+    load_seconds = time.time() - started
+    log.info("loaded %d frames in %.1fs", len(demos), load_seconds)
+    train_frames, validation_frames = demos.split_episodes(config.validation_fraction, config.seed)
+    model.set_proprio_statistics(demos.proprio[train_frames].mean(0), demos.proprio[train_frames].std(0))
+    model.to(device)
+
+    optimizer = torch.optim.AdamW(model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: _learning_rate_factor(step, config))
+    generator = torch.Generator(device=device).manual_seed(config.seed)
+    autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda")
+    history: dict[str, list] = {"step": [], "train_loss": [], "validation_step": [], "validation_loss": []}
+    pending: list[torch.Tensor] = []  # losses not yet copied to the host (copying each would stall the GPU)
+    bar = tqdm(range(config.steps), unit="step", disable=not progress, desc=f"train {config.model}")
+    for step in bar:
+        model.train()
+        picks = torch.randint(len(train_frames), (config.batch_size,), generator=generator, device=device)
+        batch = demos.window(train_frames[picks], model.config.history)
+        images = _augment(normalize_images(batch["images"]), config, generator)
+        with autocast:
+            outputs = model(images, batch["proprio"], batch["language"])
+            loss = model.loss(outputs, batch["actions"])
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        schedule.step()
+        history["step"].append(step)
+        pending.append(loss.detach())
+        if (step + 1) % config.evaluate_every == 0 or step + 1 == config.steps:
+            history["train_loss"] += torch.stack(pending).float().cpu().tolist()
+            pending.clear()
+            if len(validation_frames):
+                history["validation_step"].append(step + 1)
+                history["validation_loss"].append(validation_loss(model, demos, validation_frames, config.batch_size))
+                bar.set_postfix(loss=f"{history['train_loss'][-1]:.3f}", val=f"{history['validation_loss'][-1]:.3f}")
+            path = _save(config, model, history, steps_done=step + 1, frames=len(demos),
+                         episodes=int(demos.episode.max()) + 1, load_seconds=load_seconds, started=started)
+    return path
+
+
+def _save(config: TrainConfig, model, history: dict[str, list], steps_done: int, frames: int, episodes: int,
+          load_seconds: float, started: float) -> Path:
+    """Checkpoint, log and loss plot; written at every validation too, so a cut-off run keeps its
+    latest weights (the metadata says how many steps they had)."""
+    training = {**{k: str(v) if isinstance(v, Path) else v for k, v in asdict(config).items()},
+                "steps_done": steps_done, "device": str(next(model.parameters()).device), "frames": frames,
+                "episodes": episodes, "load_seconds": round(load_seconds, 1),
+                "train_seconds": round(time.time() - started - load_seconds, 1), "torch": torch.__version__,
+                "final_train_loss": history["train_loss"][-1],
+                "final_validation_loss": history["validation_loss"][-1] if history["validation_loss"] else None}
+    path = save_checkpoint(config.out, config.model, model, training)
+    Path(config.out).with_suffix(".log.json").write_text(json.dumps({"training": training, "history": history}) + "\n")
+    plot_losses(history, Path(config.out).with_suffix(".loss.png"), title=f"{config.model} on {Path(config.data).name}")
+    return path
+
+
+@torch.no_grad()
+def validation_loss(model, demos: Demonstrations, frames: torch.Tensor, batch_size: int) -> float:
+    model.eval()
+    total, count = 0.0, 0
+    for chunk in frames.split(batch_size):
+        batch = demos.window(chunk, model.config.history)
+        outputs = model(normalize_images(batch["images"]), batch["proprio"], batch["language"])
+        total += model.loss(outputs, batch["actions"]).item() * len(chunk)
+        count += len(chunk)
+    return total / max(count, 1)
+
+
+def _augment(images: torch.Tensor, config: TrainConfig, generator: torch.Generator) -> torch.Tensor:
+    """The same shift and jitter for every frame of a window, independent per camera and sample."""
+    b, h, cameras = images.shape[:3]
+    per_view = images.transpose(1, 2).flatten(0, 1)  # (B*cameras, history, 3, H, W)
+    stacked = per_view.flatten(1, 2)  # shifts apply to the whole history at once
+    if config.shift_pixels:
+        stacked = random_shift(stacked, config.shift_pixels, generator)
+    if config.jitter:
+        stacked = jitter_brightness_contrast(stacked, config.jitter, generator)
+    # contiguous: CPU convolution backward crashed (segfault) on the strided view, torch 2.13
+    return stacked.unflatten(1, (h, 3)).unflatten(0, (b, cameras)).transpose(1, 2).contiguous()
+
+
+def _learning_rate_factor(step: int, config: TrainConfig) -> float:
+    if step < config.warmup_steps:
+        return (step + 1) / config.warmup_steps
+    progress = (step - config.warmup_steps) / max(1, config.steps - config.warmup_steps)
+    return 0.5 * (1 + math.cos(math.pi * min(progress, 1.0)))
+
+
+def plot_losses(history: dict[str, list], path: Path, title: str) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    losses = np.asarray(history["train_loss"])
+    window = max(1, len(losses) // 50)
+    smooth = np.convolve(losses, np.ones(window) / window, mode="valid")
+    ax.plot(history["step"], losses, color="tab:blue", alpha=0.2, linewidth=0.8)
+    ax.plot(history["step"][window - 1:], smooth, color="tab:blue", label="train")
+    if history["validation_loss"]:
+        ax.plot(history["validation_step"], history["validation_loss"], "o-", color="tab:orange",
+                markersize=3, label="validation (held-out episodes)")
+    ax.set_xlabel("step")
+    ax.set_ylabel("loss")
+    ax.set_yscale("log")
+    ax.set_title(title)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path

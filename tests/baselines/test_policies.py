@@ -1,0 +1,70 @@
+"""The shipped baselines load from the package and run episodes on the CPU with no network."""
+import socket
+
+import gymnasium as gym
+import numpy as np
+import pytest
+from safetensors import safe_open
+
+from vla_bench.baselines import shipped_checkpoint
+from vla_bench.policy.base import TaskInfo
+from vla_bench.policy.loader import PolicySpec, registered_policies
+from vla_bench.runner.episode import run_episode
+from vla_bench.splits import load_manifest
+
+
+@pytest.fixture
+def no_network(monkeypatch):
+    def refuse(*args, **kwargs):
+        raise OSError("network access during a test")
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+
+
+@pytest.mark.parametrize("name", ["rt1", "bcz"])
+def test_shipped_checkpoints_are_small_safetensors(name):
+    path = shipped_checkpoint(name)
+    assert path.stat().st_size <= 25 * 2**20
+    with safe_open(str(path), framework="pt") as handle:  # no pickle involved
+        assert handle.metadata()["model"] == name
+
+
+@pytest.mark.parametrize("name", ["rt1", "bcz"])
+def test_baselines_run_an_episode_offline_on_cpu(name, no_network):
+    episode = load_manifest("train").for_task("CloseDrawer")[0]
+    env = gym.make("vla_bench/CloseDrawer-v0")
+    policy = PolicySpec(name).build()
+    assert not policy.batches()  # on the CPU each worker runs its own copy
+    record = run_episode(env, policy, episode, "train", name)
+    assert record.error == "" and record.steps > 0 and record.latency_ms_mean > 0
+    assert name in registered_policies()
+
+
+def _info(env, episode):
+    return TaskInfo(episode.task, "manipulation", env.observation_space, env.action_space, 60,
+                    episode_id=episode.episode_id)
+
+
+@pytest.mark.parametrize("name", ["rt1", "bcz"])
+def test_act_batch_keeps_episodes_apart_and_matches_act(name):
+    """Two episodes served together in one batch get what each gets alone."""
+    episodes = load_manifest("train").for_task("PickUp")[:2]
+    envs = [gym.make("vla_bench/PickUp-v0") for _ in episodes]
+    policy = PolicySpec(name).build()
+    observations = []
+    for env, episode in zip(envs, episodes):
+        observations.append(env.reset(options={"episode": episode})[0])
+        policy.reset(observations[-1]["instruction"], _info(env, episode))
+    batched = []
+    for _ in range(4):
+        actions = policy.act_batch([{**o, "episode_id": e.episode_id} for o, e in zip(observations, episodes)])
+        batched.append(actions)
+        observations = [env.step(a)[0] for env, a in zip(envs, actions)]
+
+    for k, (env, episode) in enumerate(zip(envs, episodes)):
+        obs = env.reset(options={"episode": episode})[0]
+        policy.reset(obs["instruction"], _info(env, episode))
+        for step in range(4):
+            action = policy.act(obs)
+            assert np.allclose(action, batched[step][k], atol=2 / 255)
+            obs = env.step(batched[step][k])[0]
