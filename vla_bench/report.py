@@ -46,6 +46,23 @@ def write_report(run_dirs: list[Path], out: Path) -> Path:
     return path
 
 
+def plot_leaderboard(rows: list[dict], path: Path) -> Path:
+    """The leaderboard as grouped bars (success with its interval per policy and split), beside the CSV."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from vla_bench.splits import SPLITS
+
+    order = {name: i for i, name in enumerate(SPLITS)}
+    figure = _success_by_split(sorted(rows, key=lambda r: order.get(r["split"], len(order))))
+    figure.axes[0].set_title("vla-bench leaderboard: success rate (95% Wilson intervals)")
+    figure.savefig(path, dpi=120, bbox_inches="tight")
+    plt.close(figure)
+    return path
+
+
 def _success_by_split(overall):
     """Grouped bars: one group per split, one bar per policy, with the summary's Wilson interval."""
     stats = {(r["policy"], r["split"]): (float(r["success_rate"]), float(r["success_ci_low"]),
