@@ -33,6 +33,17 @@ class ObjectKind:
     synonyms: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True)
+class FurnitureKind:
+    """A piece of furniture (or a large object) for the navigation rooms, built from primitives."""
+
+    name: str
+    footprint: tuple[float, float]  # half extents on the floor, metres
+    rooms: tuple[str, ...]  # room kinds it is usually found in
+    parts: tuple[dict[str, Any], ...] = field(hash=False)
+    synonyms: tuple[str, ...] = ()
+
+
 def _read(name: str) -> dict[str, Any]:
     data = json.loads((ASSETS_DIR / name).read_text())
     return {k: v for k, v in data.items() if not k.startswith("_")}
@@ -51,6 +62,14 @@ def catalog() -> dict[str, ObjectKind]:
             receptacle=entry.get("receptacle"), synonyms=tuple(entry.get("synonyms", ())),
         )
     return kinds
+
+
+@lru_cache(maxsize=None)
+def furniture() -> dict[str, FurnitureKind]:
+    """All furniture kinds by name."""
+    return {name: FurnitureKind(name, tuple(e["footprint"]), tuple(e["rooms"]), tuple(e["parts"]),
+                                tuple(e.get("synonyms", ())))
+            for name, e in _read("furniture.json").items()}
 
 
 @lru_cache(maxsize=None)

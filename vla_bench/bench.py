@@ -1,9 +1,10 @@
 """Throughput: environment steps per second, beside the raw simulator and renderer on the same scene.
 
-The raw baseline is what any MuJoCo user would pay anyway: `mj_step` for one control period
-and one render per camera, replaying the actuator commands the env produced from the same state,
-so both loops draw the same motion. The ratio env / raw is the cost of everything the suite adds
-(controller, observation, contact bookkeeping, metrics), measured in the same run.
+The raw baseline is what any MuJoCo user would pay anyway: `mj_step` for as many physics steps
+as each env step took and the same renders (manipulation: front and wrist RGB; navigation: the
+egocentric RGB and depth), replaying the actuator commands the env ended each step with from the
+same state. The ratio env / raw is the cost of everything the suite adds (controllers,
+observations, contact bookkeeping, metrics), measured in the same run.
 """
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 
 import gymnasium as gym
 import mujoco
+import numpy as np
 
 from vla_bench.registry import task_entry
 from vla_bench.sim.rendering import OffscreenRenderer
@@ -38,39 +40,51 @@ def bench_task(task: str, steps: int = 300, image_size: int = 128, seed: int = 0
     actions) and `steps` raw steps; the best round of each counts, which filters out noise from
     other processes on the machine."""
     env = gym.make(task_entry(task).env_id, image_size=image_size).unwrapped  # no time limit: one scene
-    env.action_space.seed(seed)
+    rng = np.random.default_rng(seed)
     start = time.perf_counter()
     for i in range(rounds):
         env.reset(seed=seed + i)
     reset_s = (time.perf_counter() - start) / rounds
 
-    model, substeps = env.model, env.physics.substeps
+    model = env.model
+    navigation = env.domain == "navigation"
     data, start_state = mujoco.MjData(model), mujoco.MjData(model)
-    renderer = OffscreenRenderer(model, image_size, image_size, shadows=env.physics.shadows)  # same view settings
+    shadows = env.physics.shadows if hasattr(env, "physics") else False
+    renderer = OffscreenRenderer(model, image_size, image_size, shadows=shadows)  # same view settings
 
-    controls: list = []  # the env's actuator commands, replayed by the raw loop: same motion, same frames
+    controls: list = []  # (actuator commands, physics steps) per env step, replayed by the raw loops
+
+    def random_action():
+        if navigation:  # moves only: a stop would end the episode
+            return int(rng.integers(1, 4))
+        return rng.uniform(-1, 1, 7).astype(np.float32)
 
     def env_loop() -> None:
         controls.clear()
         mujoco.mj_copyData(start_state, model, env.data)
         for _ in range(steps):
-            if env.step(env.action_space.sample())[2]:
+            before = env.data.time
+            if env.step(random_action())[2]:
                 env.reset(seed=seed)
-            controls.append(env.data.ctrl.copy())
+            controls.append((env.data.ctrl.copy(), max(1, round((env.data.time - before) / model.opt.timestep))))
 
     def sim_loop() -> None:
         mujoco.mj_copyData(data, model, start_state)
-        for ctrl in controls:
+        for ctrl, nstep in controls:
             data.ctrl[:] = ctrl
-            mujoco.mj_step(model, data, nstep=substeps)
+            mujoco.mj_step(model, data, nstep=nstep)
 
     def raw_loop() -> None:
         mujoco.mj_copyData(data, model, start_state)
-        for ctrl in controls:
+        for ctrl, nstep in controls:
             data.ctrl[:] = ctrl
-            mujoco.mj_step(model, data, nstep=substeps)
-            for camera in ("front", "wrist"):
-                renderer.rgb(data, camera)
+            mujoco.mj_step(model, data, nstep=nstep)
+            if navigation:
+                renderer.rgb(data, "ego")
+                renderer.depth(data, "ego")
+            else:
+                for camera in ("front", "wrist"):
+                    renderer.rgb(data, camera)
 
     best = {loop: 0.0 for loop in (env_loop, sim_loop, raw_loop)}
     for _ in range(rounds):

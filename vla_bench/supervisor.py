@@ -1,11 +1,14 @@
 """The safety supervisor: a stand-in for the human who would watch a real robot.
 
-It sits between the policy and the environment (a Gymnasium wrapper) and steps in when a
-command would leave the safe workspace or push into the table (it clips the command), when
-the last step's contact force passed the limit (it halts and backs off upwards), or when the
-task has made no progress while the hand stood still for `stall_steps` (it drives the arm
-home). Each trigger is one intervention, logged with its reason. Disabled, it only observes:
-it counts what it would have done and changes nothing.
+It sits between the policy and the environment (a Gymnasium wrapper). For manipulation it steps
+in when a command would leave the safe workspace or push into the table (it clips the command),
+when the last step's contact force passed the limit (it halts and backs off upwards), or when
+the task has made no progress while the hand stood still for `stall_steps` (it drives the arm
+home). For navigation it blocks a forward command that would bring the base within the safety
+distance of a wall or furniture (the robot stays put for that step), and turns a base that has
+neither moved nor made progress for `stall_steps` around. Each trigger is one intervention,
+logged with its reason. Disabled, it only observes: it counts what it would have done and
+changes nothing. `supervise(env)` picks the supervisor for the env's domain.
 """
 from __future__ import annotations
 
@@ -18,7 +21,7 @@ import numpy as np
 
 from vla_bench.envs.manipulation.env import CONTACT_FORCE_LIMIT
 
-REASONS = ("workspace", "table", "force", "stall")
+REASONS = ("workspace", "table", "force", "stall", "obstacle")
 
 
 @dataclass(frozen=True)
@@ -33,10 +36,10 @@ class SupervisorConfig:
     min_clip: float = 0.001  # metres: smaller corrections are rounding, not interventions
 
 
-class SafetySupervisor(gym.Wrapper):
-    """Wraps a manipulation env; `info["interventions"]` lists this step's triggers."""
+class _Supervisor(gym.Wrapper):
+    """What both supervisors share: the switch, the counts, and a window of (progress, position)."""
 
-    def __init__(self, env: gym.Env, enabled: bool = True, config: SupervisorConfig = SupervisorConfig()) -> None:
+    def __init__(self, env: gym.Env, enabled: bool, config) -> None:
         super().__init__(env)
         self.enabled, self.config = enabled, config
         self.counts: Counter[str] = Counter()
@@ -45,9 +48,24 @@ class SafetySupervisor(gym.Wrapper):
         obs, info = self.env.reset(**kwargs)
         self.counts = Counter()
         self._history: deque[tuple[float, np.ndarray]] = deque(maxlen=self.config.stall_steps)
-        self._last_force = 0.0
         info["interventions"] = []
         return obs, info
+
+    @property
+    def intervention_count(self) -> int:
+        return sum(self.counts.values())
+
+
+class SafetySupervisor(_Supervisor):
+    """Wraps a manipulation env; `info["interventions"]` lists this step's triggers."""
+
+    def __init__(self, env: gym.Env, enabled: bool = True, config: SupervisorConfig = SupervisorConfig()) -> None:
+        super().__init__(env, enabled, config)
+        self._last_force = 0.0
+
+    def reset(self, **kwargs):
+        self._last_force = 0.0
+        return super().reset(**kwargs)
 
     def step(self, action):
         base, cfg = self.env.unwrapped, self.config
@@ -102,9 +120,57 @@ class SafetySupervisor(gym.Wrapper):
         still = np.linalg.norm(np.diff(positions, axis=0), axis=1).sum() < self.config.stall_motion
         return bool(no_progress and still)
 
-    @property
-    def intervention_count(self) -> int:
-        return sum(self.counts.values())
-
     def summary(self) -> dict[str, Any]:
         return dict(self.counts)
+
+
+@dataclass(frozen=True)
+class NavigationSupervisorConfig:
+    stall_steps: int = 30  # steps without progress and without motion before the base is turned around
+    stall_motion: float = 0.1  # metres: a base that moves less than this in the window stands still
+
+
+class NavigationSupervisor(_Supervisor):
+    """Wraps a navigation env; `info["interventions"]` lists this step's triggers."""
+
+    def __init__(self, env: gym.Env, enabled: bool = True,
+                 config: NavigationSupervisorConfig = NavigationSupervisorConfig()) -> None:
+        super().__init__(env, enabled, config)
+
+    def step(self, action):
+        base = self.env.unwrapped
+        reasons: list[str] = []
+        if self._drives_forward(base, action) and base.forward_is_blocked():
+            reasons.append("obstacle")
+        if self._stalled():
+            reasons.append("stall")
+            self._history.clear()
+            if self.enabled:
+                base.turn_around()
+        if "obstacle" in reasons and self.enabled:
+            base.hold_next_step()  # the step still happens (and counts towards the time limit), without motion
+        obs, reward, terminated, truncated, info = self.env.step(action)
+        self._history.append((info["progress"], np.array(base.pose[:2])))
+        self.counts.update(reasons)
+        info["interventions"] = reasons
+        return obs, reward, terminated, truncated, info
+
+    @staticmethod
+    def _drives_forward(base, action) -> bool:
+        if base.action_mode == "discrete":
+            return int(action) == 1
+        return float(np.asarray(action)[0]) > 0.05
+
+    def _stalled(self) -> bool:
+        if len(self._history) < self.config.stall_steps:
+            return False
+        progress = [p for p, _ in self._history]
+        moved = float(np.linalg.norm(self._history[-1][1] - self._history[0][1]))
+        return bool(max(progress) <= progress[0] + 1e-3 and moved < self.config.stall_motion)
+
+
+def supervise(env: gym.Env, enabled: bool = True) -> gym.Wrapper:
+    """The safety supervisor for the env's domain."""
+    if getattr(env.unwrapped, "domain", "manipulation") == "navigation":
+        return NavigationSupervisor(env, enabled)
+    return SafetySupervisor(env, enabled)

@@ -33,8 +33,8 @@ from vla_bench.envs.manipulation.sampling import (
 from vla_bench.envs.manipulation.scene import PhysicsConfig, TabletopLayout, build_scene
 from vla_bench.sim.controller import ControllerConfig, EndEffectorController
 from vla_bench.sim.panda import FINGER_MAX, HOME_QPOS, PandaHandles
-from vla_bench.sim.rendering import OffscreenRenderer
-from vla_bench.specs import EpisodeSpec, PoolSelection
+from vla_bench.sim.rendering import OffscreenRenderer, RendersOffscreen
+from vla_bench.specs import EpisodeSpec, PoolSelection, episode_for_reset
 
 INSTRUCTION_CHARSET = frozenset(string.ascii_letters + string.digits + " ,.'-")
 MAX_INSTRUCTION_LENGTH = 256
@@ -44,10 +44,15 @@ TIPPED_COS = np.cos(np.radians(45))  # a non-target object tilted past this has 
 SUCCESS_HOLD_STEPS = 3  # the success predicate must hold this many control steps in a row
 
 
-class TabletopEnv(gym.Env):
+class TabletopEnv(RendersOffscreen, gym.Env):
     """Base of the tabletop task families: a Franka Panda, a table, objects, optional cabinet."""
 
     metadata = {"render_modes": ["rgb_array"], "render_fps": 10}
+    render_camera = "front"
+    domain: ClassVar[str] = "manipulation"
+    factors: ClassVar[tuple[str, ...]] = (  # what its episodes draw from the pools of assets/factors.json
+        "object_kind", "receptacle_kind", "color", "scale", "distractors", "table_texture", "floor_color", "lighting",
+        "camera", "friction", "mass_scale", "instruction_template")
     task_name: ClassVar[str]  # set by @register_task
     max_episode_steps: ClassVar[int]
     needs_cabinet: ClassVar[bool] = False
@@ -158,12 +163,7 @@ class TabletopEnv(gym.Env):
     # ------------------------------------------------------------------------ gymnasium API
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         super().reset(seed=seed)
-        episode = (options or {}).get("episode")
-        if episode is None:
-            episode = self.sample_episode(int(self.np_random.integers(2**31)) if seed is None else seed)
-        if episode.task != self.task_name:
-            raise ValueError(f"episode is for task {episode.task!r}, this environment is {self.task_name!r}")
-        self.episode = episode
+        self.episode = episode = episode_for_reset(self, seed, options)
         self.layout = TabletopLayout.from_dict(dict(episode.factors))
         self._build(self.layout)
         self._settle()
@@ -196,16 +196,6 @@ class TabletopEnv(gym.Env):
         self._success_streak = self._success_streak + 1 if self.check_success() else 0
         success = self._success_streak >= SUCCESS_HOLD_STEPS
         return self._observation(), float(success), success, False, self._info(unsafe)
-
-    def render(self) -> np.ndarray | None:
-        if self.render_mode != "rgb_array" or self._renderer is None:
-            return None
-        return self._renderer.rgb(self.data, "front")
-
-    def close(self) -> None:
-        if self._renderer is not None:
-            self._renderer.close()
-            self._renderer = None
 
     def drive_home(self, seconds: float = 1.0) -> None:
         """Servo the arm back to its home pose with the gripper open (a supervisor's reset):

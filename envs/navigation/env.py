@@ -1,0 +1,337 @@
+"""The indoor navigation environment every navigation task family shares.
+
+A house (floor plan, furniture, lighting, paint) is built into MuJoCo with a differential-drive
+base that moves only through its wheel motors. A task family says which furnishings are the
+goals and how the instruction names them; success follows Habitat: the agent calls stop within
+`SUCCESS_DISTANCE` of the goal (of each goal in turn for multi-step instructions).
+
+Observations: `rgb` and `depth` from the egocentric camera, `proprio` = (x, y, cos yaw, sin yaw)
+from odometry, `instruction`. Actions: Discrete(4) {0 stop, 1 forward 0.25 m, 2 turn left 15°,
+3 turn right 15°}, or with `action_mode="continuous"` a Box(2) (v, ω) in [-1, 1] scaled to
+0.5 m/s and 60°/s for one control period, where a command with |v| and |ω| under 0.05 is stop.
+"""
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import gymnasium as gym
+import mujoco
+import numpy as np
+from scipy.ndimage import distance_transform_edt
+
+from vla_bench.assets import colors, furniture, instructions
+from vla_bench.envs.manipulation.env import INSTRUCTION_CHARSET, MAX_INSTRUCTION_LENGTH, SimulationUnstable
+from vla_bench.envs.manipulation.sampling import FactorSampler
+from vla_bench.envs.navigation.expert import NavigationExpert
+from vla_bench.envs.navigation.geodesic import OccupancyGrid
+from vla_bench.envs.navigation.layout import Furnishing, House, house_from_factors, sample_house
+from vla_bench.envs.navigation.robot import BASE, BASE_RADIUS, DriveConfig, DriveController
+from vla_bench.envs.navigation.scene import build_floor_plan_scene
+from vla_bench.sim.rendering import OffscreenRenderer, RendersOffscreen
+from vla_bench.specs import EpisodeSpec, PoolSelection, episode_for_reset
+
+SUCCESS_DISTANCE = 1.0  # metres from the goal's footprint when stop is called
+SAFETY_DISTANCE = 0.05  # the supervisor blocks a forward step that would bring the body closer to an obstacle
+CONTINUOUS_PERIOD = 0.25  # seconds one continuous command is held
+MAX_SPEED, MAX_TURN_RATE = 0.5, np.radians(60)
+STOP, FORWARD, LEFT, RIGHT = range(4)
+
+
+class NavigationEnv(RendersOffscreen, gym.Env):
+    metadata = {"render_modes": ["rgb_array"], "render_fps": 4}
+    render_camera = "ego"
+    task_name: ClassVar[str]
+    max_episode_steps: ClassVar[int]
+    domain: ClassVar[str] = "navigation"
+    factors: ClassVar[tuple[str, ...]] = (  # what its episodes draw from the pools of assets/factors.json
+        "furniture_kind", "color", "floor_plan", "wall_color", "floor_color", "room_light", "instruction_template")
+    success_distance: ClassVar[float] = SUCCESS_DISTANCE
+
+    def __init__(self, render_mode: str | None = "rgb_array", image_size: int = 128, action_mode: str = "discrete",
+                 pools: PoolSelection | None = None) -> None:
+        if action_mode not in ("discrete", "continuous"):
+            raise ValueError(f"action_mode must be 'discrete' or 'continuous', got {action_mode!r}")
+        self.render_mode, self.image_size, self.action_mode = render_mode, image_size, action_mode
+        self.pools = pools or PoolSelection()
+        self.observation_space = gym.spaces.Dict({
+            "rgb": gym.spaces.Box(0, 255, (image_size, image_size, 3), np.uint8),
+            "depth": gym.spaces.Box(0.0, np.inf, (image_size, image_size), np.float32),
+            "proprio": gym.spaces.Box(-np.inf, np.inf, (4,), np.float32),
+            "instruction": gym.spaces.Text(MAX_INSTRUCTION_LENGTH, charset=INSTRUCTION_CHARSET),
+        })
+        self.action_space = (gym.spaces.Discrete(4) if action_mode == "discrete"
+                             else gym.spaces.Box(-1.0, 1.0, (2,), np.float32))
+        self.drive_config = DriveConfig()
+        self.model: mujoco.MjModel | None = None
+        self.data: mujoco.MjData | None = None
+        self._renderer: OffscreenRenderer | None = None
+
+    # ----------------------------------------------------------------- hooks for task families
+    def choose_goals(self, rng: np.random.Generator, house: House,
+                     distances: np.ndarray) -> tuple[list[int], dict[str, str]] | None:
+        """Indices of the goal furnishings and the instruction's slots (the base swaps in synonyms
+        for unseen templates), or None when this house has no fitting goal (another is drawn).
+        `distances[i]`: geodesic distance from the start into furnishing i's success region
+        (inf when unreachable)."""
+        raise NotImplementedError
+
+    # ------------------------------------------------------------------------ episode sampling
+    def sample_episode(self, seed: int, pools: PoolSelection | None = None) -> EpisodeSpec:
+        rng = np.random.default_rng(seed)
+        sampler = FactorSampler(rng, pools or self.pools)
+        paint = {"wall_color": list(sampler.choice("wall_color")), "floor_color": list(sampler.choice("floor_color")),
+                 "room_light": float(sampler.choice("room_light")),
+                 "instruction_template": sampler.choice("instruction_template")}
+        for _ in range(50):
+            factors, house = sample_house(rng, sampler)
+            free = house.free_space()
+            start_distances = free.distances_to(*house.start[:2])
+            distances = np.array([_region_distance(start_distances, free, f) for f in house.furnishings])
+            chosen = self.choose_goals(rng, house, distances)
+            if chosen is not None:
+                break
+        else:
+            raise RuntimeError(f"no house with a goal for {self.task_name} in 50 draws (seed {seed})")
+        goals, slots = chosen
+        templates = instructions()[self.task_name][paint["instruction_template"]]
+        template = templates[int(rng.integers(len(templates)))]
+        if paint["instruction_template"] == "unseen":
+            slots = {k: _with_synonym(v) for k, v in slots.items()}
+        factors |= paint | {"goals": goals}
+        return EpisodeSpec(self.task_name, int(seed), factors, template.format(**slots))
+
+    # ------------------------------------------------------------------------ gymnasium API
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        super().reset(seed=seed)
+        self.episode = episode = episode_for_reset(self, seed, options)
+        self.house = house_from_factors(episode.factors)
+        self.goals = [self.house.furnishings[i] for i in episode.factors["goals"]]
+        self._build(episode.factors)
+        self.free_space = self.house.free_space()
+        self._goal_index = 0
+        self._stopped_wrong = False
+        self._hold = False
+        self._collisions, self._touching = 0, set()
+        self._path_length = 0.0
+        self._position = np.array(self.house.start[:2])
+        self.shortest_path_length = self._reference_length()
+        return self._observation(), self._info(0) | {"factors": dict(episode.factors), "instruction": episode.instruction}
+
+    def step(self, action):
+        if self.data is None:
+            raise RuntimeError("call reset() before step()")
+        if self._hold:
+            self._hold = False
+            mujoco.mj_step(self.model, self.data, nstep=10)
+        elif self._wants_stop(action):
+            self._call_stop()
+        elif self.action_mode == "discrete":
+            distance = self.drive_config.forward_step if action == FORWARD else 0.0
+            angle = {LEFT: self.drive_config.turn_step, RIGHT: -self.drive_config.turn_step}.get(int(action), 0.0)
+            self._drive.move(self.data, distance, angle)
+        else:
+            v, w = np.clip(np.asarray(action, dtype=np.float64), -1.0, 1.0)
+            self._drive.set_velocity(self.data, v * MAX_SPEED, w * MAX_TURN_RATE)
+            mujoco.mj_step(self.model, self.data, nstep=int(CONTINUOUS_PERIOD / self.model.opt.timestep))
+            self._drive.set_velocity(self.data, 0.0, 0.0)
+        return self._after_motion()
+
+    def hold_next_step(self) -> None:
+        """Make the next step keep the robot where it is, whatever the action (the supervisor's
+        answer to a blocked command)."""
+        self._hold = True
+
+    def turn_around(self) -> None:
+        """Turn the base by 180 degrees (the supervisor's answer to a stalled agent)."""
+        self._drive.move(self.data, 0.0, np.pi, max_seconds=5.0)
+
+    # ------------------------------------------------------------------------ state for tasks and experts
+    @property
+    def pose(self) -> tuple[float, float, float]:
+        return self._drive.pose(self.data)
+
+    @property
+    def goal_index(self) -> int:
+        return self._goal_index
+
+    @property
+    def current_goal(self) -> Furnishing | None:
+        return self.goals[self._goal_index] if self._goal_index < len(self.goals) else None
+
+    def within_goal(self) -> bool:
+        goal = self.current_goal
+        return goal is not None and goal.distance(*self.pose[:2]) <= SUCCESS_DISTANCE
+
+    def goal_target(self, inside: float) -> tuple[float, float]:
+        """The free point nearest (geodesically) from here that lies `inside` metres within the
+        current goal's success region."""
+        distances = self.free_space.distances_to(*self.nearest_free(self.pose[:2]))
+        length, point = _closest_in_region(distances, self.free_space, self.current_goal, SUCCESS_DISTANCE - inside)
+        if not np.isfinite(length):  # the region's inner part is out of reach: aim at its edge
+            point = _closest_in_region(distances, self.free_space, self.current_goal)[1]
+        return point
+
+    def forward_is_blocked(self, heading: float | None = None) -> bool:
+        """Whether one forward step (along `heading`, default the robot's) would bring the body
+        closer to a wall or furniture than SAFETY_DISTANCE (a step that keeps or gains distance
+        is never blocked)."""
+        x, y, yaw = self.pose
+        yaw = yaw if heading is None else heading
+        now = self._clearance_at(x, y)
+        for s in np.linspace(0.05, self.drive_config.forward_step, 6):
+            ahead = self._clearance_at(x + s * np.cos(yaw), y + s * np.sin(yaw))
+            if ahead - BASE_RADIUS < SAFETY_DISTANCE and ahead < now - 1e-6:
+                return True
+        return False
+
+    def _clearance_at(self, x: float, y: float) -> float:
+        """Distance from (x, y) to the nearest wall or furniture (0 outside the house)."""
+        grid = self._obstacle_grid
+        i, j = grid.cell(x, y)
+        if not (0 <= i < grid.blocked.shape[0] and 0 <= j < grid.blocked.shape[1]):
+            return 0.0
+        return float(self._clearance[i, j])
+
+    def make_expert(self) -> NavigationExpert:
+        return NavigationExpert(self)
+
+    def progress(self) -> float:
+        goal = self.current_goal
+        done = float(self._goal_index)
+        if goal is not None and not self._stopped_wrong:
+            done += float(goal.distance(*self.pose[:2]) <= SUCCESS_DISTANCE) * 0.5
+        return min(1.0, done / len(self.goals))
+
+    # ------------------------------------------------------------------------ internals
+    def _build(self, factors: dict[str, Any]) -> None:
+        self.close()
+        spec = build_floor_plan_scene(self.house.plan, self.house.start, tuple(factors["wall_color"]),
+                                      tuple(factors["floor_color"]), factors["room_light"], self.image_size)
+        palette = colors()
+        wood = [0.35, 0.25, 0.18, 1.0]
+        for n, item in enumerate(self.house.furnishings):
+            body = spec.worldbody.add_body(name=f"furniture_{n}", pos=[item.x, item.y, 0],
+                                           quat=[np.cos(item.yaw / 2), 0, 0, np.sin(item.yaw / 2)])
+            for part in furniture()[item.kind].parts:
+                rgba = [*palette[item.color], 1.0] if part["painted"] else [*part.get("rgb", wood[:3]), 1.0]
+                body.add_geom(name=f"furniture_{n}_{len(body.geoms)}", type=_GEOM[part["type"]],
+                              size=part["size"], pos=part["pos"], rgba=rgba)
+        self.model = spec.compile()
+        self.data = mujoco.MjData(self.model)
+        mujoco.mj_forward(self.model, self.data)
+        self._drive = DriveController(self.model, self.drive_config)
+        mujoco.mj_step(self.model, self.data, nstep=100)  # settle on the wheels
+        self._robot_geoms = {g for g in range(self.model.ngeom) if self._is_robot(g)}
+        self._obstacle_geoms = {g for g in range(self.model.ngeom)
+                                if (self.model.geom(g).name or "").startswith(("wall_", "furniture_"))}
+        self._obstacle_grid = self.house.grid()
+        self._clearance = distance_transform_edt(~self._obstacle_grid.blocked) * self._obstacle_grid.resolution
+        if self.render_mode == "rgb_array":
+            self._renderer = OffscreenRenderer(self.model, self.image_size, self.image_size)
+
+    def _is_robot(self, geom: int) -> bool:
+        body = self.model.geom_bodyid[geom]
+        base = self.model.body(BASE).id
+        return body == base or self.model.body_parentid[body] == base
+
+    def _wants_stop(self, action) -> bool:
+        if self.action_mode == "discrete":
+            if not self.action_space.contains(action):
+                raise ValueError(f"action must be an int in [0, 4), got {action!r}")
+            return int(action) == STOP
+        action = np.asarray(action, dtype=np.float64)
+        if action.shape != (2,) or not np.all(np.isfinite(action)):
+            raise ValueError(f"action must be 2 finite numbers (v, w) in [-1, 1], got {action!r}")
+        return bool(np.all(np.abs(action) < 0.05))
+
+    def _call_stop(self) -> None:
+        if self.within_goal():
+            self._goal_index += 1
+        else:
+            self._stopped_wrong = True
+
+    def _after_motion(self):
+        if not np.all(np.isfinite(self.data.qpos)):
+            raise SimulationUnstable("the base's state is not finite")
+        position = np.array(self.pose[:2])
+        self._path_length += float(np.linalg.norm(position - self._position))
+        self._position = position
+        touching = set()
+        for contact in self.data.contact[: self.data.ncon]:
+            pair = {contact.geom1, contact.geom2}
+            robot, other = pair & self._robot_geoms, pair & self._obstacle_geoms
+            if robot and other:
+                touching.add(min(other))
+        new_contacts = len(touching - self._touching)
+        self._collisions += new_contacts
+        self._touching = touching
+        success = self.current_goal is None
+        terminated = success or self._stopped_wrong
+        return self._observation(), float(success), terminated, False, self._info(new_contacts)
+
+    def _observation(self) -> dict[str, Any]:
+        x, y, yaw = self.pose
+        return {"rgb": self._renderer.rgb(self.data, "ego") if self._renderer else
+                np.zeros((self.image_size, self.image_size, 3), np.uint8),
+                "depth": self._renderer.depth(self.data, "ego") if self._renderer else
+                np.zeros((self.image_size, self.image_size), np.float32),
+                "proprio": np.array([x, y, np.cos(yaw), np.sin(yaw)], dtype=np.float32),
+                "instruction": self.episode.instruction}
+
+    def _info(self, new_contacts: int) -> dict[str, Any]:
+        return {"unsafe_contacts": new_contacts, "collisions": self._collisions, "path_length": self._path_length,
+                "shortest_path_length": self.shortest_path_length, "progress": self.progress(),
+                "is_success": self.current_goal is None}
+
+    def _reference_length(self) -> float:
+        """L*: the geodesic from the start into each goal's success region in turn."""
+        total, here = 0.0, self.nearest_free(self.house.start[:2])
+        for goal in self.goals:
+            distances = self.free_space.distances_to(*here)
+            length, here = _closest_in_region(distances, self.free_space, goal)
+            total += length
+        return total
+
+
+    def nearest_free(self, point) -> tuple[float, float]:
+        """`point`, or the nearest free cell's centre when the robot stands in the inflated margin."""
+        grid = self.free_space
+        i, j = grid.cell(*point)
+        if 0 <= i < grid.blocked.shape[0] and 0 <= j < grid.blocked.shape[1] and not grid.blocked[i, j]:
+            return float(point[0]), float(point[1])
+        free = np.argwhere(~grid.blocked)
+        k = int(np.argmin(np.hypot(free[:, 0] - i, free[:, 1] - j)))
+        return grid.point(int(free[k, 0]), int(free[k, 1]))
+
+
+_GEOM = {"box": mujoco.mjtGeom.mjGEOM_BOX, "cylinder": mujoco.mjtGeom.mjGEOM_CYLINDER,
+         "sphere": mujoco.mjtGeom.mjGEOM_SPHERE}
+
+
+def _region_mask(grid: OccupancyGrid, goal: Furnishing, radius: float = SUCCESS_DISTANCE) -> np.ndarray:
+    """Cells whose centre lies within `radius` of the goal's footprint."""
+    ii, jj = np.indices(grid.blocked.shape)
+    xs, ys = grid.x0 + (ii + 0.5) * grid.resolution, grid.y0 + (jj + 0.5) * grid.resolution
+    hx, hy = goal.half_extents
+    dx, dy = np.maximum(np.abs(xs - goal.x) - hx, 0), np.maximum(np.abs(ys - goal.y) - hy, 0)
+    return np.hypot(dx, dy) <= radius
+
+
+def _region_distance(distances: np.ndarray, grid: OccupancyGrid, goal: Furnishing) -> float:
+    return float(np.min(np.where(_region_mask(grid, goal), distances, np.inf)))
+
+
+def _closest_in_region(distances: np.ndarray, grid: OccupancyGrid, goal: Furnishing,
+                       radius: float = SUCCESS_DISTANCE) -> tuple[float, tuple[float, float]]:
+    """The geodesic distance into the goal's success region and the point where it is reached."""
+    masked = np.where(_region_mask(grid, goal, radius), distances, np.inf)
+    cell = np.unravel_index(int(np.argmin(masked)), masked.shape)
+    return float(masked[cell]), grid.point(int(cell[0]), int(cell[1]))
+
+
+def _with_synonym(name: str) -> str:
+    """'red chair' -> 'red seat': the unseen templates also use unseen words for the kinds."""
+    for kind, entry in furniture().items():
+        if name.endswith(kind) and entry.synonyms:
+            return name[: len(name) - len(kind)] + entry.synonyms[0]
+    return name
