@@ -137,3 +137,9 @@ class BatchedResetRaises(BatchedGreedy):
 
     def reset(self, instruction, task):
         raise KeyError("no such checkpoint key")
+
+
+class NeedsWrist(StandsStill):
+    """Reads the wrist camera, which only the manipulation tasks have."""
+
+    observation_keys = ("rgb", "wrist_rgb")

@@ -143,11 +143,46 @@ def test_resume_refuses_other_settings(tmp_path):
     _run(tmp_path, "r", policy="random", tasks=("PickUp",), episodes_per_task=1)
     with pytest.raises(ValueError, match="different settings"):
         _run(tmp_path, "r", policy="random", tasks=("PickUp",), episodes_per_task=1, supervisor=False, resume=True)
+    records = read_episodes(tmp_path / "r")
+    records[0]["instruction"] = "an episode the split no longer holds"
+    (tmp_path / "r" / EPISODES_FILE).write_text("".join(json.dumps(r) + "\n" for r in records))
     info = json.loads((tmp_path / "r" / "run.json").read_text())
     info["manifest_hash"] = "0" * 64
     (tmp_path / "r" / "run.json").write_text(json.dumps(info))
     with pytest.raises(ValueError, match="episodes changed"):
         _run(tmp_path, "r", policy="random", tasks=("PickUp",), episodes_per_task=1, resume=True)
+
+
+def test_a_run_resumes_onto_a_manifest_that_only_gained_episodes(tmp_path):
+    """A split that gains a task family keeps its old episodes: --resume runs only the new ones."""
+    run_dir = _run(tmp_path, "r", policy="random", tasks=(), episodes_per_task=1)
+    info = json.loads((run_dir / "run.json").read_text())
+    info["manifest_hash"] = "0" * 64  # the run began on an older manifest
+    (run_dir / "run.json").write_text(json.dumps(info))
+    records = read_episodes(run_dir)
+    (run_dir / EPISODES_FILE).write_text("".join(json.dumps(r) + "\n" for r in records if r["task"] != "GoToObject"))
+    _run(tmp_path, "r", policy="random", tasks=(), episodes_per_task=1, resume=True)
+    resumed = read_episodes(run_dir)
+    assert sorted(r["episode_id"] for r in resumed) == sorted(r["episode_id"] for r in records)
+    assert json.loads((run_dir / "run.json").read_text())["manifest_hash"] != "0" * 64
+
+
+def test_one_run_holds_manipulation_and_navigation_tasks(tmp_path):
+    run_dir = _run(tmp_path, "mixed", policy="oracle", split="novel_environments", tasks=("PickUp", "GoToRelation"))
+    records = read_episodes(run_dir)
+    assert {r["task"] for r in records} == {"PickUp", "GoToRelation"} and all(r["success"] for r in records)
+    assert all(r["spl"] > 0.5 for r in records if r["task"] == "GoToRelation")
+
+
+def test_a_policy_is_run_on_the_tasks_it_fits_when_none_are_named(tmp_path):
+    """A manipulation-only policy on a split that also holds navigation leaves navigation out."""
+    run_dir = _run(tmp_path, "manip", policy=f"{POLICIES}:NeedsWrist", tasks=(), episodes_per_task=1)
+    tasks = {r["task"] for r in read_episodes(run_dir)}
+    assert tasks == set(__import__("vla_bench").list_tasks(domain="manipulation"))
+    assert json.loads((run_dir / "run.json").read_text())["tasks_left_out"] == ["GoToObject", "GoToRelation",
+                                                                                "MultiStepGoTo"]
+    with pytest.raises(ValueError, match="does not provide"):
+        _run(tmp_path, "named", policy=f"{POLICIES}:NeedsWrist", tasks=("GoToObject",), episodes_per_task=1)
 
 
 def test_leaderboard_refuses_two_runs_of_one_policy_and_split(tmp_path, capsys):

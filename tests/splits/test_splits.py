@@ -14,6 +14,7 @@ from vla_bench.splits.definitions import ENVIRONMENT_FACTORS
 from vla_bench.splits.manifest import episodes_hash
 
 EPISODE_FACTORS = ("table_texture", "floor_color", "lighting", "camera", "friction", "mass_scale", "instruction_template")
+HOUSE_FACTORS = ("wall_color", "floor_color", "room_light", "instruction_template")
 
 
 def _pool_of(factor, value):
@@ -27,6 +28,12 @@ def _pool_of(factor, value):
 def _pools(episode):
     """factor -> set of pools its values in this episode come from."""
     f = episode.factors
+    if "goals" in f:  # a navigation episode: a house
+        used = {factor: {_pool_of(factor, f[factor])} for factor in HOUSE_FACTORS}
+        used["floor_plan"] = {_pool_of("floor_plan", {k: v for k, v in f["floor_plan"].items() if k != "seed"})}
+        used["furniture_kind"] = {_pool_of("furniture_kind", item["kind"]) for item in f["furniture"]}
+        used["color"] = {_pool_of("color", item["color"]) for item in f["furniture"]}
+        return used
     used = {factor: {_pool_of(factor, f[factor])} for factor in EPISODE_FACTORS}
     distractors = [o for role, o in f["objects"].items() if role.startswith("distractor")]
     used["distractors"] = {_pool_of("distractors", len(distractors))}
@@ -81,7 +88,8 @@ def test_novel_objects_names_only_unseen_objects(manifests):
         pools = _pools(episode)
         assert pools.get("object_kind", {"unseen"}) == {"unseen"}
         assert pools.get("receptacle_kind", {"unseen"}) == {"unseen"}
-        assert pools["lighting"] == pools["camera"] == {"seen"}
+        assert pools.get("furniture_kind", {"unseen"}) == {"unseen"}
+        assert pools.get("lighting", {"seen"}) == pools.get("camera", {"seen"}) == pools.get("room_light", {"seen"}) == {"seen"}
 
 
 def test_novel_instructions_change_only_the_wording(manifests):

@@ -27,7 +27,8 @@ class Policy:
 
     Declarations the runner checks before an evaluation starts:
     - `observation_keys`: the observation entries the policy reads (None: it copes with any);
-    - `action_mode`: "ee_delta" (the 7-D manipulation action) or "discrete" (navigation);
+    - `action_mode`: "ee_delta" (the 7-D manipulation action) or "discrete" (navigation), or a
+      tuple of both for a policy that acts in either;
     - `privileged`: True only for scripted experts that read simulator state.
     `act_batch` lets one model (e.g. on a GPU) serve the episodes of all workers at once; a
     policy that overrides it is run that way, and must give what `act` would for each.
@@ -35,7 +36,7 @@ class Policy:
 
     name: str = "policy"
     observation_keys: ClassVar[tuple[str, ...] | None] = None
-    action_mode: ClassVar[str] = "ee_delta"
+    action_mode: ClassVar[str | tuple[str, ...]] = "ee_delta"
     privileged: ClassVar[bool] = False
 
     def reset(self, instruction: str, task: TaskInfo) -> None:

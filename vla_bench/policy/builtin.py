@@ -12,6 +12,7 @@ class RandomPolicy(Policy):
     """Uniformly random actions, seeded from each episode's seed (the floor)."""
 
     name = "random"
+    action_mode = ("ee_delta", "discrete")
 
     def __init__(self, seed: int = 0) -> None:
         self.seed = seed
@@ -31,6 +32,7 @@ class OraclePolicy(Policy):
     """The task's scripted expert on privileged simulator state (the ceiling)."""
 
     name = "oracle"
+    action_mode = ("ee_delta", "discrete")
     privileged = True
 
     def reset(self, instruction: str, task: TaskInfo) -> None:

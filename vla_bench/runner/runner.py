@@ -9,6 +9,7 @@ one call answers all the episodes that are waiting at that moment.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import platform
 from dataclasses import dataclass, field
@@ -33,6 +34,8 @@ from vla_bench.runner.executors import make_executor
 from vla_bench.runner.worker import WorkerConfig
 from vla_bench.specs import EpisodeSpec
 from vla_bench.splits import generate_manifest, load_manifest, split_definition
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -76,39 +79,58 @@ def select_episodes(config: RunConfig) -> tuple[list[EpisodeSpec], str]:
     return episodes, manifest.hash
 
 
-def check_policy_fits(policy_cls: type, episodes: list[EpisodeSpec]) -> None:
-    """Refuse, before anything runs, a policy whose declared observations or action mode the tasks lack."""
+def unfit_tasks(policy_cls: type, tasks: list[str]) -> dict[str, str]:
+    """Tasks whose observations or action mode the policy's declarations lack, with the reason."""
     import gymnasium as gym
 
-    for task in dict.fromkeys(e.task for e in episodes):
+    wanted = getattr(policy_cls, "observation_keys", None) or ()
+    declared = getattr(policy_cls, "action_mode", "ee_delta")
+    modes = (declared,) if isinstance(declared, str) else tuple(declared)
+    reasons = {}
+    for task in dict.fromkeys(tasks):
         env = gym.make(task_entry(task).env_id)
-        wanted = getattr(policy_cls, "observation_keys", None) or ()
         missing = [k for k in wanted if k not in env.observation_space.spaces]
-        if missing:
-            raise UsageError(f"policy reads observations {missing} that task {task} does not provide "
-                             f"(it has {list(env.observation_space.spaces)})")
-        mode = getattr(policy_cls, "action_mode", "ee_delta")
         task_mode = "discrete" if isinstance(env.action_space, gym.spaces.Discrete) else "ee_delta"
-        if mode != task_mode:
-            raise UsageError(f"policy acts in {mode!r} mode but task {task} takes {task_mode!r} actions")
+        if missing:
+            reasons[task] = (f"policy reads observations {missing} that task {task} does not provide "
+                             f"(it has {list(env.observation_space.spaces)})")
+        elif task_mode not in modes:
+            reasons[task] = f"policy acts in {declared!r} mode but task {task} takes {task_mode!r} actions"
         env.close()
+    return reasons
+
+
+def check_policy_fits(policy_cls: type, episodes: list[EpisodeSpec], tasks_named: bool) -> list[EpisodeSpec]:
+    """The episodes the policy can run. Tasks it does not fit are refused when the user named
+    them, and left out with a warning when they came with the split (a manipulation policy on a
+    split that also holds navigation tasks); refused too when nothing would be left."""
+    unfit = unfit_tasks(policy_cls, [e.task for e in episodes])
+    fitting = [e for e in episodes if e.task not in unfit]
+    if unfit and (tasks_named or not fitting):
+        raise UsageError(next(iter(unfit.values())))
+    if unfit:
+        log.warning("leaving out tasks this policy does not fit: %s", "; ".join(unfit.values()))
+    return fitting
 
 
 def run(config: RunConfig) -> Path:
     """Evaluate; returns the run directory (episodes.jsonl, summary.csv, run.json, videos/)."""
     episodes, manifest_hash = select_episodes(config)
     policy_cls = resolve_policy_class(config.policy)
-    check_policy_fits(policy_cls, episodes)
+    offered = list(dict.fromkeys(e.task for e in episodes))
+    episodes = check_policy_fits(policy_cls, episodes, tasks_named=bool(config.tasks))
+    left_out = [t for t in offered if t not in {e.task for e in episodes}]
     policy = PolicySpec(config.policy, config.policy_args).build()  # constructor errors surface before workers start
 
     run_dir = config.run_dir
-    done, started = _prepare_run_dir(run_dir, config, manifest_hash)
+    done, started = _prepare_run_dir(run_dir, config, manifest_hash, episodes)
     video_ids = {e.episode_id for t in dict.fromkeys(e.task for e in episodes)
                  for e in [x for x in episodes if x.task == t][: config.record_video]}
     todo = [(i, e, e.episode_id in video_ids) for i, e in enumerate(episodes) if e.episode_id not in done]
     info = {"config": {**config.identity(), "workers": config.workers, "record_video": config.record_video,
                        "step_timeout": config.step_timeout},
             "suite_version": __version__, "manifest_hash": manifest_hash, "episodes": len(episodes),
+            "tasks_left_out": left_out,
             "packages": _package_versions(), "python": platform.python_version(), "started": started, "ended": None}
     write_run_info(run_dir, info)
 
@@ -132,9 +154,12 @@ def run(config: RunConfig) -> Path:
     return run_dir
 
 
-def _prepare_run_dir(run_dir: Path, config: RunConfig, manifest_hash: str) -> tuple[set[str], str]:
+def _prepare_run_dir(run_dir: Path, config: RunConfig, manifest_hash: str,
+                     episodes: list[EpisodeSpec]) -> tuple[set[str], str]:
     """Create the run directory; with --resume, the episode ids already finished and when the
-    run first started. A resumed run must have the same settings and the same episode set."""
+    run first started. A resumed run must have the same settings, and every finished episode must
+    still be in the split as it was (a manifest that only gained episodes, say of a new task
+    family, resumes by running just those)."""
     existing = read_episodes(run_dir)
     if existing and not config.resume:
         raise UsageError(f"{run_dir} already holds {len(existing)} episodes; pass --resume to finish that run "
@@ -146,9 +171,13 @@ def _prepare_run_dir(run_dir: Path, config: RunConfig, manifest_hash: str) -> tu
                    if previous["config"].get(k) != v}
         if differs:
             raise UsageError(f"--resume with different settings than the run in {run_dir}: {differs}")
-        if previous["manifest_hash"] != manifest_hash:
+        current = {e.episode_id: (e.task, e.seed, e.instruction) for e in episodes}
+        changed = [r["episode_id"] for r in existing
+                   if current.get(r["episode_id"]) != (r["task"], r["seed"], r["instruction"])]
+        if previous["manifest_hash"] != manifest_hash and changed:
             raise UsageError(f"--resume: the split's episodes changed since the run in {run_dir} started "
-                             f"(manifest {previous['manifest_hash'][:12]} then, {manifest_hash[:12]} now)")
+                             f"(manifest {previous['manifest_hash'][:12]} then, {manifest_hash[:12]} now; "
+                             f"{len(changed)} finished episodes differ, e.g. {changed[0]})")
         started = previous["started"]
     run_dir.mkdir(parents=True, exist_ok=True)
     if existing:  # drop a line cut off by the interruption, so new episodes append cleanly

@@ -13,7 +13,7 @@ from vla_bench.policy.loader import PolicySpec
 from vla_bench.registry import task_entry
 from vla_bench.runner.episode import PolicyFault
 from vla_bench.specs import EpisodeSpec
-from vla_bench.supervisor import SafetySupervisor
+from vla_bench.supervisor import supervise
 
 
 @dataclass(frozen=True)
@@ -36,7 +36,7 @@ class EnvCache:
     def get(self, task: str) -> gym.Env:
         if task not in self._envs:
             env = gym.make(task_entry(task).env_id, image_size=self.config.image_size)
-            self._envs[task] = SafetySupervisor(env, enabled=self.config.supervisor)
+            self._envs[task] = supervise(env, enabled=self.config.supervisor)
         return self._envs[task]
 
     def close(self) -> None:

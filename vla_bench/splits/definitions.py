@@ -13,8 +13,10 @@ from typing import Literal
 from vla_bench.errors import UnknownName
 from vla_bench.specs import EpisodeSpec
 
-# Factors of the environment rather than of the task: novel_environments perturbs these.
-ENVIRONMENT_FACTORS = ("table_texture", "floor_color", "lighting", "camera", "distractors", "friction", "mass_scale")
+# Factors of the environment rather than of the task: novel_environments perturbs these (each
+# episode among those its task draws: the tabletop's first, then the house's).
+ENVIRONMENT_FACTORS = ("table_texture", "floor_color", "lighting", "camera", "distractors", "friction", "mass_scale",
+                       "floor_plan", "wall_color", "room_light")
 HELD_OUT_COMPOSITION_SHARE = 4  # one (task, color, object) combination in 4 is kept out of train
 
 
@@ -31,14 +33,15 @@ class SplitDefinition:
 SPLITS: dict[str, SplitDefinition] = {
     s.name: s for s in (
         SplitDefinition("train", "seen values of every factor, seen task x color x object combinations"),
-        SplitDefinition("novel_objects", "zero-shot: object and receptacle kinds never seen in train",
-                        unseen_factors=("object_kind", "receptacle_kind"), compositions="any"),
+        SplitDefinition("novel_objects", "zero-shot: object, receptacle and furniture kinds never seen in train",
+                        unseen_factors=("object_kind", "receptacle_kind", "furniture_kind"), compositions="any"),
         SplitDefinition("novel_instructions", "zero-shot: unseen paraphrases and synonyms of the instructions",
                         unseen_factors=("instruction_template",)),
         SplitDefinition("novel_compositions", "seen colors, objects and tasks in combinations train never shows",
                         compositions="held_out"),
-        SplitDefinition("novel_environments", "unseen textures, lighting, camera poses, distractors and physics; "
-                        "mostly one factor at a time", perturb_one_of=ENVIRONMENT_FACTORS, multi_factor_share=0.3),
+        SplitDefinition("novel_environments", "unseen textures, lighting, camera poses, distractors, physics and "
+                        "floor plans; mostly one factor at a time", perturb_one_of=ENVIRONMENT_FACTORS,
+                        multi_factor_share=0.3),
     )
 }
 
@@ -51,7 +54,11 @@ def split_definition(name: str) -> SplitDefinition:
 
 
 def composition(episode: EpisodeSpec) -> tuple[str, str, str]:
-    """(task, color, object kind) of what the instruction names first: its object, else its drawer."""
+    """(task, color, object kind) of what the instruction names first: its object, else its
+    drawer; in navigation, its first goal."""
+    if "goals" in episode.factors:
+        goal = episode.factors["furniture"][episode.factors["goals"][0]]
+        return episode.task, goal["color"], goal["kind"]
     objects = episode.factors["objects"]
     if "target" in objects:
         return episode.task, objects["target"]["color"], objects["target"]["kind"]

@@ -65,13 +65,17 @@ def _sampler_env(task: str) -> gym.Env:
 def draw_episode(split: SplitDefinition, task: str, seed: int) -> EpisodeSpec:
     """The episode of `split` and `task` that `seed` determines."""
     rng = np.random.default_rng(seed)
-    perturbed: tuple[str, ...] = ()
-    if split.perturb_one_of:
-        count = int(rng.integers(2, 4)) if rng.random() < split.multi_factor_share else 1
-        perturbed = tuple(sorted(rng.choice(split.perturb_one_of, size=count, replace=False).tolist()))
-    unseen = (*split.unseen_factors, *perturbed)
-    pools = PoolSelection({factor: "unseen" for factor in unseen})
     env = _sampler_env(task)
+
+    def drawn(factors: tuple[str, ...]) -> tuple[str, ...]:  # those this task's episodes draw, in order
+        return tuple(f for f in factors if f in env.factors)
+
+    perturbed: tuple[str, ...] = ()
+    if drawn(split.perturb_one_of):
+        count = int(rng.integers(2, 4)) if rng.random() < split.multi_factor_share else 1
+        perturbed = tuple(sorted(rng.choice(drawn(split.perturb_one_of), size=count, replace=False).tolist()))
+    unseen = (*drawn(split.unseen_factors), *perturbed)
+    pools = PoolSelection({factor: "unseen" for factor in unseen})
     for attempt in range(MAX_DRAWS):
         sub_seed = int(np.random.SeedSequence([seed, attempt]).generate_state(1)[0])
         episode = env.sample_episode(sub_seed, pools)
