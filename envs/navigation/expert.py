@@ -25,6 +25,7 @@ class NavigationExpert:
         self._path: list[tuple[float, float]] = []
         self._segment_start: tuple[float, float] = (0.0, 0.0)  # where the leg to `_path[0]` began
         self._escape_heading: float | None = None
+        self._last_turn: int | None = None
 
     def act(self):
         env = self.env
@@ -107,11 +108,11 @@ class NavigationExpert:
             turn = float(np.clip(error / 0.5, -1.0, 1.0))
             return np.array([1.0 if abs(error) < 0.3 else 0.0, turn], dtype=np.float32)
         half_turn = env.drive_config.turn_step / 2
-        if error > half_turn:
-            return 2  # left
-        if error < -half_turn:
-            return 3  # right
-        return 1  # forward
+        action = 2 if error > half_turn else 3 if error < -half_turn else 1  # left, right, forward
+        if {action, self._last_turn} == {2, 3} and abs(error) <= env.drive_config.turn_step:
+            action = 1  # no immediate turn back: near a waypoint the bearing flips with every turn
+        self._last_turn = action if action != 1 else None
+        return action
 
     def _stop(self):
         return np.zeros(2, dtype=np.float32) if self.env.action_mode == "continuous" else 0
