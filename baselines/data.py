@@ -7,6 +7,7 @@ import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -76,8 +77,14 @@ def load_demonstrations(root: Path, cameras: tuple[str, ...], encoder: SentenceE
     )
 
 
+@lru_cache(maxsize=4)
+def _dataset(root: Path) -> LeRobotDataset:
+    """One reading of the metadata per process, not one per episode."""
+    return LeRobotDataset(root)
+
+
 def _read_episode(job: tuple[Path, int, tuple[str, ...]]) -> tuple[np.ndarray, np.ndarray, np.ndarray, str]:
     root, index, cameras = job
-    episode = LeRobotDataset(root).episode(index)
+    episode = _dataset(root).episode(index)
     images = np.stack([episode.images[IMAGE_KEYS[camera]] for camera in cameras], axis=1)
     return images, episode.state.astype(np.float32), episode.action.astype(np.float32), episode.instruction

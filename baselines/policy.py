@@ -63,7 +63,7 @@ class LearnedPolicy(Policy):
             self._episodes.popitem(last=False)
 
     def act(self, observation: dict[str, Any]) -> np.ndarray:
-        return self.act_batch([{**observation, "episode_id": observation.get("episode_id", self._current)}])[0]
+        return self.act_batch([observation])[0]
 
     @torch.inference_mode()
     def act_batch(self, observations: list[dict[str, Any]]) -> list[np.ndarray]:

@@ -86,7 +86,7 @@ class NavigationEnv(RendersOffscreen, gym.Env):
             factors, house = sample_house(rng, sampler)
             free = house.free_space()
             start_distances = free.distances_to(*house.start[:2])
-            distances = np.array([_region_distance(start_distances, free, f) for f in house.furnishings])
+            distances = np.array([_closest_in_region(start_distances, free, f)[0] for f in house.furnishings])
             chosen = self.choose_goals(rng, house, distances)
             if chosen is not None:
                 break
@@ -315,10 +315,6 @@ def _region_mask(grid: OccupancyGrid, goal: Furnishing, radius: float = SUCCESS_
     hx, hy = goal.half_extents
     dx, dy = np.maximum(np.abs(xs - goal.x) - hx, 0), np.maximum(np.abs(ys - goal.y) - hy, 0)
     return np.hypot(dx, dy) <= radius
-
-
-def _region_distance(distances: np.ndarray, grid: OccupancyGrid, goal: Furnishing) -> float:
-    return float(np.min(np.where(_region_mask(grid, goal), distances, np.inf)))
 
 
 def _closest_in_region(distances: np.ndarray, grid: OccupancyGrid, goal: Furnishing,

@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from vla_bench.envs.navigation.robot import wrap_angle
+
 if TYPE_CHECKING:
     from vla_bench.envs.navigation.env import NavigationEnv
 
@@ -30,7 +32,7 @@ class NavigationExpert:
     def act(self):
         env = self.env
         if self._escape_heading is not None:  # finish an escape manoeuvre: face its heading, then one step
-            error = _wrap(self._escape_heading - env.pose[2])
+            error = wrap_angle(self._escape_heading - env.pose[2])
             if abs(error) > env.drive_config.turn_step / 2:
                 return self._steer(error)
             self._escape_heading = None
@@ -48,8 +50,7 @@ class NavigationExpert:
             return self._stop() if env.within_goal() else self._replan_and_act()
         action = self._steer(self._heading_error())
         if self._moves_forward(action) and not self._stays_clear():
-            self._planned_for = None  # cutting a corner: re-plan from here and steer along the new path
-            self._plan()
+            self._plan()  # cutting a corner: re-plan from here and steer along the new path
             action = self._steer(self._heading_error())
             if self._moves_forward(action) and not self._stays_clear():
                 action = self._escape()
@@ -61,17 +62,17 @@ class NavigationExpert:
         env = self.env
         yaw, step = env.pose[2], env.drive_config.turn_step
         wanted = yaw + self._heading_error()
-        headings = sorted((yaw + k * step for k in range(-12, 13) if k), key=lambda h: abs(_wrap(h - wanted)))
+        headings = sorted((yaw + k * step for k in range(-12, 13) if k), key=lambda h: abs(wrap_angle(h - wanted)))
         free = next((h for h in headings if not env.forward_is_blocked(h)), None)
         if free is None:
             return self._steer(np.pi)  # boxed in: keep turning
         self._escape_heading = free
-        return self._steer(_wrap(free - yaw))
+        return self._steer(wrap_angle(free - yaw))
 
     def _heading_error(self) -> float:
         x, y, yaw = self.env.pose
         tx, ty = self._path[0]
-        return float((np.arctan2(ty - y, tx - x) - yaw + np.pi) % (2 * np.pi) - np.pi)
+        return wrap_angle(np.arctan2(ty - y, tx - x) - yaw)
 
     def _moves_forward(self, action) -> bool:
         return action == 1 if self.env.action_mode == "discrete" else float(action[0]) > 0
@@ -89,7 +90,6 @@ class NavigationExpert:
         self._planned_for = env.goal_index
 
     def _replan_and_act(self):
-        self._planned_for = None
         self._plan()
         return self._steer(self._heading_error())
 
@@ -117,6 +117,3 @@ class NavigationExpert:
     def _stop(self):
         return np.zeros(2, dtype=np.float32) if self.env.action_mode == "continuous" else 0
 
-
-def _wrap(angle: float) -> float:
-    return float((angle + np.pi) % (2 * np.pi) - np.pi)

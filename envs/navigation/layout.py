@@ -43,6 +43,13 @@ class Furnishing:
         dx, dy = max(abs(x - self.x) - hx, 0.0), max(abs(y - self.y) - hy, 0.0)
         return float(np.hypot(dx, dy))
 
+    def gap(self, other: "Furnishing") -> float:
+        """Free distance between the two footprints (0 when they touch or overlap)."""
+        (ax, ay), (bx, by) = self.half_extents, other.half_extents
+        dx = max(abs(self.x - other.x) - ax - bx, 0.0)
+        dy = max(abs(self.y - other.y) - ay - by, 0.0)
+        return float(np.hypot(dx, dy))
+
     def name(self, with_color: bool = True) -> str:
         return f"{self.color} {self.kind}" if with_color else self.kind
 
@@ -119,17 +126,10 @@ def _place(rng: np.random.Generator, plan: FloorPlan, room: Room, kind: str, col
         item = Furnishing(kind, color, float(rng.uniform(lo_x, hi_x)), float(rng.uniform(lo_y, hi_y)), yaw, room.kind)
         if any(item.distance(*door) < DOOR_KEEP_OUT for door in plan.doors):
             continue
-        if any(_gap(item, other) < PASSAGE for other in others):
+        if any(item.gap(other) < PASSAGE for other in others):
             continue
         return item
     return None
-
-
-def _gap(a: Furnishing, b: Furnishing) -> float:
-    (ax, ay), (bx, by) = a.half_extents, b.half_extents
-    dx = max(abs(a.x - b.x) - ax - bx, 0.0)
-    dy = max(abs(a.y - b.y) - ay - by, 0.0)
-    return float(np.hypot(dx, dy))
 
 
 def _free_point(rng: np.random.Generator, free: OccupancyGrid) -> tuple[float, float, float]:

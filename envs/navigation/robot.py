@@ -89,9 +89,9 @@ class DriveController:
                 if travelled >= distance - 0.005:
                     break
                 v = min(cfg.speed, 4.0 * (distance - travelled) + 0.05)
-                self.set_velocity(data, v, 2.0 * _wrap(yaw0 - yaw))
+                self.set_velocity(data, v, 2.0 * wrap_angle(yaw0 - yaw))
             else:
-                left = _wrap(yaw0 + angle - yaw)
+                left = wrap_angle(yaw0 + angle - yaw)
                 if abs(left) < np.radians(0.5):
                     break
                 self.set_velocity(data, 0.0, float(np.clip(4.0 * left, -cfg.turn_rate, cfg.turn_rate)))
@@ -100,5 +100,6 @@ class DriveController:
         mujoco.mj_step(model, data, nstep=chunk * 5)  # come to rest
 
 
-def _wrap(angle: float) -> float:
+def wrap_angle(angle: float) -> float:
+    """The same angle in [-pi, pi)."""
     return float((angle + np.pi) % (2 * np.pi) - np.pi)

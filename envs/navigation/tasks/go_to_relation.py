@@ -24,16 +24,11 @@ class GoToRelation(NavigationEnv):
             if not [o for o in same_kind if o.room == target.room]:
                 options.append((int(t), f"in the {target.room}"))
             for anchor in items:
-                if anchor is target or anchor.kind == target.kind or _gap(anchor, target) > NEXT_TO:
+                if anchor is target or anchor.kind == target.kind or anchor.gap(target) > NEXT_TO:
                     continue
-                if not [o for o in same_kind if _gap(anchor, o) <= NEXT_TO]:
+                if not [o for o in same_kind if anchor.gap(o) <= NEXT_TO]:
                     options.append((int(t), f"next to the {anchor.name()}"))
         if not options:
             return None
         goal, relation = options[int(rng.integers(len(options)))]
         return [goal], {"object": items[goal].kind, "relation": relation}
-
-
-def _gap(a, b) -> float:
-    (ax, ay), (bx, by) = a.half_extents, b.half_extents
-    return float(np.hypot(max(abs(a.x - b.x) - ax - bx, 0.0), max(abs(a.y - b.y) - ay - by, 0.0)))
