@@ -2,7 +2,7 @@ import gymnasium as gym
 import pytest
 
 import vla_bench
-from vla_bench.registry import task_entry
+from vla_bench.task.registry import task_entry
 
 MANIPULATION_TASKS = vla_bench.list_tasks(domain="manipulation")
 

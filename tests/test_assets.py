@@ -1,6 +1,6 @@
 """The catalog and factor pools that every split is drawn from."""
 from vla_bench.assets import POOLS, catalog, colors, factor_pools, instructions
-from vla_bench.registry import list_tasks
+from vla_bench.task.registry import list_tasks
 
 
 def test_catalog_has_enough_named_kinds_and_colors():

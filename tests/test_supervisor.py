@@ -6,11 +6,11 @@ import vla_bench
 from tests.runner.policies import DrivesIntoTable, LeavesWorkspace, StandsStill
 from vla_bench.policy import OraclePolicy
 from vla_bench.runner.episode import run_episode
-from vla_bench.supervisor import SafetySupervisor
+from vla_bench.supervisor import ManipulationSupervisor
 
 
 def _supervised(task, enabled=True):
-    return SafetySupervisor(gym.make(f"vla_bench/{task}-v0"), enabled=enabled)
+    return ManipulationSupervisor(gym.make(f"vla_bench/{task}-v0"), enabled=enabled)
 
 
 @pytest.mark.parametrize("policy, reason", [(DrivesIntoTable(), "table"), (LeavesWorkspace(), "workspace"),

@@ -4,8 +4,8 @@ from vla_bench.sim.gl import select_gl_backend
 select_gl_backend()  # before anything imports mujoco
 
 from vla_bench.policy import Policy, TaskInfo  # noqa: E402
-from vla_bench.registry import list_tasks, task_entry  # noqa: E402
 from vla_bench.specs import EpisodeSpec, PoolSelection  # noqa: E402
+from vla_bench.task.registry import list_tasks, task_entry  # noqa: E402
 
 __version__ = "0.1.0"
 __all__ = ["EpisodeSpec", "Policy", "PoolSelection", "TaskInfo", "list_tasks", "task_entry", "__version__"]

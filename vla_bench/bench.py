@@ -15,8 +15,8 @@ import gymnasium as gym
 import mujoco
 import numpy as np
 
-from vla_bench.registry import task_entry
 from vla_bench.sim.rendering import OffscreenRenderer
+from vla_bench.task.registry import task_entry
 
 
 @dataclass(frozen=True)

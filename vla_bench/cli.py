@@ -11,8 +11,8 @@ from pathlib import Path
 
 from vla_bench import __version__
 from vla_bench.errors import UsageError
-from vla_bench.registry import list_tasks, task_entry
 from vla_bench.results import LEADERBOARD_COLUMNS, leaderboard, read_summary, write_rows
+from vla_bench.task.registry import list_tasks, task_entry
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -31,14 +31,3 @@ class PoolSelection:
 
     def __call__(self, factor: str) -> str:
         return self.pools.get(factor, POOL_SEEN)
-
-
-def episode_for_reset(env, seed: int | None, options: dict[str, Any] | None) -> EpisodeSpec:
-    """The episode a task env's `reset` builds: `options["episode"]`, else one drawn from `seed`
-    (or from the env's generator); an episode of another task is refused."""
-    episode = (options or {}).get("episode")
-    if episode is None:
-        episode = env.sample_episode(int(env.np_random.integers(2**31)) if seed is None else seed)
-    if episode.task != env.task_name:
-        raise ValueError(f"episode is for task {episode.task!r}, this environment is {env.task_name!r}")
-    return episode

@@ -2,13 +2,12 @@
 
 A task family subclasses `TabletopEnv` and says only what makes it different (ManiSkill's
 shape): which objects it needs (`sample_objects`), how the instruction reads
-(`instruction_slots`), when it has succeeded (`check_success`), how far along it is
-(`progress`), the keypoints of its shortest reference path (`keypoints`) and how the scripted
-expert solves it (`expert_plan`).
+(`instruction_slots`), the parts of its success predicate (`success_conditions`), how far along
+it is (`progress`), the keypoints of its shortest reference path (`keypoints`) and how the
+scripted expert solves it (`expert_plan`). The episode life cycle is `vla_bench.task.TaskEnv`'s.
 """
 from __future__ import annotations
 
-import string
 import warnings
 from typing import Any, ClassVar, Iterator
 
@@ -16,7 +15,7 @@ import gymnasium as gym
 import mujoco
 import numpy as np
 
-from vla_bench.assets import catalog, instructions
+from vla_bench.assets import catalog
 from vla_bench.envs.manipulation import cabinet
 from vla_bench.envs.manipulation.expert import ScriptedExpert
 from vla_bench.envs.manipulation.objects import (
@@ -27,69 +26,61 @@ from vla_bench.envs.manipulation.objects import (
 from vla_bench.envs.manipulation.sampling import (
     WORKSPACE_X,
     WORKSPACE_Y,
-    FactorSampler,
+    ObjectSampler,
     place_objects,
 )
 from vla_bench.envs.manipulation.scene import PhysicsConfig, TabletopLayout, build_scene
 from vla_bench.sim.controller import ControllerConfig, EndEffectorController
 from vla_bench.sim.panda import FINGER_MAX, HOME_QPOS, PandaHandles
-from vla_bench.sim.rendering import OffscreenRenderer, RendersOffscreen
-from vla_bench.specs import EpisodeSpec, PoolSelection, episode_for_reset
+from vla_bench.sim.rendering import OffscreenRenderer
+from vla_bench.specs import EpisodeSpec, PoolSelection
+from vla_bench.task.base import UNSAFE_CONTACT_FORCE, TaskEnv
+from vla_bench.task.instruction import instruction_space
 
-INSTRUCTION_CHARSET = frozenset(string.ascii_letters + string.digits + " ,.'-")
-MAX_INSTRUCTION_LENGTH = 256
 SETTLE_SECONDS = 0.3  # objects drop onto the table before the first observation
-CONTACT_FORCE_LIMIT = 150.0  # newtons; a robot contact above it is an unsafe event (a firm grasp is ~25)
 TIPPED_COS = np.cos(np.radians(45))  # a non-target object tilted past this has been knocked over
 SUCCESS_HOLD_STEPS = 3  # the success predicate must hold this many control steps in a row
 
 
-class TabletopEnv(RendersOffscreen, gym.Env):
+class TabletopEnv(TaskEnv):
     """Base of the tabletop task families: a Franka Panda, a table, objects, optional cabinet."""
 
-    metadata = {"render_modes": ["rgb_array"], "render_fps": 10}
     render_camera = "front"
     domain: ClassVar[str] = "manipulation"
-    factors: ClassVar[tuple[str, ...]] = (  # what its episodes draw from the pools of assets/factors.json
+    factors: ClassVar[tuple[str, ...]] = (
         "object_kind", "receptacle_kind", "color", "scale", "distractors", "table_texture", "floor_color", "lighting",
         "camera", "friction", "mass_scale", "instruction_template")
-    task_name: ClassVar[str]  # set by @register_task
-    max_episode_steps: ClassVar[int]
     needs_cabinet: ClassVar[bool] = False
     task_roles: ClassVar[tuple[str, ...]] = ("target",)  # objects the task manipulates (not distractors)
 
     def __init__(self, render_mode: str | None = "rgb_array", image_size: int = 128, shadows: bool = False,
                  control_hz: float = 10.0, timestep: float = 0.002, pools: PoolSelection | None = None,
                  depth: bool = False, detailed_robot_meshes: bool = False) -> None:
-        self.render_mode = render_mode
+        super().__init__(render_mode, image_size, pools)
         self.physics = PhysicsConfig(timestep=timestep, control_hz=control_hz,
                                      image_size=(image_size, image_size), shadows=shadows,
                                      detailed_robot_meshes=detailed_robot_meshes)
         self.controller_config = ControllerConfig()
-        self.pools = pools or PoolSelection()
+        self.metadata = {**self.metadata, "render_fps": control_hz}
         self.with_depth = depth
         image = gym.spaces.Box(0, 255, (image_size, image_size, 3), np.uint8)
         spaces = {
             "rgb": image,
             "wrist_rgb": image,
             "proprio": gym.spaces.Box(-np.inf, np.inf, (15,), np.float32),
-            "instruction": gym.spaces.Text(MAX_INSTRUCTION_LENGTH, charset=INSTRUCTION_CHARSET),
+            "instruction": instruction_space(),
         }
         if depth:
             spaces["depth"] = gym.spaces.Box(0.0, np.inf, (image_size, image_size), np.float32)
         self.observation_space = gym.spaces.Dict(spaces)
         self.action_space = gym.spaces.Box(-1.0, 1.0, (7,), np.float32)
-        self.model: mujoco.MjModel | None = None
-        self.data: mujoco.MjData | None = None
-        self.episode: EpisodeSpec | None = None
-        self._renderer: OffscreenRenderer | None = None
 
     # ----------------------------------------------------------------- hooks for task families
-    def sample_objects(self, sampler: FactorSampler) -> dict[str, tuple[str, str, float]]:
+    def sample_objects(self, sampler: ObjectSampler) -> dict[str, tuple[str, str, float]]:
         """The task's objects: role -> (kind, color, scale). Distractors are added by the base."""
         raise NotImplementedError
 
-    def sample_extras(self, sampler: FactorSampler) -> dict[str, Any]:
+    def sample_extras(self, sampler: ObjectSampler) -> dict[str, Any]:
         """Task-specific factor values (e.g. a push region); none by default."""
         return {}
 
@@ -100,11 +91,17 @@ class TabletopEnv(RendersOffscreen, gym.Env):
     def instruction_slots(self, layout: TabletopLayout, synonyms: bool) -> dict[str, str]:
         raise NotImplementedError
 
-    def check_success(self) -> bool:
+    def success_conditions(self) -> dict[str, bool]:
         raise NotImplementedError
 
+    def check_success(self) -> bool:
+        """Whether every success condition holds now (success needs it for SUCCESS_HOLD_STEPS)."""
+        return all(self.success_conditions().values())
+
+    def is_success(self) -> bool:
+        return self._success_streak >= SUCCESS_HOLD_STEPS
+
     def progress(self) -> float:
-        """Fraction of the task done, in [0, 1]; 1 when the success predicate holds."""
         return float(self.check_success())
 
     def keypoints(self) -> list[np.ndarray]:
@@ -123,7 +120,7 @@ class TabletopEnv(RendersOffscreen, gym.Env):
     def sample_episode(self, seed: int, pools: PoolSelection | None = None) -> EpisodeSpec:
         """Draw every factor value of an episode from `seed` (seen pools unless told otherwise)."""
         rng = np.random.default_rng(seed)
-        sampler = FactorSampler(rng, pools or self.pools)
+        sampler = ObjectSampler(rng, pools or self.pools)
         extras = self.sample_extras(sampler)
         wanted = self.sample_objects(sampler)
         taken = {(kind, color) for kind, color, _ in wanted.values()}
@@ -152,50 +149,40 @@ class TabletopEnv(RendersOffscreen, gym.Env):
             extras=extras,
         )
         template_pool = layout.instruction_template
-        templates = instructions()[self.task_name][template_pool]
-        template = templates[int(rng.integers(len(templates)))]
-        instruction = template.format(**self.instruction_slots(layout, synonyms=template_pool == "unseen"))
+        instruction = self.compose_instruction(rng, template_pool,
+                                               self.instruction_slots(layout, synonyms=template_pool == "unseen"))
         return EpisodeSpec(self.task_name, int(seed), layout.to_dict(), instruction)
 
     def initial_drawer_opening(self, rng: np.random.Generator) -> float:
         return float(rng.uniform(0.0, 0.02))
 
-    # ------------------------------------------------------------------------ gymnasium API
-    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
-        super().reset(seed=seed)
-        self.episode = episode = episode_for_reset(self, seed, options)
+    # ------------------------------------------------------------------------ the episode
+    def _start_episode(self, episode: EpisodeSpec) -> None:
         self.layout = TabletopLayout.from_dict(dict(episode.factors))
         self._build(self.layout)
         self._settle()
         self._ee_prev = self.ee_pos.copy()
-        self._path_length = 0.0
         self._success_streak = 0
         self._unsafe_pairs: set[tuple[int, int]] = set()
         self._tipped: set[int] = set()
-        self._collisions = 0
         self._max_robot_force = 0.0
         self._start_pos = {role: self.object_pos(role).copy() for role in self._bodies}
         self._start_keypoints = [self.ee_pos.copy(), *self.keypoints()]
-        return self._observation(), self._info(unsafe=0) | {"factors": dict(episode.factors),
-                                                             "instruction": episode.instruction}
 
-    def step(self, action: np.ndarray):
-        if self.data is None:
-            raise RuntimeError("call reset() before step()")
+    def _advance(self, action: np.ndarray) -> int:
         action = np.asarray(action, dtype=np.float64)
         if action.shape != (7,) or not np.all(np.isfinite(action)):
             raise ValueError(f"action must be 7 finite numbers in [-1, 1], got {action!r}")
         action = np.clip(action, -1.0, 1.0)
         self._controller.apply(self.data, action)
         mujoco.mj_step(self.model, self.data, nstep=self.physics.substeps)
-        self._check_stable()
+        self.check_stable()
         ee = self.ee_pos
         self._path_length += float(np.linalg.norm(ee - self._ee_prev))
         self._ee_prev = ee.copy()
         unsafe = self._count_unsafe_events()
         self._success_streak = self._success_streak + 1 if self.check_success() else 0
-        success = self._success_streak >= SUCCESS_HOLD_STEPS
-        return self._observation(), float(success), success, False, self._info(unsafe)
+        return unsafe
 
     def drive_home(self, seconds: float = 1.0) -> None:
         """Servo the arm back to its home pose with the gripper open (a supervisor's reset):
@@ -203,7 +190,7 @@ class TabletopEnv(RendersOffscreen, gym.Env):
         self.data.ctrl[self.panda.arm_actuators] = HOME_QPOS
         self.data.ctrl[self.panda.gripper_actuator] = FINGER_MAX
         mujoco.mj_step(self.model, self.data, nstep=int(seconds / self.model.opt.timestep))
-        self._check_stable()
+        self.check_stable()
         self._controller = EndEffectorController(self.model, self.panda, self.controller_config)
         self._path_length += float(np.linalg.norm(self.ee_pos - self._ee_prev))
         self._ee_prev = self.ee_pos.copy()
@@ -212,6 +199,11 @@ class TabletopEnv(RendersOffscreen, gym.Env):
     @property
     def ee_pos(self) -> np.ndarray:
         return self.data.site_xpos[self.panda.ee_site]
+
+    @property
+    def max_translation(self) -> float:
+        """Metres the hand moves per control step at a translation command of 1."""
+        return self.controller_config.max_translation
 
     def commanded_ee_pos(self) -> np.ndarray:
         """Where the controller integrates the next translation from (see EndEffectorController)."""
@@ -328,13 +320,7 @@ class TabletopEnv(RendersOffscreen, gym.Env):
             data.qpos[model.jnt_qposadr[model.joint(cabinet.JOINT).id]] = self.layout.cabinet.opening
         mujoco.mj_forward(model, data)
         mujoco.mj_step(model, data, nstep=int(SETTLE_SECONDS / model.opt.timestep))
-        self._check_stable()
-
-    def _check_stable(self) -> None:
-        warnings = self.data.warning
-        if (not np.all(np.isfinite(self.data.qpos)) or warnings[mujoco.mjtWarning.mjWARN_BADQACC].number
-                or warnings[mujoco.mjtWarning.mjWARN_BADQVEL].number):
-            raise SimulationUnstable(f"simulation became unstable at t={self.data.time:.3f}s")
+        self.check_stable()
 
     def _touching_bodies(self, body: int) -> set[int]:
         contacts = self.data.contact
@@ -357,7 +343,7 @@ class TabletopEnv(RendersOffscreen, gym.Env):
             robot, other = (b1, b2) if robot1 else (b2, b1)
             mujoco.mj_contactForce(model, data, i, force)
             self._max_robot_force = max(self._max_robot_force, float(force[0]))
-            too_hard = force[0] > CONTACT_FORCE_LIMIT
+            too_hard = force[0] > UNSAFE_CONTACT_FORCE
             forbidden = robot not in panda.finger_body_ids and (
                 other in self._fixture_bodies or other not in self._task_bodies)
             if too_hard or forbidden:
@@ -389,26 +375,14 @@ class TabletopEnv(RendersOffscreen, gym.Env):
         return np.concatenate([self.ee_pos, quat, [self.gripper_opening()],
                                self.data.qpos[self.panda.arm_qpos]]).astype(np.float32)
 
-    def _info(self, unsafe: int) -> dict[str, Any]:
-        return {
-            "unsafe_contacts": unsafe,
-            "collisions": self._collisions,
-            "path_length": self._path_length,
-            "shortest_path_length": self.shortest_path_length,
-            "progress": self.progress(),
-            "contact_force": self._max_robot_force,
-            "is_success": self._success_streak >= SUCCESS_HOLD_STEPS,
-        }
+    def _domain_info(self) -> dict[str, Any]:
+        return {"contact_force": self._max_robot_force}
 
     @property
     def shortest_path_length(self) -> float:
         """L*: straight segments from the EE's start through the task's keypoints."""
         pts = self._start_keypoints
         return float(sum(np.linalg.norm(b - a) for a, b in zip(pts, pts[1:])))
-
-
-class SimulationUnstable(RuntimeError):
-    """The physics diverged (NaN state or MuJoCo's bad-acceleration warning); the episode ends."""
 
 
 def describe(obj: "ObjectPlacement", synonyms: bool) -> str:

@@ -1,14 +1,13 @@
 """Draws an episode's factor values from the seen/unseen pools with a passed Generator."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
-from vla_bench.assets import ObjectKind, catalog, factor_pools
+from vla_bench.assets import ObjectKind, catalog
 from vla_bench.envs.manipulation.objects import ObjectPlacement
-from vla_bench.specs import PoolSelection
+from vla_bench.task.sampling import FactorSampler
 
 # Where objects may start, in the robot's frame (x forward, y left), metres.
 WORKSPACE_X = (0.36, 0.64)
@@ -16,19 +15,8 @@ WORKSPACE_Y = (-0.27, 0.27)
 MIN_GAP = 0.02  # clearance between objects' footprints
 
 
-@dataclass
-class FactorSampler:
-    """Picks factor values for one episode; `pools` says seen or unseen per factor."""
-
-    rng: np.random.Generator
-    pools: PoolSelection
-
-    def pool(self, factor: str) -> list[Any]:
-        return factor_pools()[factor][self.pools(factor)]
-
-    def choice(self, factor: str) -> Any:
-        values = self.pool(factor)
-        return values[int(self.rng.integers(len(values)))]
+class ObjectSampler(FactorSampler):
+    """A FactorSampler that also draws object kinds from the catalog."""
 
     def kind(self, factor: str = "object_kind", where: Callable[[ObjectKind], bool] = lambda k: True,
              exclude: Sequence[str] = ()) -> str:
@@ -36,10 +24,6 @@ class FactorSampler:
         options = [k for k in self.pool(factor) if where(catalog()[k]) and k not in exclude]
         if not options:
             raise ValueError(f"no {factor} in the {self.pools(factor)} pool satisfies this task's needs")
-        return options[int(self.rng.integers(len(options)))]
-
-    def color(self, exclude: Sequence[str] = ()) -> str:
-        options = [c for c in self.pool("color") if c not in exclude]
         return options[int(self.rng.integers(len(options)))]
 
 

@@ -2,8 +2,9 @@
 
 A house (floor plan, furniture, lighting, paint) is built into MuJoCo with a differential-drive
 base that moves only through its wheel motors. A task family says which furnishings are the
-goals and how the instruction names them; success follows Habitat: the agent calls stop within
-`SUCCESS_DISTANCE` of the goal (of each goal in turn for multi-step instructions).
+goals and how the instruction names them (`choose_goals`); success follows Habitat: the agent
+calls stop within `SUCCESS_DISTANCE` of the goal (of each goal in turn for multi-step
+instructions). The episode life cycle is `vla_bench.task.TaskEnv`'s.
 
 Observations: `rgb` and `depth` from the egocentric camera, `proprio` = (x, y, cos yaw, sin yaw)
 from odometry, `instruction`. Actions: Discrete(4) {0 stop, 1 forward 0.25 m, 2 turn left 15°,
@@ -19,16 +20,17 @@ import mujoco
 import numpy as np
 from scipy.ndimage import distance_transform_edt
 
-from vla_bench.assets import colors, furniture, instructions
-from vla_bench.envs.manipulation.env import INSTRUCTION_CHARSET, MAX_INSTRUCTION_LENGTH, SimulationUnstable
-from vla_bench.envs.manipulation.sampling import FactorSampler
+from vla_bench.assets import colors, furniture
 from vla_bench.envs.navigation.expert import NavigationExpert
 from vla_bench.envs.navigation.geodesic import OccupancyGrid
 from vla_bench.envs.navigation.layout import Furnishing, House, house_from_factors, sample_house
 from vla_bench.envs.navigation.robot import BASE, BASE_RADIUS, DriveConfig, DriveController
 from vla_bench.envs.navigation.scene import build_floor_plan_scene
-from vla_bench.sim.rendering import OffscreenRenderer, RendersOffscreen
-from vla_bench.specs import EpisodeSpec, PoolSelection, episode_for_reset
+from vla_bench.sim.rendering import OffscreenRenderer
+from vla_bench.specs import EpisodeSpec, PoolSelection
+from vla_bench.task.base import SimulationUnstable, TaskEnv
+from vla_bench.task.instruction import instruction_space
+from vla_bench.task.sampling import FactorSampler
 
 SUCCESS_DISTANCE = 1.0  # metres from the goal's footprint when stop is called
 SAFETY_DISTANCE = 0.05  # the supervisor blocks a forward step that would bring the body closer to an obstacle
@@ -37,13 +39,12 @@ MAX_SPEED, MAX_TURN_RATE = 0.5, np.radians(60)
 STOP, FORWARD, LEFT, RIGHT = range(4)
 
 
-class NavigationEnv(RendersOffscreen, gym.Env):
-    metadata = {"render_modes": ["rgb_array"], "render_fps": 4}
+class NavigationEnv(TaskEnv):
+    """Base of the navigation task families: a furnished house and a differential-drive base."""
+
     render_camera = "ego"
-    task_name: ClassVar[str]
-    max_episode_steps: ClassVar[int]
     domain: ClassVar[str] = "navigation"
-    factors: ClassVar[tuple[str, ...]] = (  # what its episodes draw from the pools of assets/factors.json
+    factors: ClassVar[tuple[str, ...]] = (
         "furniture_kind", "color", "floor_plan", "wall_color", "floor_color", "room_light", "instruction_template")
     success_distance: ClassVar[float] = SUCCESS_DISTANCE
 
@@ -51,20 +52,17 @@ class NavigationEnv(RendersOffscreen, gym.Env):
                  pools: PoolSelection | None = None) -> None:
         if action_mode not in ("discrete", "continuous"):
             raise ValueError(f"action_mode must be 'discrete' or 'continuous', got {action_mode!r}")
-        self.render_mode, self.image_size, self.action_mode = render_mode, image_size, action_mode
-        self.pools = pools or PoolSelection()
+        super().__init__(render_mode, image_size, pools)
+        self.action_mode = action_mode
         self.observation_space = gym.spaces.Dict({
             "rgb": gym.spaces.Box(0, 255, (image_size, image_size, 3), np.uint8),
             "depth": gym.spaces.Box(0.0, np.inf, (image_size, image_size), np.float32),
             "proprio": gym.spaces.Box(-np.inf, np.inf, (4,), np.float32),
-            "instruction": gym.spaces.Text(MAX_INSTRUCTION_LENGTH, charset=INSTRUCTION_CHARSET),
+            "instruction": instruction_space(),
         })
         self.action_space = (gym.spaces.Discrete(4) if action_mode == "discrete"
                              else gym.spaces.Box(-1.0, 1.0, (2,), np.float32))
         self.drive_config = DriveConfig()
-        self.model: mujoco.MjModel | None = None
-        self.data: mujoco.MjData | None = None
-        self._renderer: OffscreenRenderer | None = None
 
     # ----------------------------------------------------------------- hooks for task families
     def choose_goals(self, rng: np.random.Generator, house: House,
@@ -93,17 +91,14 @@ class NavigationEnv(RendersOffscreen, gym.Env):
         else:
             raise RuntimeError(f"no house with a goal for {self.task_name} in 50 draws (seed {seed})")
         goals, slots = chosen
-        templates = instructions()[self.task_name][paint["instruction_template"]]
-        template = templates[int(rng.integers(len(templates)))]
         if paint["instruction_template"] == "unseen":
             slots = {k: _with_synonym(v) for k, v in slots.items()}
+        instruction = self.compose_instruction(rng, paint["instruction_template"], slots)
         factors |= paint | {"goals": goals}
-        return EpisodeSpec(self.task_name, int(seed), factors, template.format(**slots))
+        return EpisodeSpec(self.task_name, int(seed), factors, instruction)
 
-    # ------------------------------------------------------------------------ gymnasium API
-    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
-        super().reset(seed=seed)
-        self.episode = episode = episode_for_reset(self, seed, options)
+    # ------------------------------------------------------------------------ the episode
+    def _start_episode(self, episode: EpisodeSpec) -> None:
         self.house = house_from_factors(episode.factors)
         self.goals = [self.house.furnishings[i] for i in episode.factors["goals"]]
         self._build(episode.factors)
@@ -111,15 +106,11 @@ class NavigationEnv(RendersOffscreen, gym.Env):
         self._goal_index = 0
         self._stopped_wrong = False
         self._hold = False
-        self._collisions, self._touching = 0, set()
-        self._path_length = 0.0
+        self._touching = set()
         self._position = np.array(self.house.start[:2])
         self.shortest_path_length = self._reference_length()
-        return self._observation(), self._info(0) | {"factors": dict(episode.factors), "instruction": episode.instruction}
 
-    def step(self, action):
-        if self.data is None:
-            raise RuntimeError("call reset() before step()")
+    def _advance(self, action) -> int:
         if self._hold:
             self._hold = False
             mujoco.mj_step(self.model, self.data, nstep=10)
@@ -135,6 +126,17 @@ class NavigationEnv(RendersOffscreen, gym.Env):
             mujoco.mj_step(self.model, self.data, nstep=int(CONTINUOUS_PERIOD / self.model.opt.timestep))
             self._drive.set_velocity(self.data, 0.0, 0.0)
         return self._after_motion()
+
+    def success_conditions(self) -> dict[str, bool]:
+        goal = self.current_goal or self.goals[-1]
+        return {"within_radius": goal.distance(*self.pose[:2]) <= SUCCESS_DISTANCE,
+                "stopped": self.current_goal is None}
+
+    def is_success(self) -> bool:
+        return self.current_goal is None
+
+    def has_failed(self) -> bool:
+        return self._stopped_wrong
 
     def hold_next_step(self) -> None:
         """Make the next step keep the robot where it is, whatever the action (the supervisor's
@@ -250,7 +252,8 @@ class NavigationEnv(RendersOffscreen, gym.Env):
         else:
             self._stopped_wrong = True
 
-    def _after_motion(self):
+    def _after_motion(self) -> int:
+        """Odometry and contact bookkeeping after a move; the new contact events."""
         if not np.all(np.isfinite(self.data.qpos)):
             raise SimulationUnstable("the base's state is not finite")
         position = np.array(self.pose[:2])
@@ -265,9 +268,7 @@ class NavigationEnv(RendersOffscreen, gym.Env):
         new_contacts = len(touching - self._touching)
         self._collisions += new_contacts
         self._touching = touching
-        success = self.current_goal is None
-        terminated = success or self._stopped_wrong
-        return self._observation(), float(success), terminated, False, self._info(new_contacts)
+        return new_contacts
 
     def _observation(self) -> dict[str, Any]:
         x, y, yaw = self.pose
@@ -277,11 +278,6 @@ class NavigationEnv(RendersOffscreen, gym.Env):
                 np.zeros((self.image_size, self.image_size), np.float32),
                 "proprio": np.array([x, y, np.cos(yaw), np.sin(yaw)], dtype=np.float32),
                 "instruction": self.episode.instruction}
-
-    def _info(self, new_contacts: int) -> dict[str, Any]:
-        return {"unsafe_contacts": new_contacts, "collisions": self._collisions, "path_length": self._path_length,
-                "shortest_path_length": self.shortest_path_length, "progress": self.progress(),
-                "is_success": self.current_goal is None}
 
     def _reference_length(self) -> float:
         """L*: the geodesic from the start into each goal's success region in turn."""

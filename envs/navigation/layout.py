@@ -11,10 +11,10 @@ from typing import Any
 import numpy as np
 
 from vla_bench.assets import furniture
-from vla_bench.envs.manipulation.sampling import FactorSampler
 from vla_bench.envs.navigation.floorplan import FloorPlan, Room, generate_floor_plan
 from vla_bench.envs.navigation.geodesic import OccupancyGrid, floor_plan_grid
 from vla_bench.envs.navigation.robot import BASE_RADIUS
+from vla_bench.task.sampling import FactorSampler
 
 CLEARANCE = 0.15  # the planner keeps the robot's body this far from obstacles
 WALL_MARGIN = 0.15  # furniture stands at least this far from walls

@@ -7,10 +7,10 @@ import time
 
 import gymnasium as gym
 
-from vla_bench.envs.manipulation.env import SimulationUnstable
 from vla_bench.policy import RandomPolicy
 from vla_bench.results import read_episodes
 from vla_bench.runner.episode import run_episode
+from vla_bench.task.base import SimulationUnstable
 
 
 def test_ctrl_c_keeps_finished_episodes_and_resume_completes(tmp_path):

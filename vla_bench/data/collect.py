@@ -10,10 +10,10 @@ import numpy as np
 
 from vla_bench.data.lerobot import IMAGE_KEYS, EncodedImages, Episode, LeRobotWriter
 from vla_bench.policy import OraclePolicy
-from vla_bench.registry import task_entry
 from vla_bench.runner.episode import check_action, task_info
 from vla_bench.specs import EpisodeSpec
 from vla_bench.splits import generate_manifest, load_manifest
+from vla_bench.task.registry import task_entry
 
 
 def record_demonstration(env: gym.Env, episode: EpisodeSpec, action_noise: float = 0.0) -> Episode:

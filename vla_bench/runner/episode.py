@@ -12,11 +12,11 @@ from typing import Any, Callable
 import gymnasium as gym
 import numpy as np
 
-from vla_bench.envs.manipulation.env import SimulationUnstable
 from vla_bench.metrics import spl
 from vla_bench.policy.base import Policy, TaskInfo
-from vla_bench.registry import task_entry
 from vla_bench.specs import EpisodeSpec
+from vla_bench.task.base import SimulationUnstable
+from vla_bench.task.registry import task_entry
 
 RECORD_FIELDS = ("policy", "split", "task", "episode_id", "seed", "instruction", "success", "steps", "collisions",
                  "path_length", "shortest_path_length", "spl", "interventions", "latency_ms_mean", "error", "wall_s")

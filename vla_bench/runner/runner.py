@@ -21,7 +21,6 @@ from typing import Any
 from vla_bench import __version__
 from vla_bench.errors import UsageError
 from vla_bench.policy.loader import PolicySpec, resolve_policy_class
-from vla_bench.registry import task_entry
 from vla_bench.results import (
     EPISODES_FILE,
     append_episode,
@@ -34,6 +33,7 @@ from vla_bench.runner.executors import make_executor
 from vla_bench.runner.worker import WorkerConfig
 from vla_bench.specs import EpisodeSpec
 from vla_bench.splits import generate_manifest, load_manifest, split_definition
+from vla_bench.task.registry import task_entry
 
 log = logging.getLogger(__name__)
 

@@ -10,10 +10,10 @@ from typing import Any
 import gymnasium as gym
 
 from vla_bench.policy.loader import PolicySpec
-from vla_bench.registry import task_entry
 from vla_bench.runner.episode import PolicyFault
 from vla_bench.specs import EpisodeSpec
 from vla_bench.supervisor import supervise
+from vla_bench.task.registry import task_entry
 
 
 @dataclass(frozen=True)

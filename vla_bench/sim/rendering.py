@@ -43,20 +43,3 @@ class OffscreenRenderer:
 
     def close(self) -> None:
         self._renderer.close()
-
-
-class RendersOffscreen:
-    """`render()` and `close()` for an env that draws `render_camera` with `self._renderer`
-    (mixed in before gym.Env)."""
-
-    render_camera: str
-
-    def render(self) -> np.ndarray | None:
-        if self.render_mode != "rgb_array" or self._renderer is None:
-            return None
-        return self._renderer.rgb(self.data, self.render_camera)
-
-    def close(self) -> None:
-        if self._renderer is not None:
-            self._renderer.close()
-            self._renderer = None

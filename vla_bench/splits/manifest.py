@@ -18,7 +18,6 @@ import gymnasium as gym
 import numpy as np
 
 from vla_bench.errors import UsageError
-from vla_bench.registry import list_tasks, task_entry
 from vla_bench.specs import EpisodeSpec, PoolSelection
 from vla_bench.splits.definitions import (
     SplitDefinition,
@@ -26,6 +25,7 @@ from vla_bench.splits.definitions import (
     is_held_out,
     split_definition,
 )
+from vla_bench.task.registry import list_tasks, task_entry
 
 MANIFEST_DIR = Path(__file__).resolve().parent / "manifests"
 MANIFEST_VERSION = 1

@@ -6,10 +6,10 @@ import numpy as np
 from vla_bench.envs.manipulation import cabinet, expert
 from vla_bench.envs.manipulation.env import TabletopEnv, describe
 from vla_bench.envs.manipulation.sampling import (
-    FactorSampler,
+    ObjectSampler,
     footprint_radius,
 )
-from vla_bench.registry import register_task
+from vla_bench.task.registry import register_task
 
 OPEN_ENOUGH = 0.12  # metres of drawer travel that count as open (of cabinet.DRAWER_TRAVEL)
 SHUT = 0.015  # at most this far out counts as closed
@@ -22,7 +22,7 @@ class DrawerEnv(TabletopEnv):
     needs_cabinet = True
     task_roles: tuple[str, ...] = ()
 
-    def sample_objects(self, sampler: FactorSampler):
+    def sample_objects(self, sampler: ObjectSampler):
         return {}
 
     def placement_area(self, role, extras):
@@ -37,12 +37,21 @@ class DrawerEnv(TabletopEnv):
         return self.site_pos(cabinet.HANDLE_SITE).copy()
 
 
-@register_task("OpenDrawer", domain="manipulation", max_episode_steps=80)
+@register_task("OpenDrawer", max_episode_steps=80)
 class OpenDrawer(DrawerEnv):
-    """Open the cabinet's drawer."""
+    """Open the cabinet's drawer.
 
-    def check_success(self) -> bool:
-        return self.drawer_opening() >= OPEN_ENOUGH
+    Randomizations:
+        - the cabinet's color and side of the table; the drawer starts out by 0 to 2 cm
+        - the tabletop factors every manipulation task draws (loose objects keep to the other side)
+    Success conditions:
+        - drawer_open: the drawer is out at least 12 cm (of its 17 cm travel)
+    Episode length: 80 control steps (8 s at 10 Hz).
+    Expert: grasps the handle from above, pulls the drawer out 15 cm and lets go.
+    """
+
+    def success_conditions(self) -> dict[str, bool]:
+        return {"drawer_open": self.drawer_opening() >= OPEN_ENOUGH}
 
     def progress(self) -> float:
         return float(np.clip(self.drawer_opening() / OPEN_ENOUGH, 0.0, 1.0))
@@ -55,15 +64,24 @@ class OpenDrawer(DrawerEnv):
         yield from open_drawer(self)
 
 
-@register_task("CloseDrawer", domain="manipulation", max_episode_steps=60)
+@register_task("CloseDrawer", max_episode_steps=60)
 class CloseDrawer(DrawerEnv):
-    """Close the cabinet's open drawer."""
+    """Close the cabinet's open drawer.
+
+    Randomizations:
+        - the cabinet's color and side of the table; the drawer starts out by 11 to 16 cm
+        - the tabletop factors every manipulation task draws (loose objects keep to the other side)
+    Success conditions:
+        - drawer_closed: the drawer is out at most 1.5 cm
+    Episode length: 60 control steps (6 s at 10 Hz).
+    Expert: pushes the drawer front shut with closed fingers beside the handle.
+    """
 
     def initial_drawer_opening(self, rng):
         return float(rng.uniform(0.11, 0.16))
 
-    def check_success(self) -> bool:
-        return self.drawer_opening() <= SHUT
+    def success_conditions(self) -> dict[str, bool]:
+        return {"drawer_closed": self.drawer_opening() <= SHUT}
 
     def progress(self) -> float:
         start = self.layout.cabinet.opening
@@ -77,13 +95,27 @@ class CloseDrawer(DrawerEnv):
         yield from close_drawer(self)
 
 
-@register_task("PutInDrawer", domain="manipulation", max_episode_steps=300)
+@register_task("PutInDrawer", max_episode_steps=300)
 class PutInDrawer(DrawerEnv):
-    """Long horizon: open the drawer, put the named object in it, close the drawer."""
+    """Long horizon: open the drawer, put the named object in it, close the drawer.
+
+    Randomizations:
+        - the cabinet's color and side of the table; the drawer starts out by 0 to 2 cm
+        - the object: a graspable kind small enough for the drawer, a color and a scale
+        - the tabletop factors every manipulation task draws (loose objects keep to the other side)
+    Success conditions:
+        - drawer_closed: the drawer is out at most 1.5 cm
+        - in_drawer: the object's centre is within the drawer's inner walls and its bottom below
+          their top
+        - released: the robot does not touch the object
+    Episode length: 300 control steps (30 s at 10 Hz).
+    Expert: opens the drawer, picks the object, places it in the drawer, retreats and pushes the
+    drawer shut.
+    """
 
     task_roles = ("target",)
 
-    def sample_objects(self, sampler: FactorSampler):
+    def sample_objects(self, sampler: ObjectSampler):
         kind = sampler.kind(where=lambda k: k.graspable and footprint_radius(k, 1.1) < 0.05)
         return {"target": (kind, sampler.color(), sampler.choice("scale"))}
 
@@ -96,8 +128,9 @@ class PutInDrawer(DrawerEnv):
         return bool(abs(local[0]) < half_depth and abs(local[1]) < half_width
                     and self.object_bottom("target") < cabinet.DRAWER_BOTTOM + cabinet.DRAWER_HEIGHT)
 
-    def check_success(self) -> bool:
-        return self.drawer_opening() <= SHUT and self.object_in_drawer() and not self.touches_robot("target")
+    def success_conditions(self) -> dict[str, bool]:
+        return {"drawer_closed": self.drawer_opening() <= SHUT, "in_drawer": self.object_in_drawer(),
+                "released": not self.touches_robot("target")}
 
     def progress(self) -> float:
         opened = self.drawer_opening() >= OPEN_ENOUGH or self.object_in_drawer()

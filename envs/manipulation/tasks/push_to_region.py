@@ -5,8 +5,8 @@ import numpy as np
 from vla_bench.assets import instructions
 from vla_bench.envs.manipulation import expert
 from vla_bench.envs.manipulation.env import TabletopEnv, describe
-from vla_bench.envs.manipulation.sampling import FactorSampler
-from vla_bench.registry import register_task
+from vla_bench.envs.manipulation.sampling import ObjectSampler
+from vla_bench.task.registry import register_task
 
 # Where the pushed object starts, and where distractors wait: outside the band the hand sweeps
 # (the hand is 20 cm long across the stroke) and behind the start, so the push path is clear.
@@ -19,15 +19,29 @@ def regions() -> dict[str, list[float]]:
     return instructions()["regions"]["areas"]
 
 
-@register_task("PushToRegion", domain="manipulation", max_episode_steps=150)
+@register_task("PushToRegion", max_episode_steps=150)
 class PushToRegion(TabletopEnv):
-    """Push the named object, without lifting it, into a named region of the table."""
+    """Push the named object, without lifting it, into a named region of the table.
 
-    def sample_extras(self, sampler: FactorSampler):
+    The regions are boxes of the table in the robot's frame (`assets/instructions.json`):
+    "left side", "right side" and "far side"; the unseen templates name them with synonyms.
+
+    Randomizations:
+        - the object: a graspable kind that neither rolls nor tips, a color and a scale
+        - the region; the object starts in front of the hand, distractors out of the push's way
+        - the tabletop factors every manipulation task draws
+    Success conditions:
+        - in_region: the object's centre lies in the region's box
+        - on_table: the object's bottom is less than 2 cm above the table
+    Episode length: 150 control steps (15 s at 10 Hz).
+    Expert: lowers the closed hand behind the object and pushes it to the region's centre.
+    """
+
+    def sample_extras(self, sampler: ObjectSampler):
         names = list(regions())
         return {"region": names[int(sampler.rng.integers(len(names)))]}
 
-    def sample_objects(self, sampler: FactorSampler):
+    def sample_objects(self, sampler: ObjectSampler):
         kind = sampler.kind(where=lambda k: k.graspable and not k.rolls and not k.tips)
         return {"target": (kind, sampler.color(), sampler.choice("scale"))}
 
@@ -48,8 +62,9 @@ class PushToRegion(TabletopEnv):
         x0, x1, y0, y1 = self.region
         return np.array([(x0 + x1) / 2, (y0 + y1) / 2])
 
-    def check_success(self) -> bool:
-        return self.object_in_region("target", self.region) and self.object_bottom("target") < 0.02
+    def success_conditions(self) -> dict[str, bool]:
+        return {"in_region": self.object_in_region("target", self.region),
+                "on_table": self.object_bottom("target") < 0.02}
 
     def progress(self) -> float:
         now = np.linalg.norm(self.object_pos("target")[:2] - self._goal())

@@ -6,17 +6,31 @@ from vla_bench.assets import catalog
 from vla_bench.envs.manipulation import expert
 from vla_bench.envs.manipulation.env import TabletopEnv, describe
 from vla_bench.envs.manipulation.objects import FLOOR_THICKNESS
-from vla_bench.envs.manipulation.sampling import FactorSampler, footprint_radius
-from vla_bench.registry import register_task
+from vla_bench.envs.manipulation.sampling import ObjectSampler, footprint_radius
+from vla_bench.task.registry import register_task
 
 
-@register_task("PutIn", domain="manipulation", max_episode_steps=100)
+@register_task("PutIn", max_episode_steps=100)
 class PutIn(TabletopEnv):
-    """Put the named object in (or on) the named receptacle: a bowl, plate, tray or box."""
+    """Put the named object in (or on) the named receptacle: a bowl, plate, tray or box.
+
+    Randomizations:
+        - the receptacle: a kind from the receptacle pool and a color
+        - the object: a graspable kind that fits the receptacle (nothing that rolls onto a
+          plate), another color, a scale
+        - the tabletop factors every manipulation task draws
+    Success conditions:
+        - inside: the object's centre is within the receptacle's inner footprint and its bottom
+          below the rim + 1 cm
+        - released: the robot does not touch the object
+        - still: the object moves slower than 5 cm/s and turns slower than 1 rad/s
+    Episode length: 100 control steps (10 s at 10 Hz).
+    Expert: picks the object, carries it above the receptacle, lowers it and lets go.
+    """
 
     task_roles = ("receptacle", "target")
 
-    def sample_objects(self, sampler: FactorSampler):
+    def sample_objects(self, sampler: ObjectSampler):
         receptacle = sampler.kind("receptacle_kind")
         room = min(catalog()[receptacle].shape["extents"][:2]) / 2 - 0.02
         flat = catalog()[receptacle].receptacle == "on"  # a ball would roll off a plate
@@ -32,9 +46,9 @@ class PutIn(TabletopEnv):
                 "receptacle": describe(receptacle, synonyms),
                 "prep": catalog()[receptacle.kind].receptacle}
 
-    def check_success(self) -> bool:
-        return (self.object_inside("target", "receptacle") and not self.touches_robot("target")
-                and self.object_still("target"))
+    def success_conditions(self) -> dict[str, bool]:
+        return {"inside": self.object_inside("target", "receptacle"), "released": not self.touches_robot("target"),
+                "still": self.object_still("target")}
 
     def progress(self) -> float:
         start = np.linalg.norm(self.start_pos("target")[:2] - self.object_pos("receptacle")[:2])

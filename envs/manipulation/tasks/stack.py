@@ -4,17 +4,30 @@ import numpy as np
 
 from vla_bench.envs.manipulation import expert
 from vla_bench.envs.manipulation.env import TabletopEnv, describe
-from vla_bench.envs.manipulation.sampling import FactorSampler
-from vla_bench.registry import register_task
+from vla_bench.envs.manipulation.sampling import ObjectSampler
+from vla_bench.task.registry import register_task
 
 
-@register_task("Stack", domain="manipulation", max_episode_steps=100)
+@register_task("Stack", max_episode_steps=100)
 class Stack(TabletopEnv):
-    """Stack the named object on top of another named object."""
+    """Stack the named object on top of another named object.
+
+    Randomizations:
+        - both objects: stackable kinds, two different colors, scales
+        - the tabletop factors every manipulation task draws
+    Success conditions:
+        - on_top: the object's bottom is within 2 cm of the base's top
+        - centred: the object's centre is within 60% of the base's smaller half-width of the
+          base's centre (at least 1.5 cm)
+        - released: the robot does not touch the object
+        - still: the object moves slower than 5 cm/s and turns slower than 1 rad/s
+    Episode length: 100 control steps (10 s at 10 Hz).
+    Expert: picks the object, carries it above the base and sets it down centred.
+    """
 
     task_roles = ("base", "target")
 
-    def sample_objects(self, sampler: FactorSampler):
+    def sample_objects(self, sampler: ObjectSampler):
         stackable = lambda k: k.graspable and k.stackable  # noqa: E731
         base = sampler.kind(where=stackable)
         top = sampler.kind(where=stackable)
@@ -29,11 +42,11 @@ class Stack(TabletopEnv):
     def _base_top(self) -> float:
         return float(self.object_pos("base")[2] + self.object_half_extents("base")[2])
 
-    def check_success(self) -> bool:
+    def success_conditions(self) -> dict[str, bool]:
         offset = np.linalg.norm(self.object_pos("target")[:2] - self.object_pos("base")[:2])
-        on_top = abs(self.object_bottom("target") - self._base_top()) < 0.02
-        centred = offset < max(0.6 * float(np.min(self.object_half_extents("base")[:2])), 0.015)
-        return bool(on_top and centred and not self.touches_robot("target") and self.object_still("target"))
+        return {"on_top": bool(abs(self.object_bottom("target") - self._base_top()) < 0.02),
+                "centred": bool(offset < max(0.6 * float(np.min(self.object_half_extents("base")[:2])), 0.015)),
+                "released": not self.touches_robot("target"), "still": self.object_still("target")}
 
     def progress(self) -> float:
         if self.check_success():

@@ -5,15 +5,31 @@ import numpy as np
 from vla_bench.envs.navigation.env import NavigationEnv
 from vla_bench.envs.navigation.layout import House
 from vla_bench.envs.navigation.tasks.go_to_object import MIN_DISTANCE
-from vla_bench.registry import register_task
+from vla_bench.task.registry import register_task
 
 NEXT_TO = 1.5  # metres between footprints for "next to"
 
 
-@register_task("GoToRelation", domain="navigation", max_episode_steps=150)
+@register_task("GoToRelation", max_episode_steps=150)
 class GoToRelation(NavigationEnv):
-    """Go to an object named by a relation ("the plant next to the red sofa", "the lamp in the
-    bedroom"): only the relation tells it apart from the other objects of its kind."""
+    """Go to an object named by a relation ("the plant next to the red sofa", "the lamp in the bedroom").
+
+    Only the relation tells the goal apart from the other objects of its kind: "next to" means
+    footprints within 1.5 m of each other.
+
+    Randomizations:
+        - the goal and its relation: the room it stands in, or an anchor object next to it, chosen
+          among those that name exactly one object; at least 1 m of geodesic path from the start
+        - the house factors every navigation task draws (floor plan of 3 to 6 rooms with
+          doorways, furniture kinds and colors, wall and floor paint, room lights, instruction
+          template)
+    Success conditions:
+        - within_radius: the base's centre is within 1 m (straight line) of the goal's footprint
+        - stopped: stop was called inside that radius (a stop anywhere else ends
+          the episode as a failure)
+    Episode length: 150 steps (a step is one move: forward 0.25 m or a 15 degree turn).
+    Expert: follows the taut geodesic path on the occupancy grid into the goal's region and stops.
+    """
 
     def choose_goals(self, rng: np.random.Generator, house: House, distances: np.ndarray):
         items = house.furnishings

@@ -1,0 +1,161 @@
+"""The base every task family of every domain shares (Gymnasium's `MujocoEnv`, dm_control's
+`Task`, in one small class).
+
+It owns the episode life cycle, so a domain (tabletop, house) says only how its world is built
+and moved, and a task family only what makes it different:
+
+- `reset` draws or takes the EpisodeSpec, lets the domain build the scene, and returns the first
+  observation with the info every step carries plus the episode's factors and instruction;
+- `step` refuses to run before `reset`, lets the domain advance the world, and merges the info
+  keys the metrics read (`unsafe_contacts`, `collisions`, `path_length`, `shortest_path_length`,
+  `progress`, `is_success`, `success_conditions`, `sim_time`) with the domain's own;
+- `compose_instruction` fills a template of `assets/instructions.json` drawn from the seen or
+  unseen paraphrases.
+"""
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import gymnasium as gym
+import mujoco
+import numpy as np
+
+from vla_bench.assets import instructions
+from vla_bench.sim.rendering import OffscreenRenderer
+from vla_bench.specs import EpisodeSpec, PoolSelection
+
+# A robot contact pushing harder than this is an unsafe event, for the collision metric and the
+# supervisor alike (a firm grasp squeezes with about 25 N per finger).
+UNSAFE_CONTACT_FORCE = 150.0  # newtons
+
+
+class SimulationUnstable(RuntimeError):
+    """The physics diverged (NaN state or MuJoCo's bad-acceleration warning); the episode ends."""
+
+
+class TaskEnv(gym.Env):
+    """A language-conditioned task in MuJoCo: one episode per EpisodeSpec.
+
+    Subclasses (a domain's env) implement `sample_episode`, `_start_episode`, `_advance`,
+    `_observation`, `success_conditions`, `is_success` and `progress`, and keep `model`, `data`,
+    `_collisions`, `_path_length` and `shortest_path_length` current. The task family's class
+    docstring follows the layout `vla_bench.task.docs` reads: it is the task's documentation.
+    """
+
+    metadata: ClassVar[dict[str, Any]] = {"render_modes": ["rgb_array"], "render_fps": 10}
+    domain: ClassVar[str]  # "manipulation" or "navigation": which policies and supervisor fit
+    factors: ClassVar[tuple[str, ...]]  # what its episodes draw from the pools of assets/factors.json
+    render_camera: ClassVar[str]  # the camera `render()` draws
+    task_name: ClassVar[str]  # set by @register_task
+    max_episode_steps: ClassVar[int]  # set by @register_task
+
+    def __init__(self, render_mode: str | None, image_size: int, pools: PoolSelection | None) -> None:
+        if render_mode not in (None, *self.metadata["render_modes"]):
+            raise ValueError(f"render_mode must be one of {self.metadata['render_modes']} or None, got {render_mode!r}")
+        self.render_mode = render_mode
+        self.image_size = image_size
+        self.pools = pools or PoolSelection()
+        self.model: mujoco.MjModel | None = None
+        self.data: mujoco.MjData | None = None
+        self.episode: EpisodeSpec | None = None
+        self._renderer: OffscreenRenderer | None = None
+        self._collisions = 0
+        self._path_length = 0.0
+
+    # ------------------------------------------------------------------ what a domain provides
+    def sample_episode(self, seed: int, pools: PoolSelection | None = None) -> EpisodeSpec:
+        """Draw every factor value of an episode from `seed` (seen pools unless told otherwise)."""
+        raise NotImplementedError
+
+    def _start_episode(self, episode: EpisodeSpec) -> None:
+        """Build the episode's scene and reset the domain's per-episode state."""
+        raise NotImplementedError
+
+    def _advance(self, action: Any) -> int:
+        """Validate and apply one action; returns the unsafe contact events it started."""
+        raise NotImplementedError
+
+    def _observation(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def success_conditions(self) -> dict[str, bool]:
+        """The success predicate's parts by name, as the class docstring lists them (so users
+        can see why an episode failed)."""
+        raise NotImplementedError
+
+    def is_success(self) -> bool:
+        raise NotImplementedError
+
+    def progress(self) -> float:
+        """Fraction of the task done, in [0, 1]; 1 when it has succeeded."""
+        raise NotImplementedError
+
+    def has_failed(self) -> bool:
+        """The episode is over without success (e.g. stop called away from the goal)."""
+        return False
+
+    def _domain_info(self) -> dict[str, Any]:
+        """Extra per-step info keys of the domain."""
+        return {}
+
+    # ------------------------------------------------------------------ the shared life cycle
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        super().reset(seed=seed)
+        self.episode = episode = self._episode_for_reset(seed, options)
+        self._collisions = 0
+        self._path_length = 0.0
+        self._start_episode(episode)
+        return self._observation(), self._info(unsafe=0) | {"factors": dict(episode.factors),
+                                                             "instruction": episode.instruction}
+
+    def step(self, action: Any):
+        if self.data is None or self.episode is None:
+            raise RuntimeError("call reset() before step()")
+        unsafe = self._advance(action)
+        success = self.is_success()
+        return self._observation(), float(success), success or self.has_failed(), False, self._info(unsafe)
+
+    def render(self) -> np.ndarray | None:
+        if self.render_mode != "rgb_array" or self._renderer is None:
+            return None
+        return self._renderer.rgb(self.data, self.render_camera)
+
+    def close(self) -> None:
+        if self._renderer is not None:
+            self._renderer.close()
+            self._renderer = None
+
+    def compose_instruction(self, rng: np.random.Generator, template_pool: str, slots: dict[str, str]) -> str:
+        """One of the task's templates from `template_pool` ("seen" or "unseen"), filled in."""
+        templates = instructions()[self.task_name][template_pool]
+        return templates[int(rng.integers(len(templates)))].format(**slots)
+
+    def check_stable(self) -> None:
+        """Raise SimulationUnstable when the state is no longer finite or MuJoCo warned of it."""
+        warnings = self.data.warning
+        if (not np.all(np.isfinite(self.data.qpos)) or warnings[mujoco.mjtWarning.mjWARN_BADQACC].number
+                or warnings[mujoco.mjtWarning.mjWARN_BADQVEL].number):
+            raise SimulationUnstable(f"simulation became unstable at t={self.data.time:.3f}s")
+
+    # ------------------------------------------------------------------ internals
+    def _episode_for_reset(self, seed: int | None, options: dict[str, Any] | None) -> EpisodeSpec:
+        """`options["episode"]`, else one drawn from `seed` (or from the env's generator); an
+        episode of another task is refused."""
+        episode = (options or {}).get("episode")
+        if episode is None:
+            episode = self.sample_episode(int(self.np_random.integers(2**31)) if seed is None else seed)
+        if episode.task != self.task_name:
+            raise ValueError(f"episode is for task {episode.task!r}, this environment is {self.task_name!r}")
+        return episode
+
+    def _info(self, unsafe: int) -> dict[str, Any]:
+        return {
+            "unsafe_contacts": unsafe,
+            "collisions": self._collisions,
+            "path_length": self._path_length,
+            "shortest_path_length": self.shortest_path_length,
+            "progress": self.progress(),
+            "is_success": self.is_success(),
+            "success_conditions": {name: bool(holds) for name, holds in self.success_conditions().items()},
+            "sim_time": float(self.data.time),
+        } | self._domain_info()
