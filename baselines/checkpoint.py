@@ -8,8 +8,15 @@ from typing import Any
 
 import torch
 
-from vla_bench.baselines import model_class
 from vla_bench.baselines.model import BaselineModel
+from vla_bench.baselines.registry import model_class
+
+
+def pick_device(name: str) -> torch.device:
+    """`auto` is the GPU when there is one."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
 
 
 def save_checkpoint(path: Path, name: str, model: BaselineModel, training: dict[str, Any]) -> Path:

@@ -3,30 +3,12 @@ decision over a short history of them. The split lets a policy encode each new f
 keep the features of the past ones, and lets training run the same code on whole windows."""
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import torch
 from torch import nn
 
-
-@dataclass(frozen=True)
-class BaselineConfig:
-    """Inputs and outputs every baseline shares; each model's config adds its architecture."""
-
-    cameras: tuple[str, ...] = ("rgb",)
-    history: int = 1
-    image_size: int = 128
-    language_dim: int = 384
-    proprio_dim: int = 15
-    action_dim: int = 7
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, values: dict[str, Any]) -> "BaselineConfig":
-        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()})
+from vla_bench.baselines.configuration import BaselineConfig
 
 
 class BaselineModel(nn.Module):

@@ -1,4 +1,4 @@
-"""The learned baselines as policies: `rt1` and `bcz` load their shipped checkpoints.
+"""The learned baselines as policies: every registered baseline loads its shipped checkpoint.
 
 Each new frame is encoded once; the features of the last `history` frames are kept per
 episode (keyed by `episode_id`, so one model can serve many episodes through `act_batch`).
@@ -7,17 +7,17 @@ from __future__ import annotations
 
 from collections import OrderedDict, deque
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
 import torch
 
-from vla_bench.baselines import shipped_checkpoint
-from vla_bench.baselines.checkpoint import load_checkpoint
+from vla_bench.baselines.checkpoint import load_checkpoint, pick_device
 from vla_bench.baselines.language import SentenceEncoder
 from vla_bench.baselines.layers import normalize_images
-from vla_bench.baselines.train import pick_device
+from vla_bench.baselines.registry import baseline_entry
 from vla_bench.policy.base import Policy, TaskInfo
 
 MAX_EPISODES_KEPT = 4096  # per-episode state of a long batched run is dropped oldest first
@@ -34,18 +34,19 @@ class LearnedPolicy(Policy):
     """A baseline checkpoint behind the policy adapter."""
 
     baseline: ClassVar[str]
-    observation_keys: ClassVar[tuple[str, ...]] = ("rgb", "proprio", "instruction")
+    observation_keys: ClassVar[tuple[str, ...]]  # set per baseline by policy_class
 
     def __init__(self, checkpoint: str | None = None, device: str = "cpu", threads: int = 1) -> None:
         if threads > 0 and device == "cpu":
             torch.set_num_threads(threads)
         self.device = pick_device(device)
-        path = Path(checkpoint) if checkpoint else shipped_checkpoint(self.baseline)
+        path = Path(checkpoint) if checkpoint else baseline_entry(self.baseline).shipped_checkpoint
         name, self.model, self.training = load_checkpoint(path, str(self.device))
         if name != self.baseline:
             raise ValueError(f"{path} holds a {name} checkpoint, not {self.baseline}")
         self.cameras = self.model.config.cameras
         self.encoder = SentenceEncoder()
+        self.encoder.load()  # a missing encoder fails here, before any episode starts
         self._episodes: OrderedDict[str, _EpisodeState] = OrderedDict()
         self._current = ""
 
@@ -85,16 +86,11 @@ class LearnedPolicy(Policy):
         return list(self.model.to_actions(outputs).cpu().numpy().astype(np.float32))
 
 
-class RT1Policy(LearnedPolicy):
-    """RT-1 style transformer trained on the oracle's demonstrations (shipped checkpoint)."""
-
-    name = "rt1"
-    baseline = "rt1"
-    observation_keys = ("rgb", "wrist_rgb", "proprio", "instruction")
-
-
-class BCZPolicy(LearnedPolicy):
-    """BC-Z style FiLM-ResNet trained on the oracle's demonstrations (shipped checkpoint)."""
-
-    name = "bcz"
-    baseline = "bcz"
+@lru_cache(maxsize=None)
+def policy_class(name: str) -> type[LearnedPolicy]:
+    """The policy class of a registered baseline (what `--policy NAME` builds): its observation
+    keys come from the baseline's default configuration, so they can be checked before loading."""
+    entry = baseline_entry(name)
+    return type(f"{name.upper()}Policy", (LearnedPolicy,), {
+        "__doc__": entry.summary, "__module__": __name__, "name": name, "baseline": name,
+        "observation_keys": entry.observation_keys})

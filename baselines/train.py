@@ -16,10 +16,10 @@ from typing import Any
 
 import torch
 
-from vla_bench.baselines import make_model
-from vla_bench.baselines.checkpoint import save_checkpoint
+from vla_bench.baselines.checkpoint import pick_device, save_checkpoint
 from vla_bench.baselines.data import Demonstrations, load_demonstrations
 from vla_bench.baselines.layers import jitter_brightness_contrast, normalize_images, random_shift
+from vla_bench.baselines.registry import make_model
 
 log = logging.getLogger(__name__)
 
@@ -41,12 +41,6 @@ class TrainConfig:
     seed: int = 0
     device: str = "auto"
     model_overrides: dict[str, Any] = field(default_factory=dict)
-
-
-def pick_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
 
 
 def train(config: TrainConfig, progress: bool = True) -> Path:

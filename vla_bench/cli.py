@@ -10,6 +10,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from vla_bench import __version__
+from vla_bench.baselines.registry import baseline_names
 from vla_bench.errors import UsageError
 from vla_bench.results import LEADERBOARD_COLUMNS, leaderboard, read_summary, write_rows
 from vla_bench.task.registry import list_tasks, task_entry
@@ -98,11 +99,11 @@ def _parser() -> argparse.ArgumentParser:
     collector.add_argument("--no-progress", action="store_true", help="no progress bar")
     collector.set_defaults(handler=_collect)
 
-    trainer = commands.add_parser("train", help="train a baseline (rt1, bcz) on collected demonstrations",
+    trainer = commands.add_parser("train", help="train a learned baseline on collected demonstrations",
                                   description="Behaviour cloning on a LeRobot dataset; writes the checkpoint "
                                               "(safetensors), CKPT.loss.png and CKPT.log.json. Deterministic "
                                               "given --seed on a given device.")
-    trainer.add_argument("model", choices=["rt1", "bcz"])
+    trainer.add_argument("model", choices=baseline_names(), help="the baseline to train")
     trainer.add_argument("--data", type=Path, required=True, help="dataset directory written by `vla-bench collect`")
     trainer.add_argument("--out", type=Path, required=True, help="checkpoint file to write (.safetensors)")
     trainer.add_argument("--steps", type=_at_least(1), default=4000, help="(default: %(default)s)")

@@ -2,9 +2,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from vla_bench.baselines.model import BaselineConfig
+from vla_bench.baselines.configuration import BaselineConfig
+from vla_bench.baselines.registry import register_baseline
 
 
+@register_baseline("bcz", summary="BC-Z style FiLM-ResNet trained on the oracle's demonstrations (shipped checkpoint)")
 @dataclass(frozen=True)
 class BCZConfig(BaselineConfig):
     """BC-Z as in the paper, scaled down: a ResNet-18 layout (two basic blocks per stage) at a

@@ -2,9 +2,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from vla_bench.baselines.model import BaselineConfig
+from vla_bench.baselines.configuration import BaselineConfig
+from vla_bench.baselines.registry import register_baseline
 
 
+@register_baseline("rt1", summary="RT-1 style transformer trained on the oracle's demonstrations (shipped checkpoint)")
 @dataclass(frozen=True)
 class RT1Config(BaselineConfig):
     """RT-1 as in the paper, scaled down: FiLM-EfficientNet per camera frame, TokenLearner to

@@ -2,8 +2,9 @@
 import pytest
 import torch
 
-from vla_bench.baselines import RT1, make_model
+from vla_bench.baselines import make_model
 from vla_bench.baselines.layers import FiLM, random_shift
+from vla_bench.baselines.rt1.modeling import RT1
 from vla_bench.errors import UnknownName
 
 SMALL_RT1 = {"stage_widths": [16, 16, 16, 16], "stem_width": 8, "width": 32, "layers": 1, "heads": 2, "image_size": 64}
@@ -60,5 +61,5 @@ def test_random_shift_moves_content_within_the_padding():
 def test_unknown_configuration_fields_are_named():
     with pytest.raises(UnknownName, match="valid: .*history"):
         make_model("bcz", histroy=2)
-    with pytest.raises(UnknownName, match="valid: rt1, bcz"):
+    with pytest.raises(UnknownName, match="valid: bcz, rt1"):
         make_model("octo")

@@ -1,7 +1,8 @@
 """Turns `--policy` and `--policy-arg` into a Policy instance.
 
-Accepted forms: a built-in name (`random`, `oracle`, `rt1`, `bcz`), `package.module:Class`,
-`path/to/file.py:Class`, or a name registered under the entry-point group `vla_bench.policies`.
+Accepted forms: a built-in name (`random`, `oracle`, or a learned baseline of
+`vla_bench.baselines`' registry such as `rt1`), `package.module:Class`, `path/to/file.py:Class`,
+or a name registered under the entry-point group `vla_bench.policies`.
 """
 from __future__ import annotations
 
@@ -13,15 +14,14 @@ from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
+from vla_bench.baselines.registry import EXTRA_HINT, baseline_names
 from vla_bench.errors import UnknownName
 from vla_bench.policy.base import Policy
 
-# built-in names -> where their classes live (imported on use: the baselines need torch)
-BUILTIN = {
+# reference policies; the learned baselines come from their registry (imported on use: they need torch)
+REFERENCE = {
     "random": "vla_bench.policy.builtin:RandomPolicy",
     "oracle": "vla_bench.policy.builtin:OraclePolicy",
-    "rt1": "vla_bench.baselines.policy:RT1Policy",
-    "bcz": "vla_bench.baselines.policy:BCZPolicy",
 }
 ENTRY_POINT_GROUP = "vla_bench.policies"
 
@@ -51,7 +51,7 @@ class PolicySpec:
 def registered_policies() -> dict[str, str]:
     """Built-in and entry-point policy names with where they come from."""
     names = {}
-    for name in BUILTIN:
+    for name in builtin_policies():
         try:
             names[name] = f"built-in ({resolve_policy_class(name).__doc__.strip().splitlines()[0]})"
         except PolicyLoadError as err:
@@ -61,9 +61,15 @@ def registered_policies() -> dict[str, str]:
     return names
 
 
+def builtin_policies() -> list[str]:
+    return [*REFERENCE, *baseline_names()]
+
+
 def resolve_policy_class(reference: str) -> type:
-    if reference in BUILTIN:
-        return _import_class(BUILTIN[reference], reference)
+    if reference in REFERENCE:
+        return _import_class(REFERENCE[reference], reference)
+    if reference in baseline_names():
+        return _learned_policy_class(reference)
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         if ep.name == reference:
             return ep.load()
@@ -71,6 +77,15 @@ def resolve_policy_class(reference: str) -> type:
         raise PolicyLoadError(f"unknown policy {reference!r}; valid names: {', '.join(registered_policies())}, "
                               "or package.module:Class, or path/to/file.py:Class")
     return _import_class(reference, reference)
+
+
+def _learned_policy_class(name: str) -> type:
+    try:
+        from vla_bench.baselines.policy import policy_class
+    except ImportError as err:
+        raise PolicyLoadError(f"the learned baseline {name!r} needs PyTorch and the sentence encoder "
+                              f"({err.name or err} is not installed): {EXTRA_HINT}") from err
+    return policy_class(name)
 
 
 def _import_class(target: str, reference: str) -> type:
