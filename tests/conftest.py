@@ -4,7 +4,7 @@ import pytest
 import vla_bench
 from vla_bench.task.registry import task_entry
 
-MANIPULATION_TASKS = vla_bench.list_tasks(domain="manipulation")
+MANIPULATION_TASKS = vla_bench.list_tasks(domain="manipulation", builtin_only=True)
 
 
 @pytest.fixture

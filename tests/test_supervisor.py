@@ -34,7 +34,7 @@ def test_supervisor_keeps_the_hand_off_the_table_and_off_only_counts():
     assert heights[True] > heights[False]
 
 
-@pytest.mark.parametrize("task", vla_bench.list_tasks(domain="manipulation"))
+@pytest.mark.parametrize("task", vla_bench.list_tasks(domain="manipulation", builtin_only=True))
 def test_supervisor_never_intervenes_on_the_oracle(task):
     env = _supervised(task)
     for seed in range(3):

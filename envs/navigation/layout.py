@@ -95,6 +95,8 @@ def sample_house(rng: np.random.Generator, sampler: FactorSampler) -> tuple[dict
         for _ in range(int(rng.integers(ITEMS_PER_ROOM[0], ITEMS_PER_ROOM[1] + 1))):
             kind = _kind_for(room, sampler)
             taken = {i.color for i in items if i.kind == kind}
+            if len(taken) >= len(sampler.pool("color")):
+                continue  # every color of this kind is in the house already (small unseen kind pools)
             placed = _place(rng, plan, room, kind, sampler.color(exclude=taken), items)
             if placed is not None:
                 items.append(placed)

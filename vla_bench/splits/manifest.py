@@ -28,7 +28,7 @@ from vla_bench.splits.definitions import (
 from vla_bench.task.registry import list_tasks, task_entry
 
 MANIFEST_DIR = Path(__file__).resolve().parent / "manifests"
-MANIFEST_VERSION = 1
+MANIFEST_VERSION = 2  # 2: episode seeds from a hash of the task name (1: from its registry position)
 EPISODES_PER_TASK = 50
 MAX_DRAWS = 200  # rejection sampling for composition constraints (a quarter are held out)
 
@@ -54,6 +54,11 @@ class Manifest:
 def episodes_hash(episodes: tuple[EpisodeSpec, ...] | list[EpisodeSpec]) -> str:
     canonical = json.dumps([asdict(e) for e in episodes], sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def task_key(task: str) -> int:
+    """A stable 64-bit number for a task name (SHA-256, unlike Python's salted `hash`)."""
+    return int.from_bytes(hashlib.sha256(task.encode()).digest()[:8], "little")
 
 
 @lru_cache(maxsize=None)
@@ -88,17 +93,16 @@ def draw_episode(split: SplitDefinition, task: str, seed: int) -> EpisodeSpec:
 
 def generate_manifest(split_name: str, episodes_per_task: int = EPISODES_PER_TASK, seed: int = 0,
                       tasks: list[str] | None = None) -> Manifest:
-    """Draw `episodes_per_task` episodes of every task; `seed` 0 gives the committed manifest."""
+    """Draw `episodes_per_task` episodes of every task of the suite (or of `tasks`); `seed` 0 gives
+    the committed manifest. A task's episodes depend only on its name, the seed and their index,
+    so neither the registration order nor which other tasks are drawn changes them."""
     split = split_definition(split_name)
-    registered = list_tasks()
-    tasks = list(dict.fromkeys(tasks or registered))
+    tasks = list(dict.fromkeys(tasks or list_tasks(builtin_only=True)))
     episodes = []
     for task in tasks:
-        # a task's place among all registered tasks (new tasks register after the old ones), so its
-        # episodes do not depend on which other tasks a subset names
-        task_index = registered.index(task_entry(task).name)
+        key = task_key(task_entry(task).name)
         for i in range(episodes_per_task):
-            episode_seed = int(np.random.SeedSequence([seed, task_index, i]).generate_state(1)[0])
+            episode_seed = int(np.random.SeedSequence([seed, key, i]).generate_state(1)[0])
             episode = draw_episode(split, task, episode_seed)
             episodes.append(EpisodeSpec(episode.task, episode.seed, episode.factors, episode.instruction,
                                         episode_id=f"{split_name}/{task}/{i:03d}", perturbed=episode.perturbed))
