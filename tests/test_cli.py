@@ -23,3 +23,10 @@ def test_unknown_task_lists_the_valid_ones(capsys):
     assert main(["bench", "--tasks", "Juggle"]) == 2
     err = capsys.readouterr().err
     assert "unknown task 'Juggle'" in err and "PickUp" in err
+
+
+def test_list_tasks_markdown_renders_the_docstrings(capsys):
+    assert main(["list", "tasks", "--markdown", "--domain", "navigation"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("| task | what it asks |") and "| `MultiStepGoTo` |" in out and "`stopped`:" in out
+    assert "PickUp" not in out

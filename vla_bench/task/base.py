@@ -48,6 +48,8 @@ class TaskEnv(gym.Env):
     render_camera: ClassVar[str]  # the camera `render()` draws
     task_name: ClassVar[str]  # set by @register_task
     max_episode_steps: ClassVar[int]  # set by @register_task
+    # {"seen": [...], "unseen": [...]} paraphrases with {slot}s; None reads assets/instructions.json
+    instruction_templates: ClassVar[dict[str, list[str]] | None] = None
 
     def __init__(self, render_mode: str | None, image_size: int, pools: PoolSelection | None) -> None:
         if render_mode not in (None, *self.metadata["render_modes"]):
@@ -127,7 +129,7 @@ class TaskEnv(gym.Env):
 
     def compose_instruction(self, rng: np.random.Generator, template_pool: str, slots: dict[str, str]) -> str:
         """One of the task's templates from `template_pool` ("seen" or "unseen"), filled in."""
-        templates = instructions()[self.task_name][template_pool]
+        templates = (self.instruction_templates or instructions()[self.task_name])[template_pool]
         return templates[int(rng.integers(len(templates)))].format(**slots)
 
     def check_stable(self) -> None:

@@ -1,25 +1,15 @@
-"""The Gymnasium contract of DESIGN.md: registration, spaces, checker, info keys."""
+"""What manipulation adds to the contract every task passes (tests/envs/test_contract.py):
+its observation and action spaces, options, and refused actions."""
 import gymnasium as gym
 import numpy as np
 import pytest
-from gymnasium.utils.env_checker import check_env
 
-import vla_bench
 from tests.conftest import MANIPULATION_TASKS
 
-INFO_KEYS = {"unsafe_contacts", "collisions", "path_length", "shortest_path_length", "progress", "is_success"}
 
-
-def test_at_least_six_families_are_listed():
-    assert len(MANIPULATION_TASKS) >= 6
-    assert {"PickUp", "PutIn", "PushToRegion", "Stack", "OpenDrawer", "CloseDrawer", "PutInDrawer"} <= set(MANIPULATION_TASKS)
-    assert set(MANIPULATION_TASKS) <= set(vla_bench.list_tasks())
-
-
-@pytest.mark.parametrize("task", MANIPULATION_TASKS)
-def test_env_checker_passes(task, make_env):
-    env = make_env(task)
-    check_env(env.unwrapped, skip_render_check=False)
+def test_seven_families_are_listed():
+    assert set(MANIPULATION_TASKS) == {"PickUp", "PutIn", "PushToRegion", "Stack", "OpenDrawer", "CloseDrawer",
+                                       "PutInDrawer"}
 
 
 @pytest.mark.parametrize("task", MANIPULATION_TASKS)
@@ -31,9 +21,7 @@ def test_observation_and_info_follow_the_contract(task, make_env):
     assert obs["proprio"].shape == (15,) and obs["proprio"].dtype == np.float32
     assert isinstance(obs["instruction"], str) and obs["instruction"] == info["instruction"]
     assert env.action_space == gym.spaces.Box(-1, 1, (7,), np.float32)
-    assert INFO_KEYS <= set(info) and "factors" in info
-    _, _, _, _, info = env.step(env.action_space.sample())
-    assert INFO_KEYS <= set(info)
+    assert info["contact_force"] >= 0.0
 
 
 def test_make_by_id_with_options(make_env):
