@@ -1,8 +1,14 @@
 """Offscreen rendering of named cameras with MuJoCo's renderer (EGL or OSMesa, see `gl`)."""
 from __future__ import annotations
 
+import os
+
 import mujoco
 import numpy as np
+
+# The process that made the first GL context. GL drivers (Mesa's llvmpipe threads) do not survive
+# fork: a forked child that makes a context waits forever, so it gets a clear error instead.
+_GL_PROCESS: int | None = None
 
 
 class OffscreenRenderer:
@@ -13,6 +19,12 @@ class OffscreenRenderer:
     """
 
     def __init__(self, model: mujoco.MjModel, width: int, height: int, shadows: bool = False) -> None:
+        global _GL_PROCESS
+        if _GL_PROCESS not in (None, os.getpid()):
+            raise RuntimeError(
+                "this process was forked from one that has rendered (it holds an OpenGL context), and GL drivers do "
+                "not survive fork: start workers with spawn, e.g. vla_bench.make_vec(task, n) or "
+                "gymnasium.make_vec(..., vector_kwargs={'context': 'spawn'})")
         try:
             self._renderer = mujoco.Renderer(model, height=height, width=width)
         except mujoco.FatalError as err:
@@ -20,6 +32,7 @@ class OffscreenRenderer:
                 "MuJoCo could not create an offscreen OpenGL context. MuJoCo picks its GL platform when it is "
                 "first imported: import vla_bench before mujoco, or set MUJOCO_GL=egl (or osmesa) in the "
                 f"environment. ({err})") from err
+        _GL_PROCESS = os.getpid()
         flags = self._renderer.scene.flags
         flags[mujoco.mjtRndFlag.mjRND_SHADOW] = shadows
         flags[mujoco.mjtRndFlag.mjRND_REFLECTION] = False
