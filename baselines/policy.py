@@ -40,7 +40,7 @@ class LearnedPolicy(Policy):
         if threads > 0 and device == "cpu":
             torch.set_num_threads(threads)
         self.device = pick_device(device)
-        path = Path(checkpoint) if checkpoint else baseline_entry(self.baseline).shipped_checkpoint
+        self.checkpoint_path = path = Path(checkpoint) if checkpoint else baseline_entry(self.baseline).shipped_checkpoint
         name, self.model, self.training = load_checkpoint(path, str(self.device))
         if name != self.baseline:
             raise ValueError(f"{path} holds a {name} checkpoint, not {self.baseline}")

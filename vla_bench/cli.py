@@ -45,6 +45,8 @@ def _parser() -> argparse.ArgumentParser:
     lister = commands.add_parser("list", help="list tasks, splits or built-in policies")
     lister.add_argument("what", choices=["tasks", "splits", "policies"])
     lister.add_argument("--domain", choices=["manipulation", "navigation"], help="only tasks of this domain")
+    lister.add_argument("--markdown", action="store_true",
+                        help="tasks as the README's table, from their docstrings (one table per domain)")
     lister.set_defaults(handler=_list)
 
     runner = commands.add_parser("run", help="evaluate a policy on a split",
@@ -128,7 +130,12 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _list(args: argparse.Namespace) -> int:
-    if args.what == "tasks":
+    if args.what == "tasks" and args.markdown:
+        from vla_bench.task.docs import markdown_table
+
+        domains = [args.domain] if args.domain else list(dict.fromkeys(task_entry(t).domain for t in list_tasks()))
+        print("\n\n".join(markdown_table([task_entry(t) for t in list_tasks(d)]) for d in domains))
+    elif args.what == "tasks":
         for name in list_tasks(args.domain):
             entry = task_entry(name)
             print(f"{name:14s} {entry.domain:13s} {entry.env_id:28s} {entry.description}")
@@ -167,8 +174,22 @@ def _run(args: argparse.Namespace) -> int:
                   f"[{float(row['success_ci_low']):.3f}, {float(row['success_ci_high']):.3f}] over {row['episodes']} "
                   f"episodes, collisions {float(row['collision_rate']):.3f}, SPL {float(row['spl']):.3f}, "
                   f"interventions {float(row['intervention_rate']):.3f}, errors {row['errors']}")
+    _report_errors(run_dir)
     print(f"results: {run_dir / 'summary.csv'}")
     return 0
+
+
+def _report_errors(run_dir: Path) -> None:
+    """Name the most common episode error, so a broken policy is not mistaken for a weak one."""
+    from collections import Counter
+
+    from vla_bench.results import read_episodes
+
+    errors = Counter(r["error"] for r in read_episodes(run_dir) if r["error"])
+    if errors:
+        message, count = errors.most_common(1)[0]
+        print(f"errors: {sum(errors.values())} episodes; most common ({count}x): {message}\n"
+              f"every error is in {run_dir / 'episodes.jsonl'} (field 'error')")
 
 
 def _leaderboard(args: argparse.Namespace) -> int:

@@ -54,6 +54,8 @@ class NavigationEnv(TaskEnv):
             raise ValueError(f"action_mode must be 'discrete' or 'continuous', got {action_mode!r}")
         super().__init__(render_mode, image_size, pools)
         self.action_mode = action_mode
+        # steps per simulated second: a discrete move (0.25 m or 15 degrees, then settling) takes about 1 s
+        self.metadata = {**self.metadata, "render_fps": 1.0 if action_mode == "discrete" else 1 / CONTINUOUS_PERIOD}
         self.observation_space = gym.spaces.Dict({
             "rgb": gym.spaces.Box(0, 255, (image_size, image_size, 3), np.uint8),
             "depth": gym.spaces.Box(0.0, np.inf, (image_size, image_size), np.float32),

@@ -39,6 +39,38 @@ def test_run_writes_every_file_with_the_contract_columns(tmp_path):
     assert all(r["success"] for r in records), records
 
 
+def test_run_json_records_the_provenance_a_result_needs(tmp_path):
+    run_dir = _run(tmp_path, "bcz", policy="bcz", tasks=("PickUp",), episodes_per_task=1, workers=4)
+    info = json.loads((run_dir / "run.json").read_text())
+    assert info["git_commit"] is None or len(info["git_commit"].split("+")[0]) == 40
+    assert info["packages"]["torch"] and info["gl_backend"] in ("egl", "osmesa")
+    assert info["checkpoint"]["path"].endswith("bcz.safetensors") and len(info["checkpoint"]["sha256"]) == 64
+    assert info["machine"]["cores"] >= 1 and info["machine"]["cpu"]
+    assert info["config"]["workers"] == 1  # the processes that ran: one episode needs one, whatever was asked
+
+
+def test_videos_play_at_the_episodes_control_rate(tmp_path):
+    import imageio.v2 as imageio
+
+    run_dir = _run(tmp_path, "videos", policy="random", tasks=("PickUp", "GoToObject"), episodes_per_task=1,
+                   record_video=1)
+    rates = {}
+    for record in read_episodes(run_dir):
+        video = next((run_dir / "videos" / record["task"]).glob("*.mp4"))
+        rates[record["task"]] = imageio.get_reader(video).get_meta_data()["fps"]
+        assert rates[record["task"]] == pytest.approx(record["steps"] / record["sim_seconds"], rel=0.05)
+    assert rates["PickUp"] == pytest.approx(10, rel=0.05) and rates["GoToObject"] < 5  # a move takes 0.3-1.2 s
+
+
+def test_the_closing_line_names_the_most_common_error(tmp_path, capsys):
+    code = main(["run", "--policy", f"{POLICIES}:WrongShape", "--split", "train", "--tasks", "PickUp",
+                 "--episodes-per-task", "2", "--workers", "1", "--out", str(tmp_path / "errors"), "--no-progress"])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "errors: 2 episodes; most common (2x): policy returned shape (3,)" in out
+    assert "episodes.jsonl (field 'error')" in out
+
+
 def test_results_do_not_depend_on_the_number_of_workers(tmp_path):
     one = _run(tmp_path, "one", policy="random", workers=1)
     two = _run(tmp_path, "two", policy="random", workers=2)
@@ -178,7 +210,7 @@ def test_a_policy_is_run_on_the_tasks_it_fits_when_none_are_named(tmp_path):
     """A manipulation-only policy on a split that also holds navigation leaves navigation out."""
     run_dir = _run(tmp_path, "manip", policy=f"{POLICIES}:NeedsWrist", tasks=(), episodes_per_task=1)
     tasks = {r["task"] for r in read_episodes(run_dir)}
-    assert tasks == set(__import__("vla_bench").list_tasks(domain="manipulation"))
+    assert tasks == set(__import__("vla_bench").list_tasks(domain="manipulation", builtin_only=True))
     assert json.loads((run_dir / "run.json").read_text())["tasks_left_out"] == ["GoToObject", "GoToRelation",
                                                                                 "MultiStepGoTo"]
     with pytest.raises(ValueError, match="does not provide"):

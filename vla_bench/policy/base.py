@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, ClassVar
 
 import gymnasium as gym
@@ -30,6 +31,7 @@ class Policy:
     - `action_mode`: "ee_delta" (the 7-D manipulation action) or "discrete" (navigation), or a
       tuple of both for a policy that acts in either;
     - `privileged`: True only for scripted experts that read simulator state.
+    A policy that loads weights sets `checkpoint_path`; run.json records the file's SHA-256.
     `act_batch` lets one model (e.g. on a GPU) serve the episodes of all workers at once; a
     policy that overrides it is run that way, and must give what `act` would for each.
     """
@@ -38,6 +40,7 @@ class Policy:
     observation_keys: ClassVar[tuple[str, ...] | None] = None
     action_mode: ClassVar[str | tuple[str, ...]] = "ee_delta"
     privileged: ClassVar[bool] = False
+    checkpoint_path: Path | None = None
 
     def reset(self, instruction: str, task: TaskInfo) -> None:
         """Called at the start of each episode."""

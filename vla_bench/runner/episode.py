@@ -46,6 +46,7 @@ class EpisodeRecord:
     intervention_reasons: dict[str, int] = field(default_factory=dict)
     perturbed: list[str] = field(default_factory=list)
     progress: float = 0.0
+    sim_seconds: float = 0.0  # simulated time the episode lasted (videos play at steps / sim_seconds)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -94,6 +95,7 @@ def run_episode(env: gym.Env, policy: Policy, episode: EpisodeSpec, split: str =
     start = time.perf_counter()
     try:
         obs, info = env.reset(seed=episode.seed, options={"episode": episode})
+        start_time = info.get("sim_time", 0.0)
         try:
             policy.reset(obs["instruction"], task_info(env, episode, getattr(policy, "privileged", False)))
         except Exception as err:  # the policy's own bug: recorded, the run goes on
@@ -131,6 +133,8 @@ def run_episode(env: gym.Env, policy: Policy, episode: EpisodeSpec, split: str =
     record.shortest_path_length = float(info.get("shortest_path_length", 0.0))
     record.spl = spl(record.success, record.path_length, record.shortest_path_length)
     record.progress = float(info.get("progress", 0.0))
+    if "sim_time" in info:
+        record.sim_seconds = float(info["sim_time"] - start_time)
     if latencies:
         record.latency_ms_mean = float(np.mean(latencies))
         record.latency_ms_p95 = float(np.percentile(latencies, 95))

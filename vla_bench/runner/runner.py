@@ -11,14 +11,11 @@ from __future__ import annotations
 import json
 import logging
 import os
-import platform
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
-from vla_bench import __version__
 from vla_bench.errors import UsageError
 from vla_bench.policy.loader import PolicySpec, resolve_policy_class
 from vla_bench.results import (
@@ -30,6 +27,7 @@ from vla_bench.results import (
     write_summary,
 )
 from vla_bench.runner.executors import make_executor
+from vla_bench.runner.provenance import provenance
 from vla_bench.runner.worker import WorkerConfig
 from vla_bench.specs import EpisodeSpec
 from vla_bench.splits import generate_manifest, load_manifest, split_definition
@@ -127,18 +125,17 @@ def run(config: RunConfig) -> Path:
     video_ids = {e.episode_id for t in dict.fromkeys(e.task for e in episodes)
                  for e in [x for x in episodes if x.task == t][: config.record_video]}
     todo = [(i, e, e.episode_id in video_ids) for i, e in enumerate(episodes) if e.episode_id not in done]
-    info = {"config": {**config.identity(), "workers": config.workers, "record_video": config.record_video,
+    workers = min(config.workers or os.cpu_count() or 1, max(len(todo), 1))  # processes that will run
+    info = {"config": {**config.identity(), "workers": workers, "record_video": config.record_video,
                        "step_timeout": config.step_timeout},
-            "suite_version": __version__, "manifest_hash": manifest_hash, "episodes": len(episodes),
-            "tasks_left_out": left_out,
-            "packages": _package_versions(), "python": platform.python_version(), "started": started, "ended": None}
+            "manifest_hash": manifest_hash, "episodes": len(episodes), "tasks_left_out": left_out,
+            **provenance(policy), "started": started, "ended": None}
     write_run_info(run_dir, info)
 
-    workers = config.workers or os.cpu_count() or 1
     worker_config = WorkerConfig(PolicySpec(config.policy, config.policy_args), policy_cls.name
                                  if getattr(policy_cls, "name", "policy") != "policy" else config.policy,
                                  config.split, config.supervisor, run_dir)
-    pool = make_executor(worker_config, policy, min(workers, max(len(todo), 1)), config.step_timeout)
+    pool = make_executor(worker_config, policy, workers, config.step_timeout)
     progress = _progress_bar(len(episodes), len(episodes) - len(todo), config.progress)
     try:
         for record in pool.run(todo):
@@ -189,13 +186,3 @@ def _progress_bar(total: int, done: int, enabled: bool):
     from tqdm import tqdm
 
     return tqdm(total=total, initial=done, unit="episode", disable=not enabled, dynamic_ncols=True)
-
-
-def _package_versions() -> dict[str, str]:
-    versions = {}
-    for name in ("vla-bench", "mujoco", "gymnasium", "numpy", "pybullet"):
-        try:
-            versions[name] = version(name)
-        except PackageNotFoundError:
-            versions[name] = "unknown"
-    return versions

@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 
 VIDEO_SIZE = 256  # pixels: frames are upscaled so the caption stays legible
-FPS = 10
+DEFAULT_FPS = 10  # manipulation's control rate, for callers that do not know the episode's
 
 
 def caption(frame: np.ndarray, text: str) -> np.ndarray:
@@ -25,11 +25,13 @@ def caption(frame: np.ndarray, text: str) -> np.ndarray:
     return np.asarray(image)
 
 
-def write_video(path: Path, frames: list[np.ndarray], text: str) -> Path:
+def write_video(path: Path, frames: list[np.ndarray], text: str, fps: float | None = None) -> Path:
+    """Frames at `fps`: the episode's control rate (steps per simulated second), so the video
+    plays in real time in either domain."""
     import imageio.v2 as imageio
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    with imageio.get_writer(path, fps=FPS, codec="libx264", quality=7, macro_block_size=16) as writer:
+    with imageio.get_writer(path, fps=fps or DEFAULT_FPS, codec="libx264", quality=7, macro_block_size=16) as writer:
         for frame in frames:
             writer.append_data(caption(frame, text))
     return path

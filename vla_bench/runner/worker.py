@@ -106,7 +106,8 @@ def _run_jobs(worker_id: int, config: WorkerConfig, jobs, results, policy_for) -
                                  config.policy_name, frames=frames,
                                  on_step=lambda step, index=index: results.put(("step", worker_id, index, step)))
             if frames:
-                write_video(video_path(config.run_dir, episode), frames, episode.instruction)
+                fps = record.steps / record.sim_seconds if record.sim_seconds > 0 else None
+                write_video(video_path(config.run_dir, episode), frames, episode.instruction, fps)
             results.put(("done", worker_id, index, record.to_json()))
     except Exception:  # a crash outside an episode's own faults: tell the runner, which records it
         results.put(("crash", worker_id, None, traceback.format_exc()))
