@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Regenerates the official results: every built-in policy on every committed split (all tasks a
+# policy fits), then results/leaderboard.csv (+ PNG) and results/report/. Interrupted runs resume.
+#   bash scripts/official_results.sh [RUNS_DIR] [--runs-only]
+# POLICIES (default "oracle random rt1 bcz") and WORKERS (default: one per core) override; VLA_BENCH
+# names the command (default vla-bench).
+set -euo pipefail
+RUNS=${1:-runs}
+VLA=${VLA_BENCH:-vla-bench}
+POLICIES=${POLICIES:-oracle random rt1 bcz}
+WORKERS=${WORKERS:-0}
+for policy in $POLICIES; do
+  for split in $($VLA list splits | awk '{print $1}'); do
+    $VLA run --policy "$policy" --split "$split" --workers "$WORKERS" --out "$RUNS/$policy-$split" --resume --no-progress
+  done
+done
+[ "${2:-}" = "--runs-only" ] && exit 0
+runs=$(ls -d "$RUNS"/*-*)
+$VLA leaderboard $runs -o results/leaderboard.csv
+$VLA report $runs -o results/report
