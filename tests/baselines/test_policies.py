@@ -68,3 +68,14 @@ def test_act_batch_keeps_episodes_apart_and_matches_act(name):
             action = policy.act(obs)
             assert np.allclose(action, batched[step][k], atol=2 / 255)
             obs = env.step(batched[step][k])[0]
+
+
+def test_inference_imports_no_training_code():
+    import subprocess
+    import sys
+
+    code = ("import sys; from vla_bench.policy.loader import PolicySpec; PolicySpec('bcz').build(); "
+            "print(sorted(m for m in sys.modules if m in ('vla_bench.baselines.train', 'vla_bench.baselines.data', "
+            "'transformers', 'sentence_transformers', 'triton')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

@@ -24,7 +24,8 @@ RECORD_FIELDS = ("policy", "split", "task", "episode_id", "seed", "instruction",
 
 @dataclass
 class EpisodeRecord:
-    """The episodes.jsonl contract (DESIGN.md section 3), plus added fields after `wall_s`."""
+    """One line of episodes.jsonl. The fields up to `wall_s` are the contract of README's "Result
+    files"; fields added since follow them (added, never renamed)."""
 
     policy: str
     split: str
@@ -47,6 +48,7 @@ class EpisodeRecord:
     perturbed: list[str] = field(default_factory=list)
     progress: float = 0.0
     sim_seconds: float = 0.0  # simulated time the episode lasted (videos play at steps / sim_seconds)
+    success_conditions: dict[str, bool] = field(default_factory=dict)  # the predicate's parts at the end
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -133,6 +135,7 @@ def run_episode(env: gym.Env, policy: Policy, episode: EpisodeSpec, split: str =
     record.shortest_path_length = float(info.get("shortest_path_length", 0.0))
     record.spl = spl(record.success, record.path_length, record.shortest_path_length)
     record.progress = float(info.get("progress", 0.0))
+    record.success_conditions = dict(info.get("success_conditions", {}))
     if "sim_time" in info:
         record.sim_seconds = float(info["sim_time"] - start_time)
     if latencies:
