@@ -94,3 +94,13 @@ def policy_class(name: str) -> type[LearnedPolicy]:
     return type(f"{name.upper()}Policy", (LearnedPolicy,), {
         "__doc__": entry.summary, "__module__": __name__, "name": name, "baseline": name,
         "observation_keys": entry.observation_keys})
+
+
+def __getattr__(name: str) -> type[LearnedPolicy]:
+    """`vla_bench.baselines.policy:RT1Policy` (any registered baseline's `<NAME>Policy`) loads by name."""
+    from vla_bench.baselines.registry import baseline_names
+
+    for baseline in baseline_names():
+        if name == f"{baseline.upper()}Policy":
+            return policy_class(baseline)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,6 +1,6 @@
 """The tabletop environment every manipulation task family shares.
 
-A task family subclasses `TabletopEnv` and says only what makes it different (ManiSkill's
+A task family subclasses `ManipulationEnv` and says only what makes it different (ManiSkill's
 shape): which objects it needs (`sample_objects`), how the instruction reads
 (`instruction_slots`), the parts of its success predicate (`success_conditions`), how far along
 it is (`progress`), the keypoints of its shortest reference path (`keypoints`) and how the
@@ -17,7 +17,7 @@ import numpy as np
 
 from vla_bench.assets import catalog
 from vla_bench.envs.manipulation import cabinet
-from vla_bench.envs.manipulation.expert import ScriptedExpert
+from vla_bench.envs.manipulation.expert import ManipulationExpert
 from vla_bench.envs.manipulation.objects import (
     WALL_THICKNESS,
     ObjectPlacement,
@@ -42,7 +42,7 @@ TIPPED_COS = np.cos(np.radians(45))  # a non-target object tilted past this has 
 SUCCESS_HOLD_STEPS = 3  # the success predicate must hold this many control steps in a row
 
 
-class TabletopEnv(TaskEnv):
+class ManipulationEnv(TaskEnv):
     """Base of the tabletop task families: a Franka Panda, a table, objects, optional cabinet."""
 
     render_camera = "front"
@@ -61,7 +61,7 @@ class TabletopEnv(TaskEnv):
                                      image_size=(image_size, image_size), shadows=shadows,
                                      detailed_robot_meshes=detailed_robot_meshes)
         self.controller_config = ControllerConfig()
-        self.metadata = {**self.metadata, "render_fps": control_hz}
+        self.metadata = {**self.metadata, "render_fps": int(control_hz) if float(control_hz).is_integer() else control_hz}
         self.with_depth = depth
         image = gym.spaces.Box(0, 255, (image_size, image_size, 3), np.uint8)
         spaces = {
@@ -112,9 +112,9 @@ class TabletopEnv(TaskEnv):
         """Yields `expert.Waypoint`s; resumed after each one is reached, so it can read live state."""
         raise NotImplementedError
 
-    def make_expert(self) -> ScriptedExpert:
+    def make_expert(self) -> ManipulationExpert:
         """A scripted expert for the current episode (call after reset)."""
-        return ScriptedExpert(self)
+        return ManipulationExpert(self)
 
     # ------------------------------------------------------------------------ episode sampling
     def sample_episode(self, seed: int, pools: PoolSelection | None = None) -> EpisodeSpec:

@@ -15,7 +15,7 @@ import numpy as np
 from vla_bench.sim.controller import rotation_error
 
 if TYPE_CHECKING:
-    from vla_bench.envs.manipulation.env import TabletopEnv
+    from vla_bench.envs.manipulation.env import ManipulationEnv
 
 OPEN, CLOSED = 1.0, -1.0
 CLEARANCE = 0.12  # height above a grasp point for the approach
@@ -49,10 +49,10 @@ def wrap_yaw(yaw: float) -> float:
     return float((yaw + np.pi / 2) % np.pi - np.pi / 2)
 
 
-class ScriptedExpert:
+class ManipulationExpert:
     """Follows a task's expert plan; `act()` returns the next 7-D action."""
 
-    def __init__(self, env: "TabletopEnv") -> None:
+    def __init__(self, env: "ManipulationEnv") -> None:
         self.env = env
         self._plan = env.expert_plan()
         self._waypoint: Waypoint | None = None
@@ -93,7 +93,7 @@ class ScriptedExpert:
 
 
 # ---------------------------------------------------------------------------- motion primitives
-def grasp_yaw(env: "TabletopEnv", role: str) -> float:
+def grasp_yaw(env: "ManipulationEnv", role: str) -> float:
     """Yaw that closes the fingers across the object's narrower horizontal side."""
     half = env.object_half_extents(role)
     narrow_axis_angle = env.object_yaw(role) + (0.0 if half[0] <= half[1] else np.pi / 2)
@@ -103,7 +103,7 @@ def grasp_yaw(env: "TabletopEnv", role: str) -> float:
 PAD_CENTER_ABOVE_EE = 0.0016  # the finger pads' centre sits this far above the EE site
 
 
-def grasp_point(env: "TabletopEnv", role: str) -> np.ndarray:
+def grasp_point(env: "ManipulationEnv", role: str) -> np.ndarray:
     """EE position that puts the pads' centre at the object's centre: a grasp above the
     equator of a round object squeezes it out downwards."""
     pos = env.object_pos(role).copy()
@@ -111,7 +111,7 @@ def grasp_point(env: "TabletopEnv", role: str) -> np.ndarray:
     return pos
 
 
-def pick(env: "TabletopEnv", role: str, lift_to: float = 0.2, attempts: int = 3) -> Iterator[Waypoint]:
+def pick(env: "ManipulationEnv", role: str, lift_to: float = 0.2, attempts: int = 3) -> Iterator[Waypoint]:
     """Approach from above, descend, close on the object, lift it to `lift_to`; retry on a miss."""
     for _ in range(attempts):
         yaw = grasp_yaw(env, role)
@@ -128,7 +128,7 @@ def pick(env: "TabletopEnv", role: str, lift_to: float = 0.2, attempts: int = 3)
         yield Waypoint(env.ee_pos.copy(), yaw, OPEN, tolerance=0.02, settle_steps=2, max_steps=4)
 
 
-def place(env: "TabletopEnv", role: str, xy: np.ndarray, release_bottom_z: float,
+def place(env: "ManipulationEnv", role: str, xy: np.ndarray, release_bottom_z: float,
           carry_z: float = 0.22, yaw: float | None = None,
           arrived: Callable[[], bool] = lambda: False, attempts: int = 3) -> Iterator[Waypoint]:
     """Carry a held object above `xy` (turning the hand to `yaw` if given), lower it until its
@@ -154,12 +154,12 @@ def place(env: "TabletopEnv", role: str, xy: np.ndarray, release_bottom_z: float
     yield Waypoint(release + [0, 0, 0.12], turn, OPEN, tolerance=0.02)
 
 
-def _current_yaw(env: "TabletopEnv") -> float:
+def _current_yaw(env: "ManipulationEnv") -> float:
     mat = env.data.site_xmat[env.panda.ee_site].reshape(3, 3) @ DOWN.T
     return float(np.arctan2(mat[1, 0], mat[0, 0]))
 
 
-def push(env: "TabletopEnv", role: str, goal_xy: np.ndarray, done, max_pushes: int = 8) -> Iterator[Waypoint]:
+def push(env: "ManipulationEnv", role: str, goal_xy: np.ndarray, done, max_pushes: int = 8) -> Iterator[Waypoint]:
     """Push an object towards `goal_xy` in short strokes, re-aiming behind it before each one."""
     height = float(np.clip(env.object_pos(role)[2], *PUSH_Z))
     for _ in range(max_pushes):
@@ -181,7 +181,7 @@ def push(env: "TabletopEnv", role: str, goal_xy: np.ndarray, done, max_pushes: i
     yield Waypoint(np.array([*env.ee_pos[:2], 0.15]), 0.0, CLOSED, tolerance=0.02)
 
 
-def retreat(env: "TabletopEnv", height: float = 0.2, gripper: float = OPEN) -> Iterator[Waypoint]:
+def retreat(env: "ManipulationEnv", height: float = 0.2, gripper: float = OPEN) -> Iterator[Waypoint]:
     pos = env.ee_pos.copy()
     pos[2] = height
     yield Waypoint(pos, wrap_yaw(_current_yaw(env)), gripper, tolerance=0.03)

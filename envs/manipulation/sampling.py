@@ -1,4 +1,4 @@
-"""Draws an episode's factor values from the seen/unseen pools with a passed Generator."""
+"""What only tabletop episodes draw: object kinds from the catalog, and non-overlapping starting poses."""
 from __future__ import annotations
 
 from typing import Callable, Sequence

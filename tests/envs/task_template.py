@@ -10,16 +10,16 @@ from __future__ import annotations
 import numpy as np
 
 from vla_bench.envs.manipulation import expert
-from vla_bench.envs.manipulation.env import TabletopEnv, describe
+from vla_bench.envs.manipulation.env import ManipulationEnv, describe
 from vla_bench.envs.manipulation.sampling import ObjectSampler
 from vla_bench.task.registry import register_task
 
 HOVER_HEIGHT = 0.15  # metres above the object's centre the hand should hold
-HOVER_TOLERANCE = 0.03  # metres, horizontally and vertically
+HOVER_TOLERANCE = 0.03  # metres from the hover point (straight-line distance)
 
 
 @register_task("HoverOver", max_episode_steps=40)
-class HoverOver(TabletopEnv):
+class HoverOver(ManipulationEnv):
     """Hold the open hand above the named object without touching anything.
 
     A minimal manipulation family: one named object, a pose to reach, no contact.

@@ -12,7 +12,6 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 FOLDERS = {"vla_bench": "vla_bench", "envs": "vla_bench/envs", "assets": "vla_bench/assets",
            "baselines": "vla_bench/baselines"}  # repository folder -> installed path
-DATA_SUFFIXES = (".json", ".safetensors")
 
 
 def _installed_path(repo_path: Path) -> str:
@@ -25,7 +24,7 @@ def _repository_files() -> tuple[set[str], set[str]]:
     tracked = subprocess.run(["git", "ls-files", *FOLDERS], cwd=REPO, capture_output=True, text=True,
                              check=True).stdout.split()
     packages = {_installed_path(REPO / p) for p in tracked if p.endswith("__init__.py")}
-    data = {_installed_path(REPO / p) for p in tracked if p.endswith(DATA_SUFFIXES)}
+    data = {_installed_path(REPO / p) for p in tracked if not p.endswith(".py")}  # every other file is data
     return packages, data
 
 
@@ -51,12 +50,9 @@ def test_the_sdist_holds_every_package_data_file_and_the_license(distributions):
     with tarfile.open(distributions["sdist"]) as sdist:
         root = sdist.getnames()[0].split("/")[0]
         names = {n.removeprefix(root + "/") for n in sdist.getnames()}
-    packages, data = _repository_files()
-    repository_paths = {p.relative_to(REPO).as_posix() for p in REPO.glob("*/**/*")
-                        if p.suffix in (".py", *DATA_SUFFIXES)}
-    wanted = {p for p in repository_paths if p.split("/")[0] in FOLDERS
-              and (p.endswith("__init__.py") or p.endswith(DATA_SUFFIXES))}
-    assert wanted - names == set()
+    tracked = subprocess.run(["git", "ls-files", *FOLDERS], cwd=REPO, capture_output=True, text=True,
+                             check=True).stdout.split()
+    assert set(tracked) - names == set()
     assert {"LICENSE", "pyproject.toml", "setup.py", "README.md"} <= names
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gymnasium as gym
 
+from vla_bench.errors import UsageError
 from vla_bench.supervisor.base import Supervisor
 from vla_bench.supervisor.manipulation import ArmControls, ManipulationSupervisor, ManipulationSupervisorConfig
 from vla_bench.supervisor.navigation import BaseControls, NavigationSupervisor, NavigationSupervisorConfig
@@ -19,7 +20,10 @@ SUPERVISORS: dict[str, type[Supervisor]] = {"manipulation": ManipulationSupervis
 
 def supervise(env: gym.Env, enabled: bool = True) -> Supervisor:
     """The safety supervisor for the env's domain."""
-    return SUPERVISORS[env.unwrapped.domain](env, enabled)
+    domain = getattr(env.unwrapped, "domain", None)
+    if domain not in SUPERVISORS:
+        raise UsageError(f"no supervisor for domain {domain!r}; supervised domains: {', '.join(SUPERVISORS)}")
+    return SUPERVISORS[domain](env, enabled)
 
 
 __all__ = ["REASONS", "SUPERVISORS", "ArmControls", "BaseControls", "ManipulationSupervisor",

@@ -55,7 +55,7 @@ def parse_task_doc(cls: type) -> TaskDoc:
         raise TaskDocError(f"{cls.__name__}'s docstring lacks {'a summary line' if not head else ''}"
                            f"{', ' if not head and missing else ''}{', '.join(missing)}; "
                            f"see vla_bench.task.docs for the layout")
-    paragraphs = "\n".join(head).split("\n\n")
+    paragraphs = re.split(r"\n\s*\n", "\n".join(head))
     conditions = []
     for item in _items(sections["Success conditions"]):
         match = _CONDITION.match(item)
@@ -92,7 +92,8 @@ def _split_sections(lines: list[str]) -> tuple[list[str], dict[str, list[str]]]:
 
 
 def _items(lines: list[str]) -> list[str]:
-    """Bullet items ('- ...'), with continuation lines joined to their item."""
+    """Bullet items ('- ...'), with continuation lines joined to their item; text before the first
+    bullet is a layout error, not something to drop."""
     items: list[str] = []
     for line in lines:
         stripped = line.strip()
@@ -100,6 +101,8 @@ def _items(lines: list[str]) -> list[str]:
             items.append(stripped)
         elif stripped and items:
             items[-1] += " " + stripped
+        elif stripped:
+            raise TaskDocError(f"a list section must start with '- ', got {stripped!r}")
     return items
 
 
@@ -109,5 +112,6 @@ def markdown_table(entries: list) -> str:
     for entry in entries:
         doc = entry.doc
         success = "; ".join(f"`{name}`: {text}" for name, text in doc.success_conditions)
-        rows.append(f"| `{entry.name}` | {doc.summary} | {success} | {entry.max_episode_steps} |")
+        cells = [f"`{entry.name}`", doc.summary, success, str(entry.max_episode_steps)]
+        rows.append("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |")
     return "\n".join(rows)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from vla_bench.envs.manipulation import cabinet, expert
-from vla_bench.envs.manipulation.env import TabletopEnv, describe
+from vla_bench.envs.manipulation.env import ManipulationEnv, describe
 from vla_bench.envs.manipulation.sampling import (
     ObjectSampler,
     footprint_radius,
@@ -16,7 +16,7 @@ SHUT = 0.015  # at most this far out counts as closed
 PULL_TO = 0.15
 
 
-class DrawerEnv(TabletopEnv):
+class DrawerEnv(ManipulationEnv):
     """Shared by the drawer families: a cabinet at one side, loose objects at the other."""
 
     needs_cabinet = True

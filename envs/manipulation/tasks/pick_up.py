@@ -3,7 +3,7 @@ from __future__ import annotations
 import numpy as np
 
 from vla_bench.envs.manipulation import expert
-from vla_bench.envs.manipulation.env import TabletopEnv, describe
+from vla_bench.envs.manipulation.env import ManipulationEnv, describe
 from vla_bench.envs.manipulation.sampling import ObjectSampler
 from vla_bench.task.registry import register_task
 
@@ -11,7 +11,7 @@ LIFT_HEIGHT = 0.08  # metres the object's bottom must be above the table
 
 
 @register_task("PickUp", max_episode_steps=60)
-class PickUp(TabletopEnv):
+class PickUp(ManipulationEnv):
     """Pick up the named object and hold it above the table.
 
     Randomizations:

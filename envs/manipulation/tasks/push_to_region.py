@@ -4,7 +4,7 @@ import numpy as np
 
 from vla_bench.assets import instructions
 from vla_bench.envs.manipulation import expert
-from vla_bench.envs.manipulation.env import TabletopEnv, describe
+from vla_bench.envs.manipulation.env import ManipulationEnv, describe
 from vla_bench.envs.manipulation.sampling import ObjectSampler
 from vla_bench.task.registry import register_task
 
@@ -20,7 +20,7 @@ def regions() -> dict[str, list[float]]:
 
 
 @register_task("PushToRegion", max_episode_steps=150)
-class PushToRegion(TabletopEnv):
+class PushToRegion(ManipulationEnv):
     """Push the named object, without lifting it, into a named region of the table.
 
     The regions are boxes of the table in the robot's frame (`assets/instructions.json`):

@@ -4,14 +4,14 @@ import numpy as np
 
 from vla_bench.assets import catalog
 from vla_bench.envs.manipulation import expert
-from vla_bench.envs.manipulation.env import TabletopEnv, describe
+from vla_bench.envs.manipulation.env import ManipulationEnv, describe
 from vla_bench.envs.manipulation.objects import FLOOR_THICKNESS
 from vla_bench.envs.manipulation.sampling import ObjectSampler, footprint_radius
 from vla_bench.task.registry import register_task
 
 
 @register_task("PutIn", max_episode_steps=100)
-class PutIn(TabletopEnv):
+class PutIn(ManipulationEnv):
     """Put the named object in (or on) the named receptacle: a bowl, plate, tray or box.
 
     Randomizations:

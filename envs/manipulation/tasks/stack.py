@@ -3,13 +3,13 @@ from __future__ import annotations
 import numpy as np
 
 from vla_bench.envs.manipulation import expert
-from vla_bench.envs.manipulation.env import TabletopEnv, describe
+from vla_bench.envs.manipulation.env import ManipulationEnv, describe
 from vla_bench.envs.manipulation.sampling import ObjectSampler
 from vla_bench.task.registry import register_task
 
 
 @register_task("Stack", max_episode_steps=100)
-class Stack(TabletopEnv):
+class Stack(ManipulationEnv):
     """Stack the named object on top of another named object.
 
     Randomizations:
