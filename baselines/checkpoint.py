@@ -10,6 +10,7 @@ import torch
 
 from vla_bench.baselines.model import BaselineModel
 from vla_bench.baselines.registry import model_class
+from vla_bench.errors import UsageError
 
 
 def pick_device(name: str) -> torch.device:
@@ -37,10 +38,16 @@ def load_checkpoint(path: Path, device: str = "cpu") -> tuple[str, BaselineModel
 
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"no checkpoint at {path}")
-    with safe_open(str(path), framework="pt") as handle:
-        metadata = handle.metadata()
-    cls = model_class(metadata["model"])
-    model = cls(cls.config_class.from_dict(json.loads(metadata["config"])))
-    model.load_state_dict(load_file(str(path), device="cpu"))
+        raise UsageError(f"no checkpoint at {path}")
+    try:
+        with safe_open(str(path), framework="pt") as handle:
+            metadata = handle.metadata() or {}
+        cls = model_class(metadata["model"])
+        model = cls(cls.config_class.from_dict(json.loads(metadata["config"])))
+        model.load_state_dict(load_file(str(path), device="cpu"))
+    except UsageError:
+        raise
+    except Exception as err:  # truncated, not safetensors, or not one of ours
+        raise UsageError(f"{path} is not a loadable vla-bench checkpoint ({type(err).__name__}: {err}); "
+                         "train one with `vla-bench train` or use the shipped one") from err
     return metadata["model"], model.to(torch.device(device)).eval(), json.loads(metadata.get("training", "{}"))

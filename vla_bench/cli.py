@@ -11,8 +11,16 @@ from pathlib import Path
 
 from vla_bench import __version__
 from vla_bench.baselines.registry import baseline_names
-from vla_bench.errors import UsageError
-from vla_bench.results import LEADERBOARD_COLUMNS, leaderboard, read_summary, write_rows
+from vla_bench.errors import SystematicFailure, UsageError
+from vla_bench.results import (
+    LEADERBOARD_COLUMNS,
+    check_output_dir,
+    check_output_file,
+    leaderboard,
+    read_summary,
+    run_progress,
+    write_rows,
+)
 from vla_bench.task.registry import list_tasks, task_entry
 
 
@@ -25,6 +33,19 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as err:
         print(f"vla-bench: error: {err.args[0] if err.args else err}", file=sys.stderr)
         return 2
+    except SystematicFailure as err:
+        print(f"vla-bench: error: {err}", file=sys.stderr)
+        return 1
+
+
+def _positive_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number of seconds, got {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, got {text}")
+    return value
 
 
 def _at_least(minimum: int):
@@ -60,13 +81,15 @@ def _parser() -> argparse.ArgumentParser:
                         help="constructor argument for the policy (repeatable; values parse as JSON when they can)")
     runner.add_argument("--tasks", default="", help="comma-separated subset of tasks (default: all of the split)")
     runner.add_argument("--episodes-per-task", type=_at_least(1), help="the first N episodes per task (default: all, 50)")
-    runner.add_argument("--workers", type=_at_least(0), default=0, help="worker processes (default: one per core)")
+    runner.add_argument("--workers", type=_at_least(0), default=0,
+                        help="worker processes (default, or 0: one per core; never more than the episodes to run; "
+                             "run.json records how many ran)")
     runner.add_argument("--out", type=Path, help="run directory (default: runs/<policy>-<split>)")
     runner.add_argument("--resume", action="store_true", help="finish an interrupted run in the same directory")
     runner.add_argument("--record-video", type=_at_least(0), default=0, metavar="K", help="save MP4s of the first K episodes per task")
     runner.add_argument("--supervisor", choices=["on", "off"], default="on",
                         help="on: the safety supervisor intervenes; off: it only observes and counts (default: on)")
-    runner.add_argument("--step-timeout", type=float, default=30.0, metavar="SECONDS",
+    runner.add_argument("--step-timeout", type=_positive_seconds, default=30.0, metavar="SECONDS",
                         help="fail an episode whose policy takes longer than this for one step (default: 30)")
     runner.add_argument("--seed", type=int, help="draw a fresh episode set from the split's definition instead of "
                                                 "the committed manifest")
@@ -76,11 +99,15 @@ def _parser() -> argparse.ArgumentParser:
     board = commands.add_parser("leaderboard", help="merge runs into one row per (policy, split), with a PNG plot")
     board.add_argument("run_dirs", nargs="+", type=Path, metavar="RUN_DIR")
     board.add_argument("-o", "--output", type=Path, default=Path("leaderboard.csv"), help="(default: %(default)s)")
+    board.add_argument("--allow-partial", action="store_true",
+                       help="include runs that finished fewer episodes than planned (marked complete=False)")
     board.set_defaults(handler=_leaderboard)
 
     report = commands.add_parser("report", help="PNG plots and a markdown report of runs")
     report.add_argument("run_dirs", nargs="+", type=Path, metavar="RUN_DIR")
     report.add_argument("-o", "--output", type=Path, help="report folder (default: RUN_DIR/report of the first run)")
+    report.add_argument("--allow-partial", action="store_true",
+                        help="include runs that finished fewer episodes than planned (marked partial)")
     report.set_defaults(handler=_report)
 
     collector = commands.add_parser("collect", help="record the oracle's demonstrations as a LeRobot dataset",
@@ -165,8 +192,9 @@ def _run(args: argparse.Namespace) -> int:
     try:
         run_dir = run(config)
     except KeyboardInterrupt:
-        print(f"\ninterrupted: finished episodes are kept in {config.run_dir}; "
-              "run the same command with --resume to finish", file=sys.stderr)
+        progress = run_progress(config.run_dir)
+        print(f"\ninterrupted: a partial run, {progress.finished} of {progress.planned} episodes finished and kept in "
+              f"{config.run_dir}; run the same command with --resume to finish", file=sys.stderr)
         return 130
     for row in read_summary(run_dir):
         if row["task"] == "ALL":
@@ -174,8 +202,12 @@ def _run(args: argparse.Namespace) -> int:
                   f"[{float(row['success_ci_low']):.3f}, {float(row['success_ci_high']):.3f}] over {row['episodes']} "
                   f"episodes, collisions {float(row['collision_rate']):.3f}, SPL {float(row['spl']):.3f}, "
                   f"interventions {float(row['intervention_rate']):.3f}, errors {row['errors']}")
-    _report_errors(run_dir)
     print(f"results: {run_dir / 'summary.csv'}")
+    progress = run_progress(run_dir)
+    if not progress.complete:
+        print(f"PARTIAL: {progress.finished} of {progress.planned} episodes finished; run the same command with "
+              "--resume to finish")
+    _report_errors(run_dir)  # last: a broken policy's error is what the user sees first
     return 0
 
 
@@ -195,11 +227,13 @@ def _report_errors(run_dir: Path) -> None:
 def _leaderboard(args: argparse.Namespace) -> int:
     from vla_bench.report import plot_leaderboard
 
-    rows = leaderboard(args.run_dirs)
+    check_output_file(args.output, "-o")
+    rows = leaderboard(args.run_dirs, allow_partial=args.allow_partial)
     write_rows(args.output, LEADERBOARD_COLUMNS, rows)
     plot_leaderboard(rows, args.output.with_suffix(".png"))
     for row in rows:
-        print(f"{row['policy']:20s} {row['split']:20s} success {row['success_rate']}")
+        partial = "" if row["complete"] else "  (partial run)"
+        print(f"{row['policy']:20s} {row['split']:20s} success {row['success_rate']}{partial}")
     print(f"leaderboard: {args.output} (plot: {args.output.with_suffix('.png')})")
     return 0
 
@@ -207,7 +241,9 @@ def _leaderboard(args: argparse.Namespace) -> int:
 def _report(args: argparse.Namespace) -> int:
     from vla_bench.report import write_report
 
-    path = write_report(args.run_dirs, args.output or args.run_dirs[0] / "report")
+    out = args.output or args.run_dirs[0] / "report"
+    check_output_dir(out, "-o")
+    path = write_report(args.run_dirs, out, allow_partial=args.allow_partial)
     print(f"report: {path}")
     return 0
 

@@ -1,4 +1,5 @@
-"""Errors whose message is meant for the user: the CLI prints them and exits with status 2."""
+"""Errors whose message is meant for the user: the CLI prints them as one line (exit status 2 for
+a bad setting or input, 1 for a run stopped by a systematic failure)."""
 
 
 class UsageError(ValueError):
@@ -10,3 +11,8 @@ class UnknownName(UsageError, KeyError):
 
     def __str__(self) -> str:  # KeyError would quote the message
         return str(self.args[0]) if self.args else ""
+
+
+class SystematicFailure(RuntimeError):
+    """The first episodes of a run all failed with the same error: the run stops (exit status 1)
+    instead of recording the same failure for every episode."""

@@ -7,18 +7,21 @@ from pathlib import Path
 import numpy as np
 
 from vla_bench.metrics import wilson_interval
-from vla_bench.results import read_episodes, read_summary
+from vla_bench.results import check_complete, read_episodes, read_summary
 
 SAFETY_METRICS = (("collision_rate", "collision rate"), ("spl", "SPL"),
                   ("intervention_rate", "intervention rate"), ("mean_steps", "mean episode steps"))
 
 
-def write_report(run_dirs: list[Path], out: Path) -> Path:
-    """Plots and report.md in `out`; returns the markdown file."""
+def write_report(run_dirs: list[Path], out: Path, allow_partial: bool = False) -> Path:
+    """Plots and report.md in `out`; returns the markdown file. Partial runs are refused unless
+    `allow_partial`; then the table marks them."""
     import matplotlib
 
     matplotlib.use("Agg")
+    progress = check_complete(run_dirs, allow_partial)
     out.mkdir(parents=True, exist_ok=True)
+    counts = {(row["policy"], row["split"]): progress[d] for d in run_dirs for row in read_summary(d)}
     rows = [row for d in run_dirs for row in read_summary(d)]
     episodes = [e for d in run_dirs for e in read_episodes(d)]
     overall = [r for r in rows if r["task"] == "ALL"]
@@ -32,7 +35,9 @@ def write_report(run_dirs: list[Path], out: Path) -> Path:
              "| policy | split | episodes | success | 95% CI | collisions | SPL | interventions | errors |",
              "|---|---|---|---|---|---|---|---|---|"]
     for r in overall:
-        lines.append(f"| {r['policy']} | {r['split']} | {r['episodes']} | {float(r['success_rate']):.3f} | "
+        run = counts[r["policy"], r["split"]]
+        episodes = r["episodes"] if run.complete else f"{run.finished} of {run.planned} (partial)"
+        lines.append(f"| {r['policy']} | {r['split']} | {episodes} | {float(r['success_rate']):.3f} | "
                      f"[{float(r['success_ci_low']):.3f}, {float(r['success_ci_high']):.3f}] | "
                      f"{float(r['collision_rate']):.3f} | {float(r['spl']):.3f} | "
                      f"{float(r['intervention_rate']):.3f} | {r['errors']} |")

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import csv
 import json
-from dataclasses import asdict
+import tempfile
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
@@ -11,7 +12,61 @@ from vla_bench.errors import UsageError
 from vla_bench.metrics import SUMMARY_COLUMNS, Summary, summarize_run
 
 EPISODES_FILE, SUMMARY_FILE, RUN_FILE = "episodes.jsonl", "summary.csv", "run.json"
-LEADERBOARD_COLUMNS = ("policy", "split", *[c for c in SUMMARY_COLUMNS if c not in ("policy", "split", "task")])
+LEADERBOARD_COLUMNS = ("policy", "split", *[c for c in SUMMARY_COLUMNS if c not in ("policy", "split", "task")],
+                       "complete")  # "complete": False for a run that finished fewer episodes than it planned
+
+
+@dataclass(frozen=True)
+class RunProgress:
+    """How much of a run finished: a run with fewer episodes than planned is partial."""
+
+    run_dir: Path
+    finished: int
+    planned: int
+
+    @property
+    def complete(self) -> bool:
+        return self.finished >= self.planned
+
+
+def run_progress(run_dir: Path) -> RunProgress:
+    finished = len({r["episode_id"] for r in read_episodes(run_dir)})
+    planned = read_run_info(run_dir).get("episodes", finished) if (run_dir / RUN_FILE).exists() else finished
+    return RunProgress(run_dir, finished, planned)
+
+
+def check_complete(run_dirs: list[Path], allow_partial: bool) -> dict[Path, RunProgress]:
+    """Each run's progress; partial runs are refused unless `allow_partial` (then they are marked)."""
+    for run_dir in run_dirs:
+        if not (run_dir / SUMMARY_FILE).is_file():
+            raise UsageError(f"{run_dir} has no {SUMMARY_FILE}; is it a vla-bench run directory?")
+    progress = {d: run_progress(d) for d in run_dirs}
+    partial = [p for p in progress.values() if not p.complete]
+    if partial and not allow_partial:
+        listed = "; ".join(f"{p.run_dir} ({p.finished} of {p.planned} episodes)" for p in partial)
+        raise UsageError(f"incomplete runs: {listed}. Finish them with `vla-bench run ... --resume`, or pass "
+                         "--allow-partial to include them, marked as partial")
+    return progress
+
+
+def check_output_dir(path: Path, option: str) -> None:
+    """Fail at once, in one line, when `path` cannot be a folder to write results into (before
+    any policy or model is built)."""
+    if path.exists() and not path.is_dir():
+        raise UsageError(f"{option} {path} is a file, not a folder; choose another {option}")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=path):
+            pass
+    except OSError as err:
+        raise UsageError(f"cannot write into {option} {path}: {err.strerror or err}; choose another {option}") from err
+
+
+def check_output_file(path: Path, option: str) -> None:
+    """As `check_output_dir`, for a file to (over)write."""
+    if path.is_dir():
+        raise UsageError(f"{option} {path} is a folder; give a file name")
+    check_output_dir(path.parent, f"the folder of {option}")
 
 
 def append_episode(run_dir: Path, record: Mapping[str, Any]) -> None:
@@ -55,19 +110,20 @@ def read_summary(run_dir: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(f))
 
 
-def leaderboard(run_dirs: list[Path]) -> list[dict[str, Any]]:
-    """One row per (policy, split) from the runs' ALL rows, best success rate first."""
+def leaderboard(run_dirs: list[Path], allow_partial: bool = False) -> list[dict[str, Any]]:
+    """One row per (policy, split) from the runs' ALL rows, best success rate first; partial runs
+    are refused unless `allow_partial`, and marked in the `complete` column."""
+    progress = check_complete(run_dirs, allow_partial)
     rows: dict[tuple[str, str], dict[str, Any]] = {}
     for run_dir in run_dirs:
-        if not (run_dir / SUMMARY_FILE).exists():
-            raise UsageError(f"{run_dir} has no {SUMMARY_FILE}; is it a vla-bench run directory?")
         for row in read_summary(run_dir):
             if row["task"] == "ALL":
                 key = (row["policy"], row["split"])
                 if key in rows:
                     raise UsageError(f"two runs of {key[0]} on {key[1]} ({run_dir} and an earlier one); "
                                      "give each policy variant its own name")
-                rows[key] = {k: row[k] for k in LEADERBOARD_COLUMNS}
+                rows[key] = {**{k: row[k] for k in LEADERBOARD_COLUMNS if k in row},
+                             "complete": progress[run_dir].complete}
     return sorted(rows.values(), key=lambda r: (-float(r["success_rate"]), r["policy"], r["split"]))
 
 
@@ -76,7 +132,11 @@ def write_run_info(run_dir: Path, info: Mapping[str, Any]) -> None:
 
 
 def read_run_info(run_dir: Path) -> dict[str, Any]:
-    return json.loads((run_dir / RUN_FILE).read_text())
+    try:
+        return json.loads((run_dir / RUN_FILE).read_text())
+    except json.JSONDecodeError as err:
+        raise UsageError(f"{run_dir / RUN_FILE} is not valid JSON ({err}); restore it or start the run again "
+                         "in another folder") from err
 
 
 def _fmt(value: Any) -> Any:

@@ -143,3 +143,33 @@ class NeedsWrist(StandsStill):
     """Reads the wrist camera, which only the manipulation tasks have."""
 
     observation_keys = ("rgb", "wrist_rgb")
+
+
+class SixFloats(Policy):
+    """Breaks the contract the way a common bug does: a list one entry short."""
+
+    name = "six_floats"
+
+    def act(self, observation):
+        return [0.0] * 6
+
+
+class ReturnsInt(Policy):
+    name = "returns_int"
+
+    def act(self, observation):
+        return 1
+
+
+class FailsOnOddSeeds(Policy):
+    """Sporadic failures: only some episodes' observations break it."""
+
+    name = "fails_on_odd_seeds"
+
+    def reset(self, instruction, task):
+        self.broken = task.episode_seed % 2 == 1
+
+    def act(self, observation):
+        if self.broken:
+            raise ValueError("odd seed")
+        return np.zeros(7, np.float32)

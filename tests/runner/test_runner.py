@@ -11,7 +11,7 @@ from vla_bench.runner.episode import RECORD_FIELDS
 from vla_bench.runner.runner import RunConfig, run
 
 POLICIES = Path(__file__).with_name("policies.py")
-TIMING = {"wall_s", "latency_ms_mean", "latency_ms_p95"}
+TIMING = {"wall_s", "latency_ms_mean", "latency_ms_p95", "worker_rss_mb"}  # differ from run to run
 
 
 def _run(tmp_path, name, **kwargs):
@@ -67,7 +67,7 @@ def test_the_closing_line_names_the_most_common_error(tmp_path, capsys):
                  "--episodes-per-task", "2", "--workers", "1", "--out", str(tmp_path / "errors"), "--no-progress"])
     out = capsys.readouterr().out
     assert code == 0
-    assert "errors: 2 episodes; most common (2x): policy returned shape (3,)" in out
+    assert "errors: 2 episodes; most common (2x): act returned an array of shape (3,)" in out
     assert "episodes.jsonl (field 'error')" in out
 
 
@@ -101,8 +101,9 @@ def test_an_interrupted_run_resumes_without_repeats_or_losses(tmp_path):
 @pytest.mark.parametrize("policy, message", [
     ("Raises", "policy raised RuntimeError: model exploded"),
     ("ReturnsNaN", "non-finite"),
-    ("WrongShape", "shape (3,)"),
-    ("WrongType", "not an array"),
+    ("WrongShape", "act returned an array of shape (3,) and dtype float64 [0.0, 0.0, 0.0]; manipulation expects "
+                   "shape (7,) in [-1, 1]"),
+    ("WrongType", "act returned str 'forward'; manipulation expects shape (7,)"),
 ])
 def test_a_faulty_policy_is_recorded_per_episode_and_the_run_goes_on(tmp_path, policy, message):
     run_dir = _run(tmp_path, policy, policy=f"{POLICIES}:{policy}")

@@ -6,16 +6,21 @@ or a name registered under the entry-point group `vla_bench.policies`.
 """
 from __future__ import annotations
 
+import hashlib
 import importlib
 import importlib.util
 import inspect
+import os
+import sys
+import traceback
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from vla_bench.baselines.registry import EXTRA_HINT, baseline_names
-from vla_bench.errors import UnknownName
+from vla_bench.errors import UnknownName, UsageError
 from vla_bench.policy.base import Policy
 
 # reference policies; the learned baselines come from their registry (imported on use: they need torch)
@@ -41,8 +46,10 @@ class PolicySpec:
         cls = resolve_policy_class(self.reference)
         try:
             policy = cls(**self.args)
-        except TypeError as err:
-            raise PolicyLoadError(f"cannot construct {self.reference} with {self.args}: {err}") from err
+        except UsageError:
+            raise
+        except Exception as err:  # wrong arguments, a checkpoint that does not load: the policy's, not ours
+            raise PolicyLoadError(f"cannot construct {self.reference} with {self.args}: {_where(err)}") from err
         if not hasattr(policy, "act"):
             raise PolicyLoadError(f"{self.reference} has no act(observation) method")
         return policy
@@ -90,22 +97,51 @@ def _learned_policy_class(name: str) -> type:
 
 def _import_class(target: str, reference: str) -> type:
     module_ref, _, class_name = target.rpartition(":")
-    if module_ref.endswith(".py"):
-        path = Path(module_ref)
-        if not path.is_file():
-            raise PolicyLoadError(f"policy file {path} does not exist")
-        spec = importlib.util.spec_from_file_location(path.stem, path)
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-    else:
-        try:
-            module = importlib.import_module(module_ref)
-        except ImportError as err:
-            raise PolicyLoadError(f"cannot import {module_ref!r} for policy {reference!r}: {err}") from err
+    module = _import_file(Path(module_ref)) if module_ref.endswith(".py") else _import_module(module_ref, reference)
     cls = getattr(module, class_name, None)
     if cls is None or not inspect.isclass(cls):
         raise PolicyLoadError(f"{module_ref} has no class {class_name!r}")
     return cls
+
+
+def _import_module(name: str, reference: str) -> ModuleType:
+    """`package.module` as `python -m` would find it: the current folder is searched too."""
+    if os.getcwd() not in sys.path and "" not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    try:
+        return importlib.import_module(name)
+    except ImportError as err:
+        raise PolicyLoadError(f"cannot import {name!r} for policy {reference!r}: {err}") from err
+    except Exception as err:  # the module's own code failed while it was imported
+        raise PolicyLoadError(f"importing {name!r} for policy {reference!r} failed: {_where(err)}") from err
+
+
+def _import_file(path: Path) -> ModuleType:
+    """A policy file as a module registered in sys.modules (dataclasses and pickling look it up there)."""
+    if not path.is_file():
+        raise PolicyLoadError(f"policy file {path} does not exist")
+    name = f"vla_bench_policy_file_{hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:12]}_{path.stem}"
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except Exception as err:  # a syntax error, a failing import, any error at import time
+        del sys.modules[name]
+        raise PolicyLoadError(f"policy file {path} does not import: {_where(err, path)}") from err
+    return module
+
+
+def _where(err: BaseException, path: Path | None = None) -> str:
+    """'SyntaxError at line 3: invalid syntax' or 'ValueError at my_policy.py line 7: ...'."""
+    if isinstance(err, SyntaxError):
+        return f"{type(err).__name__} at line {err.lineno}: {err.msg}"
+    frames = traceback.extract_tb(err.__traceback__)
+    mine = [f for f in frames if path is not None and Path(f.filename).resolve() == path.resolve()] or frames[-1:]
+    location = f" at {Path(mine[-1].filename).name} line {mine[-1].lineno}" if mine else ""
+    return f"{type(err).__name__}{location}: {err}"
 
 
 def parse_policy_args(pairs: list[str]) -> dict[str, Any]:

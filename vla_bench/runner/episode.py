@@ -5,8 +5,11 @@ simulator that goes unstable, are recorded in `error` with the episode counted a
 """
 from __future__ import annotations
 
+import ctypes
+import os
 import time
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any, Callable
 
 import gymnasium as gym
@@ -49,6 +52,7 @@ class EpisodeRecord:
     progress: float = 0.0
     sim_seconds: float = 0.0  # simulated time the episode lasted (videos play at steps / sim_seconds)
     success_conditions: dict[str, bool] = field(default_factory=dict)  # the predicate's parts at the end
+    worker_rss_mb: float = 0.0  # resident memory of the process that ran the episode, at its end
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -58,6 +62,10 @@ class PolicyFault(RuntimeError):
     """The policy broke the adapter contract in this episode."""
 
 
+class EnvironmentFault(RuntimeError):
+    """The episode's environment could not be built or reset (a missing asset, a corrupt spec)."""
+
+
 def task_info(env: gym.Env, episode: EpisodeSpec, privileged: bool) -> TaskInfo:
     base = env.unwrapped
     entry = task_entry(base.task_name)
@@ -65,21 +73,64 @@ def task_info(env: gym.Env, episode: EpisodeSpec, privileged: bool) -> TaskInfo:
                     episode_seed=episode.seed, episode_id=episode.episode_id, privileged=base if privileged else None)
 
 
-def check_action(action: Any, space: gym.Space) -> np.ndarray | int:
-    """The action as the env wants it, or PolicyFault saying what is wrong with it."""
+def describe_value(value: Any) -> str:
+    """What a policy returned, for an error message: its type and (a short form of) its value."""
+    if isinstance(value, (list, tuple)) and all(isinstance(v, (int, float, np.number)) for v in value):
+        kind = "floats" if any(isinstance(v, (float, np.floating)) for v in value) else "ints"
+        return f"a {type(value).__name__} of {len(value)} {kind} {_short(value)}"
+    if isinstance(value, np.ndarray):
+        return f"an array of shape {value.shape} and dtype {value.dtype} {_short(value.tolist())}"
+    return f"{type(value).__name__} {_short(value)}"
+
+
+def _short(value: Any, limit: int = 80) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def check_action(action: Any, space: gym.Space, domain: str = "") -> np.ndarray | int:
+    """The action as the env wants it, or PolicyFault saying what the policy returned and what
+    the task expects."""
+    who = f"{domain} expects" if domain else "the task expects"
     if isinstance(space, gym.spaces.Discrete):
-        if not isinstance(action, (int, np.integer)) or not space.contains(int(action)):
-            raise PolicyFault(f"policy returned {action!r}; expected an int in [0, {space.n})")
+        if isinstance(action, (bool, np.bool_)) or not isinstance(action, (int, np.integer)) \
+                or not space.contains(int(action)):
+            raise PolicyFault(f"act returned {describe_value(action)}; {who} an int in [0, {space.n})")
         return int(action)
+    expected = f"{who} shape {space.shape} in [{space.low.min():g}, {space.high.max():g}]"
     try:
-        array = np.asarray(action, dtype=np.float64)
+        numbers = np.asarray(action)
+        if numbers.dtype.kind not in "iuf":  # booleans, complex numbers, strings, objects are no action
+            raise TypeError(f"dtype {numbers.dtype}")
+        array = numbers.astype(np.float64)
     except (TypeError, ValueError) as err:
-        raise PolicyFault(f"policy returned {type(action).__name__}, not an array of {space.shape} numbers") from err
+        raise PolicyFault(f"act returned {describe_value(action)}; {expected}") from err
     if array.shape != space.shape:
-        raise PolicyFault(f"policy returned shape {array.shape}; expected {space.shape}")
+        raise PolicyFault(f"act returned {describe_value(action)}; {expected}")
     if not np.all(np.isfinite(array)):
-        raise PolicyFault(f"policy returned non-finite values {array.tolist()}")
+        raise PolicyFault(f"act returned non-finite values {array.tolist()}; {expected}")
     return array
+
+
+def release_freed_memory() -> None:
+    """Hand memory freed by the last episode's scene back to the OS (glibc's malloc_trim): every
+    episode builds and drops a MuJoCo model and a GL context, and without this a worker's
+    resident size drifts upwards over thousands of episodes through heap fragmentation."""
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc
+        pass
+
+
+def resident_memory_mb() -> float:
+    """This process's resident memory now (Linux /proc; elsewhere its peak)."""
+    try:
+        pages = int(Path("/proc/self/statm").read_text().split()[1])
+        return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except (OSError, ValueError, IndexError):
+        import resource
+
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def run_episode(env: gym.Env, policy: Policy, episode: EpisodeSpec, split: str = "", policy_name: str | None = None,
@@ -96,7 +147,12 @@ def run_episode(env: gym.Env, policy: Policy, episode: EpisodeSpec, split: str =
     info: dict[str, Any] = {}
     start = time.perf_counter()
     try:
-        obs, info = env.reset(seed=episode.seed, options={"episode": episode})
+        try:
+            obs, info = env.reset(seed=episode.seed, options={"episode": episode})
+        except SimulationUnstable:
+            raise
+        except Exception as err:  # a broken install or a corrupt episode: this episode fails, the run goes on
+            raise EnvironmentFault(f"environment could not be reset: {type(err).__name__}: {err}") from err
         start_time = info.get("sim_time", 0.0)
         try:
             policy.reset(obs["instruction"], task_info(env, episode, getattr(policy, "privileged", False)))
@@ -116,7 +172,7 @@ def run_episode(env: gym.Env, policy: Policy, episode: EpisodeSpec, split: str =
             except Exception as err:  # the policy's own bug: recorded, the run goes on
                 raise PolicyFault(f"policy raised {type(err).__name__}: {err}") from err
             latencies.append((time.perf_counter() - tick) * 1000)
-            obs, _, terminated, truncated, info = env.step(check_action(raw, env.action_space))
+            obs, _, terminated, truncated, info = env.step(check_action(raw, env.action_space, env.unwrapped.domain))
             record.steps += 1
             record.interventions += len(info.get("interventions", ()))
             done = terminated or truncated
@@ -124,7 +180,7 @@ def run_episode(env: gym.Env, policy: Policy, episode: EpisodeSpec, split: str =
                 on_step(record.steps)
         if frames is not None:
             frames.append(obs["rgb"])
-    except PolicyFault as err:
+    except (PolicyFault, EnvironmentFault) as err:
         record.error = str(err)
     except SimulationUnstable as err:
         record.error = f"simulation unstable: {err}"
@@ -141,6 +197,8 @@ def run_episode(env: gym.Env, policy: Policy, episode: EpisodeSpec, split: str =
     if latencies:
         record.latency_ms_mean = float(np.mean(latencies))
         record.latency_ms_p95 = float(np.percentile(latencies, 95))
+    release_freed_memory()
+    record.worker_rss_mb = resident_memory_mb()
     counts = getattr(env, "counts", None)
     if counts is not None:
         record.intervention_reasons = dict(counts)

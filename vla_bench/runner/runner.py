@@ -16,11 +16,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from vla_bench.errors import UsageError
+from vla_bench.errors import SystematicFailure, UsageError
 from vla_bench.policy.loader import PolicySpec, resolve_policy_class
 from vla_bench.results import (
     EPISODES_FILE,
     append_episode,
+    check_output_dir,
     read_episodes,
     read_run_info,
     write_run_info,
@@ -34,6 +35,7 @@ from vla_bench.splits import generate_manifest, load_manifest, split_definition
 from vla_bench.task.registry import task_entry
 
 log = logging.getLogger(__name__)
+EARLY_STOP_EPISODES = 5  # a run whose first this many episodes all fail with one error stops
 
 
 @dataclass(frozen=True)
@@ -112,8 +114,10 @@ def check_policy_fits(policy_cls: type, episodes: list[EpisodeSpec], tasks_named
 
 
 def run(config: RunConfig) -> Path:
-    """Evaluate; returns the run directory (episodes.jsonl, summary.csv, run.json, videos/)."""
+    """Evaluate; returns the run directory (episodes.jsonl, summary.csv, run.json, videos/).
+    Raises SystematicFailure when the run's first episodes all fail with one error."""
     episodes, manifest_hash = select_episodes(config)
+    _check_run_dir(config)  # before any policy or model is built
     policy_cls = resolve_policy_class(config.policy)
     offered = list(dict.fromkeys(e.task for e in episodes))
     episodes = check_policy_fits(policy_cls, episodes, tasks_named=bool(config.tasks))
@@ -137,11 +141,16 @@ def run(config: RunConfig) -> Path:
                                  config.split, config.supervisor, run_dir)
     pool = make_executor(worker_config, policy, workers, config.step_timeout)
     progress = _progress_bar(len(episodes), len(episodes) - len(todo), config.progress)
+    watch = FailureWatch(run_dir)
     try:
         for record in pool.run(todo):
             append_episode(run_dir, record)
             progress.update(1)
             progress.set_postfix(success=f"{record['success']}", refresh=False)
+            watch.see(record)
+    except SystematicFailure as failure:
+        info["stopped"] = str(failure)
+        raise
     finally:
         pool.close()
         progress.close()
@@ -151,6 +160,37 @@ def run(config: RunConfig) -> Path:
     return run_dir
 
 
+class FailureWatch:
+    """Stops a run whose first EARLY_STOP_EPISODES episodes all fail with the same error (a policy
+    that breaks the contract, a server that refuses every request, an environment that cannot be
+    built): one clear error instead of the same failure recorded for every episode. Sporadic
+    failures only fail their episode."""
+
+    def __init__(self, run_dir: Path) -> None:
+        self.run_dir = run_dir
+        self.first_errors: list[str] = []
+
+    def see(self, record: dict[str, Any]) -> None:
+        if len(self.first_errors) >= EARLY_STOP_EPISODES:
+            return
+        self.first_errors.append(record["error"])
+        errors = set(self.first_errors)
+        if len(self.first_errors) == EARLY_STOP_EPISODES and len(errors) == 1 and "" not in errors:
+            raise SystematicFailure(
+                f"the first {EARLY_STOP_EPISODES} episodes all failed with the same error, so the run stopped: "
+                f"{self.first_errors[0]}\n(their records are in {self.run_dir / EPISODES_FILE}; fix the cause and "
+                "start again with another --out, or delete that folder)")
+
+
+def _check_run_dir(config: RunConfig) -> None:
+    """The run directory can be written, and holds no run unless --resume continues it."""
+    check_output_dir(config.run_dir, "--out")
+    existing = read_episodes(config.run_dir)
+    if existing and not config.resume:
+        raise UsageError(f"{config.run_dir} already holds {len(existing)} episodes; pass --resume to finish that run "
+                         "or --out to start a new one")
+
+
 def _prepare_run_dir(run_dir: Path, config: RunConfig, manifest_hash: str,
                      episodes: list[EpisodeSpec]) -> tuple[set[str], str]:
     """Create the run directory; with --resume, the episode ids already finished and when the
@@ -158,9 +198,6 @@ def _prepare_run_dir(run_dir: Path, config: RunConfig, manifest_hash: str,
     still be in the split as it was (a manifest that only gained episodes, say of a new task
     family, resumes by running just those)."""
     existing = read_episodes(run_dir)
-    if existing and not config.resume:
-        raise UsageError(f"{run_dir} already holds {len(existing)} episodes; pass --resume to finish that run "
-                         "or --out to start a new one")
     started = datetime.now(timezone.utc).isoformat()
     if config.resume and (run_dir / "run.json").exists():
         previous = read_run_info(run_dir)

@@ -2,6 +2,7 @@
 policies) or steps environments for a policy served by the main process (batched policies)."""
 from __future__ import annotations
 
+import signal
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,7 +11,7 @@ from typing import Any
 import gymnasium as gym
 
 from vla_bench.policy.loader import PolicySpec
-from vla_bench.runner.episode import PolicyFault
+from vla_bench.runner.episode import EpisodeRecord, PolicyFault
 from vla_bench.specs import EpisodeSpec
 from vla_bench.supervisor import supervise
 from vla_bench.task.registry import task_entry
@@ -35,7 +36,9 @@ class EnvCache:
 
     def get(self, task: str) -> gym.Env:
         if task not in self._envs:
-            env = gym.make(task_entry(task).env_id, image_size=self.config.image_size)
+            # Gymnasium's passive checker cannot recover from a reset that raised (a corrupt episode):
+            # the contract tests check the envs instead, and a worker keeps one env per task for good.
+            env = gym.make(task_entry(task).env_id, image_size=self.config.image_size, disable_env_checker=True)
             self._envs[task] = supervise(env, enabled=self.config.supervisor)
         return self._envs[task]
 
@@ -46,6 +49,7 @@ class EnvCache:
 
 def local_worker(worker_id: int, config: WorkerConfig, jobs, results) -> None:
     """Runs whole episodes with its own copy of the policy. jobs: (index, EpisodeSpec, record_video)."""
+    ignore_ctrl_c()
     try:
         policy = config.policy.build()
     except Exception:  # the runner built it once already, so this is rare: report it like a crash
@@ -85,8 +89,15 @@ class ProxyPolicy:
 
 def batched_worker(worker_id: int, config: WorkerConfig, jobs, results, replies) -> None:
     """Runs whole episodes like `local_worker`, asking the main process for every action."""
+    ignore_ctrl_c()
     proxy = ProxyPolicy(worker_id, results, replies)
     _run_jobs(worker_id, config, jobs, results, proxy.for_episode)
+
+
+def ignore_ctrl_c() -> None:
+    """A terminal's Ctrl-C reaches every process of the group: the runner handles it (and ends its
+    workers), so a worker neither dies mid-record nor prints a traceback of its own."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _run_jobs(worker_id: int, config: WorkerConfig, jobs, results, policy_for) -> None:
@@ -102,8 +113,15 @@ def _run_jobs(worker_id: int, config: WorkerConfig, jobs, results, policy_for) -
         while (job := jobs.get()) is not None:
             index, episode, record_video = job
             frames: list | None = [] if record_video else None
-            record = run_episode(envs.get(episode.task), policy_for(index), episode, config.split,
-                                 config.policy_name, frames=frames,
+            try:
+                env = envs.get(episode.task)
+            except Exception as err:  # e.g. a missing asset file: this episode fails, the worker lives on
+                failed = EpisodeRecord(config.policy_name, config.split, episode.task, episode.episode_id,
+                                       episode.seed, episode.instruction, perturbed=list(episode.perturbed),
+                                       error=f"environment could not be built: {type(err).__name__}: {err}")
+                results.put(("done", worker_id, index, failed.to_json()))
+                continue
+            record = run_episode(env, policy_for(index), episode, config.split, config.policy_name, frames=frames,
                                  on_step=lambda step, index=index: results.put(("step", worker_id, index, step)))
             if frames:
                 fps = record.steps / record.sim_seconds if record.sim_seconds > 0 else None

@@ -33,6 +33,10 @@ class SimulationUnstable(RuntimeError):
     """The physics diverged (NaN state or MuJoCo's bad-acceleration warning); the episode ends."""
 
 
+class InvalidEpisode(ValueError):
+    """An EpisodeSpec whose factors do not describe a scene of this task (edited or corrupted)."""
+
+
 class TaskEnv(gym.Env):
     """A language-conditioned task in MuJoCo: one episode per EpisodeSpec.
 
@@ -89,7 +93,7 @@ class TaskEnv(gym.Env):
         raise NotImplementedError
 
     def progress(self) -> float:
-        """Fraction of the task done, in [0, 1]; 1 when it has succeeded."""
+        """Fraction of the task done, in [0, 1]; 1 once the success conditions hold."""
         raise NotImplementedError
 
     def has_failed(self) -> bool:
@@ -106,7 +110,14 @@ class TaskEnv(gym.Env):
         self.episode = episode = self._episode_for_reset(seed, options)
         self._collisions = 0
         self._path_length = 0.0
-        self._start_episode(episode)
+        try:
+            self._start_episode(episode)
+        except SimulationUnstable:
+            raise
+        except (KeyError, TypeError, ValueError, IndexError, AttributeError, RuntimeError) as err:
+            self.data = None  # no half-built episode can be stepped
+            raise InvalidEpisode(f"episode {episode.episode_id or episode.seed} of {self.task_name} cannot be built "
+                                 f"from its factors: {type(err).__name__}: {err}") from err
         return self._observation(), self._info(unsafe=0) | {"factors": dict(episode.factors),
                                                              "instruction": episode.instruction}
 

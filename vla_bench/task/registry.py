@@ -40,7 +40,7 @@ def register_task(name: str, max_episode_steps: int) -> Callable[[T], T]:
     """Class decorator: registers `vla_bench/<name>-v0` with Gymnasium and in `list_tasks()`.
 
     The class's docstring must follow `vla_bench.task.docs`' layout; its domain comes from the
-    class (`TabletopEnv` and `NavigationEnv` set it).
+    class (`ManipulationEnv` and `NavigationEnv` set it).
     """
 
     def decorate(cls: T) -> T:
