@@ -9,6 +9,7 @@ scripted expert solves it (`expert_plan`). The episode life cycle is `vla_bench.
 from __future__ import annotations
 
 import warnings
+from collections import deque
 from typing import Any, ClassVar, Iterator
 
 import gymnasium as gym
@@ -18,6 +19,7 @@ import numpy as np
 from vla_bench.assets import catalog
 from vla_bench.envs.manipulation import cabinet
 from vla_bench.envs.manipulation.expert import ManipulationExpert
+from vla_bench.envs.manipulation.geometry import VerticalExtent
 from vla_bench.envs.manipulation.objects import (
     WALL_THICKNESS,
     ObjectPlacement,
@@ -104,6 +106,10 @@ class ManipulationEnv(TaskEnv):
     def progress(self) -> float:
         return float(self.check_success())
 
+    def after_step(self) -> None:
+        """Called after every control step, before success is checked: for conditions over the
+        whole episode (e.g. an object that must never have been lifted)."""
+
     def keypoints(self) -> list[np.ndarray]:
         """Points the end effector must visit after its start, in order, for the reference path L*."""
         raise NotImplementedError
@@ -123,10 +129,13 @@ class ManipulationEnv(TaskEnv):
         sampler = ObjectSampler(rng, pools or self.pools)
         extras = self.sample_extras(sampler)
         wanted = self.sample_objects(sampler)
-        taken = {(kind, color) for kind, color, _ in wanted.values()}
+        named = [(kind, color) for kind, color, _ in wanted.values()]
+        taken = set(named)
         for i in range(int(sampler.choice("distractors"))):
             kind, color = sampler.kind(where=lambda k: k.graspable), sampler.color()
-            while (kind, color) in taken:  # never a twin of a named object: the instruction stays unambiguous
+            # never a twin of another object, nor one the instruction's words also fit ("the brown
+            # block" would fit a brown jenga block): every instruction names exactly one object
+            while (kind, color) in taken or any(c == color and answers_to(kind, k) for k, c in named):
                 kind, color = sampler.kind(where=lambda k: k.graspable), sampler.color()
             wanted[f"distractor_{i}"] = (kind, color, float(sampler.choice("scale")))
             taken.add((kind, color))
@@ -163,7 +172,7 @@ class ManipulationEnv(TaskEnv):
         self._settle()
         self._ee_prev = self.ee_pos.copy()
         self._success_streak = 0
-        self._unsafe_pairs: set[tuple[int, int]] = set()
+        self._recent_unsafe_pairs: deque[set[tuple[int, int]]] = deque(maxlen=2)
         self._tipped: set[int] = set()
         self._max_robot_force = 0.0
         self._start_pos = {role: self.object_pos(role).copy() for role in self._bodies}
@@ -181,6 +190,7 @@ class ManipulationEnv(TaskEnv):
         self._path_length += float(np.linalg.norm(ee - self._ee_prev))
         self._ee_prev = ee.copy()
         unsafe = self._count_unsafe_events()
+        self.after_step()
         self._success_streak = self._success_streak + 1 if self.check_success() else 0
         return unsafe
 
@@ -223,7 +233,12 @@ class ManipulationEnv(TaskEnv):
         return self._start_pos[role]
 
     def object_bottom(self, role: str) -> float:
-        return float(self.object_pos(role)[2] - self.object_half_extents(role)[2])
+        """Height of the object's lowest point above the table top, from its collision geometry."""
+        return self._extents[role].bounds(self.data)[0]
+
+    def object_top(self, role: str) -> float:
+        """Height of the object's highest point (a receptacle's rim), from its collision geometry."""
+        return self._extents[role].bounds(self.data)[1]
 
     def object_half_extents(self, role: str) -> np.ndarray:
         lo, hi = self._bounds[role]
@@ -258,8 +273,20 @@ class ManipulationEnv(TaskEnv):
         x, y, _ = self.object_pos(role)
         return region[0] <= x <= region[1] and region[2] <= y <= region[3]
 
+    def touches(self, role: str, other_role: str) -> bool:
+        return self._bodies[other_role] in self._touching_bodies(self._bodies[role])
+
+    def rests_on_floor_of(self, role: str, container_role: str) -> bool:
+        """The object touches the container's floor (its first geom), not only its walls."""
+        floor = self.model.body_geomadr[self._bodies[container_role]]
+        geoms = self.model.body_geomadr[self._bodies[role]] + np.arange(self.model.body_geomnum[self._bodies[role]])
+        contacts = self.data.contact
+        g1, g2 = contacts.geom1[: self.data.ncon], contacts.geom2[: self.data.ncon]
+        return bool(np.any((g1 == floor) & np.isin(g2, geoms)) or np.any((g2 == floor) & np.isin(g1, geoms)))
+
     def object_inside(self, role: str, container_role: str) -> bool:
-        """The object rests within the container's walls (xy in its inner footprint, below its rim)."""
+        """The object's centre lies within the container's walls (in its inner footprint) and its
+        bottom below the rim."""
         pos = self.object_pos(role)
         cpos = self.object_pos(container_role)
         half = self.object_half_extents(container_role)
@@ -271,8 +298,7 @@ class ManipulationEnv(TaskEnv):
             inside_xy = np.hypot(*local[:2]) < inner[0]
         else:
             inside_xy = abs(local[0]) < inner[0] and abs(local[1]) < inner[1]
-        rim = cpos[2] + half[2]
-        return bool(inside_xy and self.object_bottom(role) < rim + 0.01)
+        return bool(inside_xy and self.object_bottom(role) < self.object_top(container_role))
 
     def object_still(self, role: str, speed: float = 0.05, spin: float = 1.0) -> bool:
         """Settled: its free joint moves slower than `speed` m/s and turns slower than `spin` rad/s."""
@@ -290,6 +316,7 @@ class ManipulationEnv(TaskEnv):
         self._controller = EndEffectorController(self.model, self.panda, self.controller_config)
         self._bodies = {role: self.model.body(role).id for role in layout.objects}
         self._bounds = {role: body_bounds(self.model, b) for role, b in self._bodies.items()}
+        self._extents = {role: VerticalExtent(self.model, b) for role, b in self._bodies.items()}
         for role, body in self._bodies.items():
             total = catalog()[layout.objects[role].kind].mass * layout.mass_scale
             factor = total / self.model.body_mass[body]
@@ -348,8 +375,9 @@ class ManipulationEnv(TaskEnv):
                 other in self._fixture_bodies or other not in self._task_bodies)
             if too_hard or forbidden:
                 pairs.add((robot, other))
-        events = len(pairs - self._unsafe_pairs)
-        self._unsafe_pairs = pairs
+        # a contact that breaks for one step and touches again is the same event, not a new one
+        events = len(pairs - set().union(*self._recent_unsafe_pairs))
+        self._recent_unsafe_pairs.append(pairs)
         for role, body in self._bodies.items():
             if body in self._task_bodies:
                 continue
@@ -383,6 +411,14 @@ class ManipulationEnv(TaskEnv):
         """L*: straight segments from the EE's start through the task's keypoints."""
         pts = self._start_keypoints
         return float(sum(np.linalg.norm(b - a) for a, b in zip(pts, pts[1:])))
+
+
+def answers_to(kind: str, named_kind: str) -> bool:
+    """Whether an object of `kind` fits a description that names `named_kind`, by its name or a
+    synonym ("jenga block" fits "block")."""
+    names = {named_kind, *catalog()[named_kind].synonyms}
+    own = {kind, *catalog()[kind].synonyms}
+    return any(name == word or name.endswith(" " + word) for name in own for word in names)
 
 
 def describe(obj: "ObjectPlacement", synonyms: bool) -> str:

@@ -93,11 +93,35 @@ def _solid(spec, body, name, kind, scale, defaults):
 
 
 @lru_cache(maxsize=None)
-def _obj_bounds(relative: str) -> tuple[np.ndarray, np.ndarray]:
-    """Axis-aligned bounds of an OBJ file's vertices (read once per file)."""
+def _obj_parts(relative: str) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
+    """An OBJ file's objects (`o` sections) as (vertices, triangles) each, read once per file.
+
+    Decomposed meshes (the duck's 5 and the teddy bear's 15 convex parts) keep every part: MuJoCo
+    would load such a file as one mesh and collide with the hull of one part only.
+    """
+    vertices: list[list[float]] = []
+    parts: list[list[list[int]]] = [[]]
     with open(data_path(relative)) as f:
-        verts = np.array([line.split()[1:4] for line in f if line.startswith("v ")], dtype=float)
-    return verts.min(axis=0), verts.max(axis=0)
+        for line in f:
+            if line.startswith("v "):
+                vertices.append([float(v) for v in line.split()[1:4]])
+            elif line.startswith("o ") and parts[-1]:
+                parts.append([])
+            elif line.startswith("f "):
+                corners = [int(token.split("/")[0]) - 1 for token in line.split()[1:]]
+                parts[-1] += [[corners[0], corners[i], corners[i + 1]] for i in range(1, len(corners) - 1)]
+    points = np.array(vertices)
+    result = []
+    for faces in filter(None, parts):
+        used, local = np.unique(np.array(faces), return_inverse=True)
+        result.append((points[used], local.reshape(-1, 3)))
+    return tuple(result)
+
+
+def _obj_bounds(relative: str) -> tuple[np.ndarray, np.ndarray]:
+    """Axis-aligned bounds of an OBJ file's vertices."""
+    points = np.vstack([vertices for vertices, _ in _obj_parts(relative)])
+    return points.min(axis=0), points.max(axis=0)
 
 
 _UP_QUAT = {"z": [1.0, 0.0, 0.0, 0.0], "y": [np.sqrt(0.5), np.sqrt(0.5), 0.0, 0.0]}
@@ -111,11 +135,19 @@ def _mesh(spec, body, name, kind, scale, defaults):
     stretch = np.array(kind.shape.get("stretch", [1.0, 1.0, 1.0]))
     factor = kind.size * scale / np.max(extent * stretch)
     mesh_scale = factor * (stretch if up == "z" else stretch[[0, 2, 1]])
-    mesh = spec.add_mesh(name=name + "_mesh", file=str(data_path(kind.shape["file"])), scale=mesh_scale.tolist())
-    # Mass and inertia from the convex hull: some pybullet_data meshes (the teddy bear) are
-    # not watertight, and their shell inertia is singular.
-    mesh.inertia = mujoco.mjtMeshInertia.mjMESH_INERTIA_CONVEX
-    body.add_geom(type=mujoco.mjtGeom.mjGEOM_MESH, meshname=name + "_mesh", quat=_UP_QUAT[up], **defaults)
+    parts = _obj_parts(kind.shape["file"])
+    if len(parts) == 1:  # one mesh: from the file, with its texture coordinates
+        meshes = [spec.add_mesh(name=name + "_mesh", file=str(data_path(kind.shape["file"])),
+                                scale=mesh_scale.tolist())]
+    else:  # a convex decomposition: one mesh, and one geom, per part
+        meshes = [spec.add_mesh(name=f"{name}_mesh_{i}", uservert=vertices.ravel().tolist(),
+                                userface=faces.ravel().tolist(), scale=mesh_scale.tolist())
+                  for i, (vertices, faces) in enumerate(parts)]
+    for mesh in meshes:
+        # Mass and inertia from the convex hull: some pybullet_data meshes (the teddy bear) are
+        # not watertight, and their shell inertia is singular.
+        mesh.inertia = mujoco.mjtMeshInertia.mjMESH_INERTIA_CONVEX
+        body.add_geom(type=mujoco.mjtGeom.mjGEOM_MESH, meshname=mesh.name, quat=_UP_QUAT[up], **defaults)
 
 
 def _receptacle(spec, body, name, kind, scale, defaults):

@@ -15,6 +15,11 @@ START_AREA = {"left side": (0.44, 0.58, -0.03, 0.03), "right side": (0.44, 0.58,
 DISTRACTOR_AREA = {"left side": (0.30, 0.72, -0.32, -0.19), "right side": (0.30, 0.72, 0.19, 0.32),
                    "far side": (0.30, 0.72, 0.21, 0.32)}  # room for the four distractors of unseen pools
 
+ON_TABLE = 0.01  # metres: the object's lowest point rests on the table
+LIFTED = 0.02  # metres: an object whose lowest point ever rose higher was carried, not pushed
+UPRIGHT_COS = np.cos(np.radians(30))  # a pushed object must not have toppled
+
+
 def regions() -> dict[str, list[float]]:
     return instructions()["regions"]["areas"]
 
@@ -32,7 +37,11 @@ class PushToRegion(ManipulationEnv):
         - the tabletop factors every manipulation task draws
     Success conditions:
         - in_region: the object's centre lies in the region's box
-        - on_table: the object's bottom is less than 2 cm above the table
+        - on_table: the object's lowest point is less than 1 cm above the table
+        - upright: the object stands as it started (tilted less than 30 degrees)
+        - still: the object moves slower than 5 cm/s and turns slower than 1 rad/s
+        - pushed: the object's lowest point never rose more than 2 cm above the table during the
+          episode (it was pushed, not carried)
     Episode length: 150 control steps (15 s at 10 Hz).
     Expert: lowers the closed hand behind the object and pushes it to the region's centre.
     """
@@ -64,7 +73,15 @@ class PushToRegion(ManipulationEnv):
 
     def success_conditions(self) -> dict[str, bool]:
         return {"in_region": self.object_in_region("target", self.region),
-                "on_table": self.object_bottom("target") < 0.02}
+                "on_table": self.object_bottom("target") < ON_TABLE, "upright": self.object_up("target") > UPRIGHT_COS,
+                "still": self.object_still("target"), "pushed": self._highest_bottom <= LIFTED}
+
+    def _start_episode(self, episode) -> None:
+        super()._start_episode(episode)
+        self._highest_bottom = self.object_bottom("target")
+
+    def after_step(self) -> None:
+        self._highest_bottom = max(self._highest_bottom, self.object_bottom("target"))
 
     def progress(self) -> float:
         now = np.linalg.norm(self.object_pos("target")[:2] - self._goal())

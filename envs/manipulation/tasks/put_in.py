@@ -20,8 +20,10 @@ class PutIn(ManipulationEnv):
           plate), another color, a scale
         - the tabletop factors every manipulation task draws
     Success conditions:
-        - inside: the object's centre is within the receptacle's inner footprint and its bottom
-          below the rim + 1 cm
+        - inside: the object's centre is within the receptacle's inner footprint and its lowest
+          point (of its collision geometry) below the rim
+        - on_floor: the object touches the receptacle's floor, not only its walls (an object
+          perched on the rim is not in)
         - released: the robot does not touch the object
         - still: the object moves slower than 5 cm/s and turns slower than 1 rad/s
     Episode length: 100 control steps (10 s at 10 Hz).
@@ -47,8 +49,9 @@ class PutIn(ManipulationEnv):
                 "prep": catalog()[receptacle.kind].receptacle}
 
     def success_conditions(self) -> dict[str, bool]:
-        return {"inside": self.object_inside("target", "receptacle"), "released": not self.touches_robot("target"),
-                "still": self.object_still("target")}
+        return {"inside": self.object_inside("target", "receptacle"),
+                "on_floor": self.rests_on_floor_of("target", "receptacle"),
+                "released": not self.touches_robot("target"), "still": self.object_still("target")}
 
     def progress(self) -> float:
         start = np.linalg.norm(self.start_pos("target")[:2] - self.object_pos("receptacle")[:2])

@@ -16,7 +16,8 @@ class Stack(ManipulationEnv):
         - both objects: stackable kinds, two different colors, scales
         - the tabletop factors every manipulation task draws
     Success conditions:
-        - on_top: the object's bottom is within 2 cm of the base's top
+        - on_top: the object's lowest point is within 2 cm of the base's highest point (both from
+          their collision geometry) and the object touches the base
         - centred: the object's centre is within 60% of the base's smaller half-width of the
           base's centre (at least 1.5 cm)
         - released: the robot does not touch the object
@@ -40,11 +41,12 @@ class Stack(ManipulationEnv):
                 "base": describe(layout.objects["base"], synonyms)}
 
     def _base_top(self) -> float:
-        return float(self.object_pos("base")[2] + self.object_half_extents("base")[2])
+        return self.object_top("base")
 
     def success_conditions(self) -> dict[str, bool]:
         offset = np.linalg.norm(self.object_pos("target")[:2] - self.object_pos("base")[:2])
-        return {"on_top": bool(abs(self.object_bottom("target") - self._base_top()) < 0.02),
+        return {"on_top": bool(abs(self.object_bottom("target") - self._base_top()) < 0.02
+                               and self.touches("target", "base")),
                 "centred": bool(offset < max(0.6 * float(np.min(self.object_half_extents("base")[:2])), 0.015)),
                 "released": not self.touches_robot("target"), "still": self.object_still("target")}
 
