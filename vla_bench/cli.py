@@ -110,6 +110,17 @@ def _parser() -> argparse.ArgumentParser:
                         help="include runs that finished fewer episodes than planned (marked partial)")
     report.set_defaults(handler=_report)
 
+    auditor = commands.add_parser("audit", help="check a run's success predicates against its videos",
+                                  description="For up to N successes and N failures per task among the episodes "
+                                              "recorded with --record-video, a PNG of the frames around the success "
+                                              "(or the end) above the success predicate's parts over time, and "
+                                              "audit.md listing each with its flags.")
+    auditor.add_argument("run_dir", type=Path, metavar="RUN_DIR")
+    auditor.add_argument("--per-task", type=_at_least(1), default=3, metavar="N",
+                         help="successes and failures audited per task (default: %(default)s)")
+    auditor.add_argument("-o", "--output", type=Path, help="audit folder (default: RUN_DIR/audit)")
+    auditor.set_defaults(handler=_audit)
+
     collector = commands.add_parser("collect", help="record the oracle's demonstrations as a LeRobot dataset",
                                     description="Run the scripted expert on a split's committed episodes and write "
                                                 "them in the LeRobotDataset v2.1 layout (parquet, PNG frames).")
@@ -245,6 +256,20 @@ def _report(args: argparse.Namespace) -> int:
     check_output_dir(out, "-o")
     path = write_report(args.run_dirs, out, allow_partial=args.allow_partial)
     print(f"report: {path}")
+    return 0
+
+
+def _audit(args: argparse.Namespace) -> int:
+    from vla_bench.audit import audit, sample, traced_episodes
+
+    episodes = traced_episodes(args.run_dir)  # a run without videos or traces fails before -o is made
+    out = args.output or args.run_dir / "audit"
+    check_output_dir(out, "-o")
+    path = audit(args.run_dir, out, per_task=args.per_task, episodes=episodes)
+    chosen = sample(episodes, args.per_task)
+    flagged = sum(1 for e in chosen if e.flags)
+    print(f"audited {len(chosen)} of the {len(episodes)} episodes with a video and a trace, {flagged} flagged")
+    print(f"audit: {path}")
     return 0
 
 

@@ -133,12 +133,68 @@ def resident_memory_mb() -> float:
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+RESET_ONLY_INFO = ("factors", "instruction")  # constant over an episode: a trace's header has them
+
+
+def trace_entry(step: int, info: dict[str, Any], obs: dict[str, Any] | None = None) -> dict[str, Any]:
+    """One step of an episode's trace: every per-step `info` value that JSON can hold (the success
+    predicate's parts, `is_success`, `progress`, `sim_time`, contacts, path length, the supervisor's
+    interventions, and whatever a domain adds), with the observation's `proprio` (the robot's own
+    state: the end effector and gripper, or the base pose). Task-agnostic: nothing is read that
+    `info` and the observation do not already carry."""
+    entry: dict[str, Any] = {"step": step}
+    for key, value in info.items():
+        if key in RESET_ONLY_INFO:
+            continue
+        plain = _plain(value)
+        if plain is not _SKIP:
+            entry[key] = plain
+    if obs is not None and "proprio" in obs:
+        plain = _plain(obs["proprio"])
+        if plain is not _SKIP:
+            entry["proprio"] = plain
+    return entry
+
+
+_SKIP = object()
+
+
+def _plain(value: Any, depth: int = 0) -> Any:
+    """`value` as JSON (floats to 6 decimals), or _SKIP for what a trace should not hold (images,
+    large arrays, objects)."""
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        number = float(value)
+        return round(number, 6) if np.isfinite(number) else None
+    if isinstance(value, str):
+        return value if len(value) <= 200 else _SKIP
+    if depth >= 3:
+        return _SKIP
+    if isinstance(value, np.ndarray):
+        return _plain(value.tolist(), depth) if value.size <= 64 else _SKIP
+    if isinstance(value, (list, tuple)):
+        if len(value) > 64:
+            return _SKIP
+        items = [_plain(v, depth + 1) for v in value]
+        return _SKIP if any(v is _SKIP for v in items) else items
+    if isinstance(value, dict):
+        items = {str(k): _plain(v, depth + 1) for k, v in value.items()}
+        return {k: v for k, v in items.items() if v is not _SKIP}
+    return _SKIP
+
+
 def run_episode(env: gym.Env, policy: Policy, episode: EpisodeSpec, split: str = "", policy_name: str | None = None,
-                on_step: Callable[[int], None] | None = None, frames: list | None = None) -> EpisodeRecord:
+                on_step: Callable[[int], None] | None = None, frames: list | None = None,
+                trace: list | None = None) -> EpisodeRecord:
     """Reset `env` to `episode` and let `policy` act until the task ends, time runs out or a fault.
 
     `on_step` is called after every step (the runner's heartbeat); `frames`, if given, collects
-    the front camera image of every step (for videos).
+    the front camera image of every step (for videos); `trace`, if given, collects `trace_entry`
+    of every step (for `vla-bench audit`). Entry k of either is the state after k steps (0: the
+    reset), so `frames[k]` shows what `trace[k]` describes.
     """
     record = EpisodeRecord(policy_name or getattr(policy, "name", type(policy).__name__), split, episode.task,
                            episode.episode_id or f"{episode.task}/{episode.seed}", episode.seed,
@@ -154,6 +210,8 @@ def run_episode(env: gym.Env, policy: Policy, episode: EpisodeSpec, split: str =
         except Exception as err:  # a broken install or a corrupt episode: this episode fails, the run goes on
             raise EnvironmentFault(f"environment could not be reset: {type(err).__name__}: {err}") from err
         start_time = info.get("sim_time", 0.0)
+        if trace is not None:
+            trace.append(trace_entry(0, info, obs))
         try:
             policy.reset(obs["instruction"], task_info(env, episode, getattr(policy, "privileged", False)))
         except Exception as err:  # the policy's own bug: recorded, the run goes on
@@ -175,6 +233,8 @@ def run_episode(env: gym.Env, policy: Policy, episode: EpisodeSpec, split: str =
             obs, _, terminated, truncated, info = env.step(check_action(raw, env.action_space, env.unwrapped.domain))
             record.steps += 1
             record.interventions += len(info.get("interventions", ()))
+            if trace is not None:
+                trace.append(trace_entry(record.steps, info, obs))
             done = terminated or truncated
             if on_step is not None:
                 on_step(record.steps)

@@ -1,7 +1,10 @@
-"""MP4 videos of episodes, with the instruction written on the frames."""
+"""MP4 videos of episodes, with the instruction written on the frames, and the step traces
+recorded beside them (what `vla-bench audit` reads)."""
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -35,3 +38,25 @@ def write_video(path: Path, frames: list[np.ndarray], text: str, fps: float | No
         for frame in frames:
             writer.append_data(caption(frame, text))
     return path
+
+
+TRACE_VERSION = 1
+
+
+def write_trace(path: Path, record: dict[str, Any], steps: list[dict[str, Any]],
+                factors: dict[str, Any] | None = None) -> Path:
+    """The episode's trace as JSON: a header (its record's identity and outcome, the factors) and
+    `steps`, one `vla_bench.runner.episode.trace_entry` per step from the reset (step 0) on, so
+    `steps[k]` describes frame k of the episode's video."""
+    header = {key: record.get(key) for key in ("policy", "split", "task", "episode_id", "seed", "instruction",
+                                               "success", "steps", "progress", "error", "sim_seconds")}
+    data = {"trace_version": TRACE_VERSION, **header, "factors": dict(factors or {}), "trace": steps}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(data, separators=(",", ":")))
+    tmp.replace(path)  # a trace is whole or absent, even after a kill
+    return path
+
+
+def read_trace(path: Path) -> dict[str, Any]:
+    return json.loads(Path(path).read_text())

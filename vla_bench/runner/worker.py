@@ -105,7 +105,7 @@ def _run_jobs(worker_id: int, config: WorkerConfig, jobs, results, policy_for) -
     `policy_for(index)`, with a heartbeat per step, an optional video, and its record at the end."""
     import vla_bench  # noqa: F401  (registers tasks in a spawned process)
     from vla_bench.runner.episode import run_episode
-    from vla_bench.runner.video import write_video
+    from vla_bench.runner.video import write_trace, write_video
 
     envs = EnvCache(config)
     results.put(("ready", worker_id, None, None))
@@ -113,6 +113,7 @@ def _run_jobs(worker_id: int, config: WorkerConfig, jobs, results, policy_for) -
         while (job := jobs.get()) is not None:
             index, episode, record_video = job
             frames: list | None = [] if record_video else None
+            trace: list | None = [] if record_video else None
             try:
                 env = envs.get(episode.task)
             except Exception as err:  # e.g. a missing asset file: this episode fails, the worker lives on
@@ -122,10 +123,12 @@ def _run_jobs(worker_id: int, config: WorkerConfig, jobs, results, policy_for) -
                 results.put(("done", worker_id, index, failed.to_json()))
                 continue
             record = run_episode(env, policy_for(index), episode, config.split, config.policy_name, frames=frames,
+                                 trace=trace,
                                  on_step=lambda step, index=index: results.put(("step", worker_id, index, step)))
             if frames:
                 fps = record.steps / record.sim_seconds if record.sim_seconds > 0 else None
                 write_video(video_path(config.run_dir, episode), frames, episode.instruction, fps)
+                write_trace(trace_path(config.run_dir, episode), record.to_json(), trace or [], episode.factors)
             results.put(("done", worker_id, index, record.to_json()))
     except Exception:  # a crash outside an episode's own faults: tell the runner, which records it
         results.put(("crash", worker_id, None, traceback.format_exc()))
@@ -133,5 +136,15 @@ def _run_jobs(worker_id: int, config: WorkerConfig, jobs, results, policy_for) -
         envs.close()
 
 
+def media_path(run_dir: Path, folder: str, task: str, episode_id: str, suffix: str) -> Path:
+    """RUN_DIR/<folder>/<task>/<episode id with / as _><suffix>: where an episode's video and trace go."""
+    return run_dir / folder / task / f"{episode_id.replace('/', '_')}{suffix}"
+
+
 def video_path(run_dir: Path, episode: EpisodeSpec) -> Path:
-    return run_dir / "videos" / episode.task / f"{episode.episode_id.replace('/', '_')}.mp4"
+    return media_path(run_dir, "videos", episode.task, episode.episode_id, ".mp4")
+
+
+def trace_path(run_dir: Path, episode: EpisodeSpec) -> Path:
+    """The step trace recorded with an episode's video (`vla_bench.runner.video.write_trace`)."""
+    return media_path(run_dir, "traces", episode.task, episode.episode_id, ".json")
