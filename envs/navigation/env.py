@@ -3,8 +3,9 @@
 A house (floor plan, furniture, lighting, paint) is built into MuJoCo with a differential-drive
 base that moves only through its wheel motors. A task family says which furnishings are the
 goals and how the instruction names them (`choose_goals`); success follows Habitat: the agent
-calls stop within `SUCCESS_DISTANCE` of the goal (of each goal in turn for multi-step
-instructions). The episode life cycle is `vla_bench.task.TaskEnv`'s.
+calls stop within `SUCCESS_DISTANCE` of the goal's footprint along a path that crosses no wall
+(`region.GoalRegion`; of each goal in turn for multi-step instructions), so a stop in the next
+room never counts. The episode life cycle is `vla_bench.task.TaskEnv`'s.
 
 Observations: `rgb` and `depth` from the egocentric camera, `proprio` = (x, y, cos yaw, sin yaw)
 from odometry, `instruction`. Actions: Discrete(4) {0 stop, 1 forward 0.25 m, 2 turn left 15°,
@@ -23,7 +24,8 @@ from scipy.ndimage import distance_transform_edt
 from vla_bench.assets import colors, furniture
 from vla_bench.envs.navigation.expert import NavigationExpert
 from vla_bench.envs.navigation.geodesic import OccupancyGrid
-from vla_bench.envs.navigation.layout import Furnishing, House, house_from_factors, sample_house
+from vla_bench.envs.navigation.layout import Furnishing, House, house_from_factors, part_rgb, sample_house
+from vla_bench.envs.navigation.region import GoalRegion
 from vla_bench.envs.navigation.robot import BASE, BASE_RADIUS, DriveConfig, DriveController
 from vla_bench.envs.navigation.scene import build_floor_plan_scene
 from vla_bench.sim.rendering import OffscreenRenderer
@@ -32,7 +34,7 @@ from vla_bench.task.base import SimulationUnstable, TaskEnv
 from vla_bench.task.instruction import instruction_space
 from vla_bench.task.sampling import FactorSampler
 
-SUCCESS_DISTANCE = 1.0  # metres from the goal's footprint when stop is called
+SUCCESS_DISTANCE = 1.0  # metres from the goal's footprint, along a path that crosses no wall, when stop is called
 SAFETY_DISTANCE = 0.05  # the supervisor blocks a forward step that would bring the body closer to an obstacle
 CONTINUOUS_PERIOD = 0.25  # seconds one continuous command is held
 MAX_SPEED, MAX_TURN_RATE = 0.5, np.radians(60)
@@ -86,7 +88,8 @@ class NavigationEnv(TaskEnv):
             factors, house = sample_house(rng, sampler)
             free = house.free_space()
             start_distances = free.distances_to(*house.start[:2])
-            distances = np.array([_closest_in_region(start_distances, free, f)[0] for f in house.furnishings])
+            fields = [goal_region(house, f).field(free) for f in house.furnishings]
+            distances = np.array([_closest_in_region(start_distances, free, field)[0] for field in fields])
             chosen = self.choose_goals(rng, house, distances)
             if chosen is not None:
                 break
@@ -105,6 +108,8 @@ class NavigationEnv(TaskEnv):
         self.goals = [self.house.furnishings[i] for i in episode.factors["goals"]]
         self._build(episode.factors)
         self.free_space = self.house.free_space()
+        self._regions = [goal_region(self.house, goal) for goal in self.goals]  # precomputed: cheap to query each step
+        self._fields = [region.field(self.free_space) for region in self._regions]
         self._goal_index = 0
         self._stopped_wrong = False
         self._hold = False
@@ -130,8 +135,8 @@ class NavigationEnv(TaskEnv):
         return self._after_motion()
 
     def success_conditions(self) -> dict[str, bool]:
-        goal = self.current_goal or self.goals[-1]
-        return {"within_radius": goal.distance(*self.pose[:2]) <= SUCCESS_DISTANCE,
+        index = min(self._goal_index, len(self.goals) - 1)
+        return {"within_radius": self.goal_distance(index) <= SUCCESS_DISTANCE,
                 "stopped": self.current_goal is None}
 
     def is_success(self) -> bool:
@@ -162,17 +167,27 @@ class NavigationEnv(TaskEnv):
     def current_goal(self) -> Furnishing | None:
         return self.goals[self._goal_index] if self._goal_index < len(self.goals) else None
 
+    def goal_distance(self, index: int | None = None, point=None) -> float:
+        """Length of the shortest path from `point` (default the base's centre) to goal `index`'s
+        footprint (default the current goal) that crosses no wall; inf beyond SUCCESS_DISTANCE."""
+        index = self._goal_index if index is None else index
+        if index >= len(self.goals):
+            return float("inf")
+        point = self.pose[:2] if point is None else point
+        return float(self._regions[index].distance([point])[0])
+
     def within_goal(self) -> bool:
-        goal = self.current_goal
-        return goal is not None and goal.distance(*self.pose[:2]) <= SUCCESS_DISTANCE
+        """Whether the base's centre is in the current goal's success region."""
+        return self.current_goal is not None and self.goal_distance() <= SUCCESS_DISTANCE
 
     def goal_target(self, inside: float) -> tuple[float, float]:
         """The free point nearest (geodesically) from here that lies `inside` metres within the
         current goal's success region."""
         distances = self.free_space.distances_to(*self.nearest_free(self.pose[:2]))
-        length, point = _closest_in_region(distances, self.free_space, self.current_goal, SUCCESS_DISTANCE - inside)
+        field = self._fields[self._goal_index]
+        length, point = _closest_in_region(distances, self.free_space, field, SUCCESS_DISTANCE - inside)
         if not np.isfinite(length):  # the region's inner part is out of reach: aim at its edge
-            point = _closest_in_region(distances, self.free_space, self.current_goal)[1]
+            point = _closest_in_region(distances, self.free_space, field)[1]
         return point
 
     def forward_is_blocked(self, heading: float | None = None) -> bool:
@@ -200,10 +215,9 @@ class NavigationEnv(TaskEnv):
         return NavigationExpert(self)
 
     def progress(self) -> float:
-        goal = self.current_goal
         done = float(self._goal_index)
-        if goal is not None and not self._stopped_wrong:
-            done += float(goal.distance(*self.pose[:2]) <= SUCCESS_DISTANCE) * 0.5
+        if self.current_goal is not None and not self._stopped_wrong:
+            done += float(self.within_goal()) * 0.5
         return min(1.0, done / len(self.goals))
 
     # ------------------------------------------------------------------------ internals
@@ -212,12 +226,11 @@ class NavigationEnv(TaskEnv):
         spec = build_floor_plan_scene(self.house.plan, self.house.start, tuple(factors["wall_color"]),
                                       tuple(factors["floor_color"]), factors["room_light"], self.image_size)
         palette = colors()
-        wood = [0.35, 0.25, 0.18, 1.0]
         for n, item in enumerate(self.house.furnishings):
             body = spec.worldbody.add_body(name=f"furniture_{n}", pos=[item.x, item.y, 0],
                                            quat=[np.cos(item.yaw / 2), 0, 0, np.sin(item.yaw / 2)])
             for part in furniture()[item.kind].parts:
-                rgba = [*palette[item.color], 1.0] if part["painted"] else [*part.get("rgb", wood[:3]), 1.0]
+                rgba = [*palette[item.color], 1.0] if part["painted"] else [*part_rgb(part), 1.0]
                 body.add_geom(name=f"furniture_{n}_{len(body.geoms)}", type=_GEOM[part["type"]],
                               size=part["size"], pos=part["pos"], rgba=rgba)
         self.model = spec.compile()
@@ -284,12 +297,11 @@ class NavigationEnv(TaskEnv):
     def _reference_length(self) -> float:
         """L*: the geodesic from the start into each goal's success region in turn."""
         total, here = 0.0, self.nearest_free(self.house.start[:2])
-        for goal in self.goals:
+        for field in self._fields:
             distances = self.free_space.distances_to(*here)
-            length, here = _closest_in_region(distances, self.free_space, goal)
+            length, here = _closest_in_region(distances, self.free_space, field)
             total += length
         return total
-
 
     def nearest_free(self, point) -> tuple[float, float]:
         """`point`, or the nearest free cell's centre when the robot stands in the inflated margin."""
@@ -306,19 +318,22 @@ _GEOM = {"box": mujoco.mjtGeom.mjGEOM_BOX, "cylinder": mujoco.mjtGeom.mjGEOM_CYL
          "sphere": mujoco.mjtGeom.mjGEOM_SPHERE}
 
 
-def _region_mask(grid: OccupancyGrid, goal: Furnishing, radius: float = SUCCESS_DISTANCE) -> np.ndarray:
-    """Cells whose centre lies within `radius` of the goal's footprint."""
-    ii, jj = np.indices(grid.blocked.shape)
-    xs, ys = grid.x0 + (ii + 0.5) * grid.resolution, grid.y0 + (jj + 0.5) * grid.resolution
-    hx, hy = goal.half_extents
-    dx, dy = np.maximum(np.abs(xs - goal.x) - hx, 0), np.maximum(np.abs(ys - goal.y) - hy, 0)
-    return np.hypot(dx, dy) <= radius
+def goal_region(house: House, goal: Furnishing) -> GoalRegion:
+    """The goal's success region: within SUCCESS_DISTANCE of its footprint along a path that crosses no wall."""
+    return GoalRegion(house.plan, (goal.x, goal.y), goal.half_extents, SUCCESS_DISTANCE)
 
 
-def _closest_in_region(distances: np.ndarray, grid: OccupancyGrid, goal: Furnishing,
+def _region_mask(field: np.ndarray, radius: float = SUCCESS_DISTANCE) -> np.ndarray:
+    """Cells whose centre is within `radius` of the goal's footprint along a path that crosses no
+    wall (`field`: `GoalRegion.field` on the grid)."""
+    return field <= radius
+
+
+def _closest_in_region(distances: np.ndarray, grid: OccupancyGrid, field: np.ndarray,
                        radius: float = SUCCESS_DISTANCE) -> tuple[float, tuple[float, float]]:
-    """The geodesic distance into the goal's success region and the point where it is reached."""
-    masked = np.where(_region_mask(grid, goal, radius), distances, np.inf)
+    """The geodesic distance (on the planner's grid) into the goal's success region, of `radius`
+    when smaller, and the cell centre where it is reached."""
+    masked = np.where(_region_mask(field, radius), distances, np.inf)
     cell = np.unravel_index(int(np.argmin(masked)), masked.shape)
     return float(masked[cell]), grid.point(int(cell[0]), int(cell[1]))
 

@@ -1,4 +1,5 @@
-"""The navigation oracle: follows the geodesic path into each goal's success region, then stops.
+"""The navigation oracle: follows the geodesic path into each goal's success region (the points
+within the success distance of the footprint along a path that crosses no wall), then stops.
 
 It plans on the same inflated occupancy grid that defines L*, aims a little inside the success
 region (so the discrete steps cannot stop it just short), and re-plans when a goal is reached or
@@ -39,7 +40,7 @@ class NavigationExpert:
             if not env.forward_is_blocked():
                 return self._steer(0.0)
         goal = env.current_goal
-        if goal is None or goal.distance(*env.pose[:2]) <= env.success_distance - AIM_INSIDE / 2:
+        if goal is None or env.goal_distance() <= env.success_distance - AIM_INSIDE / 2:
             return self._stop()
         if self._planned_for != env.goal_index or self._off_path():
             self._plan()

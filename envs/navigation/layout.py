@@ -6,11 +6,12 @@ EpisodeSpec's factors as plain data, so a manifest rebuilds the same house exact
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
 
-from vla_bench.assets import furniture
+from vla_bench.assets import colors, furniture
 from vla_bench.envs.navigation.floorplan import FloorPlan, Room, generate_floor_plan
 from vla_bench.envs.navigation.geodesic import OccupancyGrid, floor_plan_grid
 from vla_bench.envs.navigation.robot import BASE_RADIUS
@@ -21,6 +22,8 @@ WALL_MARGIN = 0.15  # furniture stands at least this far from walls
 PASSAGE = 0.9  # free gap kept between pieces of furniture, so every room stays crossable
 DOOR_KEEP_OUT = 1.1  # no furniture this close to a doorway's centre
 ITEMS_PER_ROOM = (2, 4)  # inclusive range
+UNPAINTED_RGB = (0.35, 0.25, 0.18)  # dark wood: a part that is not painted and names no rgb of its own
+LOOKALIKE = 0.3  # RGB distance under which a painted color reads as an unpainted part's color
 
 
 @dataclass(frozen=True)
@@ -73,6 +76,27 @@ class House:
         return self.grid(resolution).inflated(BASE_RADIUS + CLEARANCE)
 
 
+def part_rgb(part: dict[str, Any]) -> tuple[float, float, float]:
+    """The fixed color of an unpainted part (its own `rgb`, else dark wood)."""
+    return tuple(part.get("rgb", UNPAINTED_RGB))
+
+
+@lru_cache(maxsize=None)
+def lookalike_colors(kind: str) -> frozenset[str]:
+    """Colors a kind is never painted: those its unpainted parts already show (the palette color
+    nearest to each such part, and any within LOOKALIKE of it), so that "the green plant" cannot
+    also be every plant by its green foliage, nor "the brown table" every table by its wooden legs."""
+    palette = {name: np.array(rgb) for name, rgb in colors().items()}
+    excluded = set()
+    for part in furniture()[kind].parts:
+        if part["painted"]:
+            continue
+        rgb = np.array(part_rgb(part))
+        gaps = {name: float(np.linalg.norm(value - rgb)) for name, value in palette.items()}
+        excluded |= {min(gaps, key=gaps.get)} | {name for name, gap in gaps.items() if gap < LOOKALIKE}
+    return frozenset(excluded)
+
+
 def plan_from_factors(factors: dict[str, Any]) -> FloorPlan:
     spec = factors["floor_plan"]
     return generate_floor_plan(np.random.default_rng(spec["seed"]), spec["columns"], spec["rows"],
@@ -85,8 +109,9 @@ def house_from_factors(factors: dict[str, Any]) -> House:
 
 
 def sample_house(rng: np.random.Generator, sampler: FactorSampler) -> tuple[dict[str, Any], House]:
-    """Floor plan, furniture (every (color, kind) pair at most once, so names are unambiguous)
-    and a start pose in free space; returns the factors to store and the house they describe."""
+    """Floor plan, furniture (every (color, kind) pair at most once, and never a color that the
+    kind's unpainted parts show, so names are unambiguous) and a start pose in free space; returns
+    the factors to store and the house they describe."""
     plan_spec = dict(sampler.choice("floor_plan"))
     plan_spec["seed"] = int(rng.integers(2**31))
     plan = plan_from_factors({"floor_plan": plan_spec})
@@ -94,8 +119,8 @@ def sample_house(rng: np.random.Generator, sampler: FactorSampler) -> tuple[dict
     for room in plan.rooms:
         for _ in range(int(rng.integers(ITEMS_PER_ROOM[0], ITEMS_PER_ROOM[1] + 1))):
             kind = _kind_for(room, sampler)
-            taken = {i.color for i in items if i.kind == kind}
-            if len(taken) >= len(sampler.pool("color")):
+            taken = {i.color for i in items if i.kind == kind} | lookalike_colors(kind)
+            if not set(sampler.pool("color")) - taken:
                 continue  # every color of this kind is in the house already (small unseen kind pools)
             placed = _place(rng, plan, room, kind, sampler.color(exclude=taken), items)
             if placed is not None:

@@ -28,7 +28,8 @@ from vla_bench.splits.definitions import (
 from vla_bench.task.registry import list_tasks, task_entry
 
 MANIFEST_DIR = Path(__file__).resolve().parent / "manifests"
-MANIFEST_VERSION = 2  # 2: episode seeds from a hash of the task name (1: from its registry position)
+MANIFEST_VERSION = 3  # 3: predicates, object geometry and navigation regions of this version; 2: seeds from a
+# hash of the task name (1: from its registry position)
 EPISODES_PER_TASK = 50
 MAX_DRAWS = 200  # rejection sampling for composition constraints (a quarter are held out)
 

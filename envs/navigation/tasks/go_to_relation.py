@@ -15,7 +15,8 @@ class GoToRelation(NavigationEnv):
     """Go to an object named by a relation ("the plant next to the red sofa", "the lamp in the bedroom").
 
     Only the relation tells the goal apart from the other objects of its kind: "next to" means
-    footprints within 1.5 m of each other.
+    footprints within 1.5 m of each other in the same room (no wall between them), and no other
+    object of the goal's kind stands within 1.5 m of the anchor, in its room or behind a wall.
 
     Randomizations:
         - the goal and its relation: the room it stands in, or an anchor object next to it, chosen
@@ -24,8 +25,10 @@ class GoToRelation(NavigationEnv):
           doorways, furniture kinds and colors, wall and floor paint, room lights, instruction
           template)
     Success conditions:
-        - within_radius: the base's centre is within 1 m (straight line) of the goal's footprint
-        - stopped: stop was called inside that radius (a stop anywhere else ends
+        - within_radius: the base's centre is within 1 m of the goal's footprint along a path
+          that crosses no wall (the shortest such path; walls are 0.1 m thick, furniture does not
+          count), so a stop in the next room, behind a wall, never counts
+        - stopped: stop was called inside that region (a stop anywhere else ends
           the episode as a failure)
     Episode length: 150 steps (a step is one move: forward 0.25 m or a 15 degree turn).
     Expert: follows the taut geodesic path on the occupancy grid into the goal's region and stops.
@@ -40,7 +43,8 @@ class GoToRelation(NavigationEnv):
             if not [o for o in same_kind if o.room == target.room]:
                 options.append((int(t), f"in the {target.room}"))
             for anchor in items:
-                if anchor is target or anchor.kind == target.kind or anchor.gap(target) > NEXT_TO:
+                if (anchor is target or anchor.kind == target.kind or anchor.room != target.room
+                        or anchor.gap(target) > NEXT_TO):
                     continue
                 if not [o for o in same_kind if anchor.gap(o) <= NEXT_TO]:
                     options.append((int(t), f"next to the {anchor.name()}"))
