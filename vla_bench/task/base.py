@@ -114,7 +114,7 @@ class TaskEnv(gym.Env):
             self._start_episode(episode)
         except SimulationUnstable:
             raise
-        except (KeyError, TypeError, ValueError, IndexError, AttributeError, RuntimeError) as err:
+        except (KeyError, TypeError, ValueError, IndexError, AttributeError) as err:
             self.data = None  # no half-built episode can be stepped
             raise InvalidEpisode(f"episode {episode.episode_id or episode.seed} of {self.task_name} cannot be built "
                                  f"from its factors: {type(err).__name__}: {err}") from err
