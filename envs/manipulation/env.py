@@ -279,10 +279,7 @@ class ManipulationEnv(TaskEnv):
     def rests_on_floor_of(self, role: str, container_role: str) -> bool:
         """The object touches the container's floor (its first geom), not only its walls."""
         floor = self.model.body_geomadr[self._bodies[container_role]]
-        geoms = self.model.body_geomadr[self._bodies[role]] + np.arange(self.model.body_geomnum[self._bodies[role]])
-        contacts = self.data.contact
-        g1, g2 = contacts.geom1[: self.data.ncon], contacts.geom2[: self.data.ncon]
-        return bool(np.any((g1 == floor) & np.isin(g2, geoms)) or np.any((g2 == floor) & np.isin(g1, geoms)))
+        return floor in self._touching_geoms(self._bodies[role])
 
     def object_inside(self, role: str, container_role: str) -> bool:
         """The object's centre lies within the container's walls (in its inner footprint) and its
@@ -349,11 +346,14 @@ class ManipulationEnv(TaskEnv):
         mujoco.mj_step(model, data, nstep=int(SETTLE_SECONDS / model.opt.timestep))
         self.check_stable()
 
+    def _touching_geoms(self, body: int) -> set[int]:
+        """The geoms of other bodies in contact with `body` now."""
+        g1, g2 = self.data.contact.geom1[: self.data.ncon], self.data.contact.geom2[: self.data.ncon]
+        b1, b2 = self.model.geom_bodyid[g1], self.model.geom_bodyid[g2]
+        return set(g2[(b1 == body) & (b2 != body)].tolist()) | set(g1[(b2 == body) & (b1 != body)].tolist())
+
     def _touching_bodies(self, body: int) -> set[int]:
-        contacts = self.data.contact
-        b1 = self.model.geom_bodyid[contacts.geom1[: self.data.ncon]]
-        b2 = self.model.geom_bodyid[contacts.geom2[: self.data.ncon]]
-        return set(b2[b1 == body].tolist()) | set(b1[b2 == body].tolist())
+        return set(self.model.geom_bodyid[list(self._touching_geoms(body))].tolist())
 
     def _count_unsafe_events(self) -> int:
         """New unsafe contacts this step (an event is counted once, when it starts)."""
