@@ -25,7 +25,10 @@ def save_checkpoint(path: Path, name: str, model: BaselineModel, training: dict[
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    # parameters in bfloat16 (half the file; loading copies them back into float32), statistics in float32
+    parameters = {name for name, _ in model.named_parameters()}
+    tensors = {k: (v.to(torch.bfloat16) if k in parameters else v).detach().cpu().contiguous()
+               for k, v in model.state_dict().items()}
     metadata = {"model": name, "config": json.dumps(model.config.to_dict()), "training": json.dumps(training)}
     save_file(tensors, str(path), metadata=metadata)
     return path

@@ -5,26 +5,47 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-CAMERAS = ("rgb", "wrist_rgb")
+from vla_bench.data.cameras import DOMAIN_CAMERAS
+
+DOMAINS = tuple(DOMAIN_CAMERAS)
+PROPRIO_DIMS = {"manipulation": 15, "navigation": 4}  # each domain's proprio vector; shorter ones are zero-padded
+MANIPULATION_ACTION_DIM = 7  # end-effector delta and gripper
+NAVIGATION_ACTIONS = 4  # stop, forward, turn left, turn right
+ACTION_MODES = {"manipulation": "ee_delta", "navigation": "discrete"}
+
 
 @dataclass(frozen=True)
 class BaselineConfig:
-    """Inputs and outputs every baseline shares; each model's config adds its architecture."""
+    """Inputs and outputs every baseline shares; each model's config adds its architecture.
 
-    cameras: tuple[str, ...] = ("rgb",)  # observation keys of the images the model sees, in order
+    One model serves every domain in `domains`: the trunk is shared, and each domain has its
+    own proprio projection and action head (RT-1's and Gato's way of mixing embodiments).
+    Camera slot i is camera i of the episode's domain (`DOMAIN_CAMERAS`), so a model with
+    `cameras=2` sees front and wrist in manipulation, colour and depth in navigation."""
+
+    domains: tuple[str, ...] = DOMAINS
+    cameras: int = 2  # the first N cameras of each domain
     history: int = 1  # control steps of observations per decision (the current one included)
+    chunk: int = 1  # future actions predicted per decision (ACT's action chunk; executed with temporal ensembling)
     image_size: int = 128  # pixels, width and height of every camera image
     language_dim: int = 384  # the instruction embedding's size (all-MiniLM-L6-v2)
-    proprio_dim: int = 15  # the manipulation proprio vector
-    action_dim: int = 7  # end-effector delta and gripper
 
     def __post_init__(self) -> None:
-        unknown = [c for c in self.cameras if c not in CAMERAS]
-        if not self.cameras or unknown:
-            raise ValueError(f"cameras must be a non-empty subset of {CAMERAS}, got {self.cameras}")
-        for name in ("history", "image_size", "language_dim", "proprio_dim", "action_dim"):
+        unknown = [d for d in self.domains if d not in DOMAINS]
+        if not self.domains or unknown:
+            raise ValueError(f"domains must be a non-empty subset of {DOMAINS}, got {self.domains}")
+        if not 1 <= self.cameras <= min(len(DOMAIN_CAMERAS[d]) for d in self.domains):
+            raise ValueError(f"cameras must be between 1 and the cameras every domain has, got {self.cameras}")
+        for name in ("history", "chunk", "image_size", "language_dim"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+
+    @property
+    def proprio_dim(self) -> int:
+        return max(PROPRIO_DIMS[d] for d in self.domains)
+
+    def camera_keys(self, domain: str) -> tuple[str, ...]:
+        return DOMAIN_CAMERAS[domain][: self.cameras]
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -217,17 +217,20 @@ def main(argv: list[str] | None = None) -> None:
     """Precompute the embeddings of every instruction in the committed manifests (and of fresh
     draws of a split, for collecting demonstrations elsewhere)."""
     import vla_bench  # noqa: F401  (registers the tasks)
-    from vla_bench.splits import SPLITS, generate_manifest, load_manifest
+    from vla_bench.splits import SPLITS, committed_seeds, generate_manifest, load_manifest
 
     parser = argparse.ArgumentParser(description=main.__doc__)
     parser.add_argument("-o", "--output", type=Path, required=True)
     parser.add_argument("--draw", action="append", default=[], metavar="SPLIT:SEED:N",
-                        help="also the instructions of N fresh episodes per task of SPLIT drawn with SEED")
+                        help="also the instructions of N fresh episodes per task of SPLIT drawn with SEED, as "
+                             "`vla-bench collect --seed SEED --episodes-per-task N` draws them")
     args = parser.parse_args(argv)
-    texts = [e.instruction for name in SPLITS for e in load_manifest(name).episodes]
+    texts = [""]  # what a policy reads under `--instruction-mode blank`
+    texts += [e.instruction for name in SPLITS for e in load_manifest(name).episodes]
     for draw in args.draw:
         split, seed, count = draw.split(":")
-        texts += [e.instruction for e in generate_manifest(split, int(count), seed=int(seed)).episodes]
+        texts += [e.instruction for e in generate_manifest(split, int(count), seed=int(seed),
+                                                           exclude_seeds=committed_seeds()).episodes]
     save_table(texts, args.output)
     print(f"{len(set(texts))} instructions: {args.output}")
 

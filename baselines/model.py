@@ -1,6 +1,7 @@
 """What every learned baseline is: per-frame features conditioned on the instruction, then a
-decision over a short history of them. The split lets a policy encode each new frame once and
-keep the features of the past ones, and lets training run the same code on whole windows."""
+decision over a short history of them, read out by one action head per domain. The split lets a
+policy encode each new frame once and keep the features of the past ones, and lets training run
+the same code on whole windows."""
 from __future__ import annotations
 
 from typing import ClassVar
@@ -8,27 +9,50 @@ from typing import ClassVar
 import torch
 from torch import nn
 
-from vla_bench.baselines.configuration import BaselineConfig
+from vla_bench.baselines.configuration import NAVIGATION_ACTIONS, PROPRIO_DIMS, BaselineConfig
+from vla_bench.baselines.heads import ActionHead, DiscreteHead
 
 
 class BaselineModel(nn.Module):
-    """Subclasses implement `encode_frames`, `decide`, `loss` and `to_actions`."""
+    """Subclasses implement `encode_frames`, `decide` and `manipulation_head`, and call
+    `build_domain_layers` once they know their widths."""
 
     config_class: ClassVar[type[BaselineConfig]] = BaselineConfig
 
     def __init__(self, config: BaselineConfig) -> None:
         super().__init__()
         self.config = config
-        # proprio statistics of the training data, saved with the weights
-        self.register_buffer("proprio_mean", torch.zeros(config.proprio_dim))
-        self.register_buffer("proprio_std", torch.ones(config.proprio_dim))
+        # proprio statistics of the training data per domain, saved with the weights
+        self.register_buffer("proprio_mean", torch.zeros(len(config.domains), config.proprio_dim))
+        self.register_buffer("proprio_std", torch.ones(len(config.domains), config.proprio_dim))
 
-    def set_proprio_statistics(self, mean: torch.Tensor, std: torch.Tensor) -> None:
-        self.proprio_mean.copy_(mean)
-        self.proprio_std.copy_(std.clamp_min(1e-3))
+    def build_domain_layers(self, proprio_width: int, readout_width: int) -> None:
+        """Each domain's proprio projection and action head."""
+        self.proprio_in = nn.ModuleDict({d: nn.Linear(PROPRIO_DIMS[d], proprio_width) for d in self.config.domains})
+        self.heads = nn.ModuleDict({d: self.manipulation_head(readout_width) if d == "manipulation"
+                                    else DiscreteHead(readout_width, self.config.chunk, NAVIGATION_ACTIONS)
+                                    for d in self.config.domains})
 
-    def normalize_proprio(self, proprio: torch.Tensor) -> torch.Tensor:
-        return (proprio - self.proprio_mean) / self.proprio_std
+    def manipulation_head(self, width: int) -> ActionHead:
+        raise NotImplementedError
+
+    def domain_index(self, domain: str) -> int:
+        return self.config.domains.index(domain)
+
+    def set_proprio_statistics(self, domain: str, mean: torch.Tensor, std: torch.Tensor) -> None:
+        index = self.domain_index(domain)
+        self.proprio_mean[index].copy_(mean)
+        self.proprio_std[index].copy_(std.clamp_min(1e-3))
+
+    def embed_proprio(self, proprio: torch.Tensor, domain: torch.Tensor) -> torch.Tensor:
+        """Raw zero-padded proprio (B, ..., P) of episodes in domains `domain` (B,) -> (B, ..., width)."""
+        shape = (-1, *[1] * (proprio.dim() - 2), proprio.shape[-1])
+        normalized = (proprio - self.proprio_mean[domain].reshape(shape)) / self.proprio_std[domain].reshape(shape)
+        out = 0
+        for index, name in enumerate(self.config.domains):
+            mask = (domain == index).reshape(-1, *[1] * (proprio.dim() - 1))
+            out = out + torch.where(mask, self.proprio_in[name](normalized[..., :PROPRIO_DIMS[name]]), 0)
+        return out
 
     def encode_frames(self, images: torch.Tensor, language: torch.Tensor) -> torch.Tensor:
         """images (N, cameras, 3, H, W) normalized, language (N, L) -> features (N, tokens, D)."""
@@ -43,22 +67,40 @@ class BaselineModel(nn.Module):
             x = block(x, camera_language)
         return x
 
-    def decide(self, features: torch.Tensor, proprio: torch.Tensor, language: torch.Tensor) -> torch.Tensor:
-        """features (B, history, tokens, D), raw proprio (B, history, P), language (B, L) -> outputs
-        (B, S, ...) for the last S steps of the window (S = history for a causal model, else 1)."""
+    def decide(self, features: torch.Tensor, proprio: torch.Tensor, language: torch.Tensor,
+               domain: torch.Tensor) -> torch.Tensor:
+        """features (B, history, tokens, D), raw proprio (B, history, P), language (B, L), domain (B,)
+        -> readouts (B, S, width) for the last S steps of the window (S = history for a causal model, else 1)."""
         raise NotImplementedError
 
-    def loss(self, outputs: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
-        """outputs (B, S, ...) against the window's actions (B, history, A)."""
-        raise NotImplementedError
-
-    def to_actions(self, outputs: torch.Tensor) -> torch.Tensor:
-        """Outputs to the actions (B, action_dim) in [-1, 1] of each window's last step."""
-        raise NotImplementedError
-
-    def forward(self, images: torch.Tensor, proprio: torch.Tensor, language: torch.Tensor) -> torch.Tensor:
-        """Whole windows: images (B, history, cameras, 3, H, W) -> outputs."""
+    def forward(self, images: torch.Tensor, proprio: torch.Tensor, language: torch.Tensor,
+                domain: torch.Tensor) -> torch.Tensor:
+        """Whole windows: images (B, history, cameras, 3, H, W) -> readouts (B, S, width)."""
         b, h = images.shape[:2]
         frame_language = language[:, None].expand(b, h, language.shape[-1]).reshape(b * h, -1)
         features = self.encode_frames(images.flatten(0, 1), frame_language)
-        return self.decide(features.unflatten(0, (b, h)), proprio, language)
+        return self.decide(features.unflatten(0, (b, h)), proprio, language, domain)
+
+    def loss(self, readouts: torch.Tensor, targets: torch.Tensor, domain: torch.Tensor) -> torch.Tensor:
+        """readouts (B, S, width) against the action chunks (B, S, chunk, A) that follow each of the
+        window's last S steps; the mean over the batch of each sample's domain head loss."""
+        total = readouts.new_zeros((), dtype=torch.float32)
+        for index, name in enumerate(self.config.domains):
+            mask = domain == index
+            if mask.any():
+                head = self.heads[name]
+                outputs = head(readouts[mask]).flatten(0, 1)
+                total = total + head.loss(outputs, targets[mask].flatten(0, 1)) * mask.float().mean()
+        return total
+
+    def predict(self, readouts: torch.Tensor, domain: torch.Tensor) -> list[torch.Tensor]:
+        """The last step's readout (B, width) -> per sample the distribution over its action chunk."""
+        results: list[torch.Tensor | None] = [None] * len(domain)
+        for index, name in enumerate(self.config.domains):
+            rows = (domain == index).nonzero().flatten().tolist()
+            if rows:
+                head = self.heads[name]
+                for row, dist in zip(rows, head.distribution(head(readouts[rows]))):
+                    results[row] = dist
+        return results
+

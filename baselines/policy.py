@@ -18,23 +18,37 @@ from vla_bench.baselines.checkpoint import load_checkpoint, pick_device
 from vla_bench.baselines.language import SentenceEncoder
 from vla_bench.baselines.layers import normalize_images
 from vla_bench.baselines.registry import baseline_entry
+from vla_bench.data.cameras import camera_frame
 from vla_bench.policy.base import Policy, TaskInfo
 
 MAX_EPISODES_KEPT = 4096  # per-episode state of a long batched run is dropped oldest first
 
 
+ENSEMBLE_DECAY = 0.01  # ACT's temporal ensembling: weight exp(-m i) for the i-th oldest prediction of a step
+
+
 @dataclass
 class _EpisodeState:
+    domain: int  # index into the model's domains
     language: torch.Tensor  # (L,)
     features: deque  # of (tokens, D) tensors
     proprio: deque  # of (P,) tensors
+    predictions: deque  # of (step it was made at, distribution over the chunk that followed)
+    step: int = 0
+
+    def ensembled(self) -> torch.Tensor:
+        """Every earlier prediction for this step, averaged with ACT's weights (oldest first)."""
+        made = [(dist[self.step - at]) for at, dist in self.predictions if self.step - at < len(dist)]
+        weights = torch.exp(-ENSEMBLE_DECAY * torch.arange(len(made), dtype=torch.float32, device=made[0].device))
+        stacked = torch.stack(made)
+        return (stacked * (weights / weights.sum()).reshape(-1, *[1] * (stacked.dim() - 1))).sum(dim=0)
 
 
 class LearnedPolicy(Policy):
-    """A baseline checkpoint behind the policy adapter."""
+    """A baseline checkpoint behind the policy adapter, in every domain the model was trained for."""
 
     baseline: ClassVar[str]
-    observation_keys: ClassVar[tuple[str, ...]]  # set per baseline by policy_class
+    observation_keys: ClassVar[dict[str, tuple[str, ...]]]  # per domain; set per baseline by policy_class
 
     def __init__(self, checkpoint: str | None = None, device: str = "cpu", threads: int = 1) -> None:
         if threads > 0 and device == "cpu":
@@ -44,7 +58,6 @@ class LearnedPolicy(Policy):
         name, self.model, self.training = load_checkpoint(path, str(self.device))
         if name != self.baseline:
             raise ValueError(f"{path} holds a {name} checkpoint, not {self.baseline}")
-        self.cameras = self.model.config.cameras
         self.encoder = SentenceEncoder()
         self.encoder.load()  # a missing encoder fails here, before any episode starts
         self._episodes: OrderedDict[str, _EpisodeState] = OrderedDict()
@@ -56,34 +69,48 @@ class LearnedPolicy(Policy):
         return self.device.type != "cpu"
 
     def reset(self, instruction: str, task: TaskInfo) -> None:
-        history = self.model.config.history
+        config = self.model.config
+        if task.domain not in config.domains:
+            raise ValueError(f"{self.checkpoint_path} was trained for {', '.join(config.domains)}, not {task.domain}")
         language = torch.from_numpy(self.encoder.encode([instruction])[0]).to(self.device)
         self._current = task.episode_id
-        self._episodes[task.episode_id] = _EpisodeState(language, deque(maxlen=history), deque(maxlen=history))
+        self._episodes[task.episode_id] = _EpisodeState(
+            config.domains.index(task.domain), language, deque(maxlen=config.history), deque(maxlen=config.history),
+            deque(maxlen=config.chunk))
         while len(self._episodes) > MAX_EPISODES_KEPT:
             self._episodes.popitem(last=False)
 
-    def act(self, observation: dict[str, Any]) -> np.ndarray:
+    def act(self, observation: dict[str, Any]) -> np.ndarray | int:
         return self.act_batch([observation])[0]
 
     @torch.inference_mode()
-    def act_batch(self, observations: list[dict[str, Any]]) -> list[np.ndarray]:
+    def act_batch(self, observations: list[dict[str, Any]]) -> list[np.ndarray | int]:
+        config = self.model.config
         states = [self._episodes[obs.get("episode_id", self._current)] for obs in observations]
-        images = np.stack([np.stack([obs[camera] for camera in self.cameras]) for obs in observations])
+        domains = [config.domains[s.domain] for s in states]
+        images = np.stack([np.stack([camera_frame(obs, camera) for camera in config.camera_keys(domain)])
+                           for obs, domain in zip(observations, domains)])
         images = normalize_images(torch.from_numpy(images).to(self.device))
         language = torch.stack([s.language for s in states])
         features = self.model.encode_frames(images, language)
-        history = self.model.config.history
         for state, frame, obs in zip(states, features, observations):
-            proprio = torch.as_tensor(obs["proprio"], dtype=torch.float32, device=self.device)
+            proprio = torch.zeros(config.proprio_dim, device=self.device)
+            proprio[: len(obs["proprio"])] = torch.as_tensor(obs["proprio"], dtype=torch.float32)
             if not state.features:  # before the first frame the history repeats it, as in training
-                state.features.extend([frame] * (history - 1))
-                state.proprio.extend([proprio] * (history - 1))
+                state.features.extend([frame] * (config.history - 1))
+                state.proprio.extend([proprio] * (config.history - 1))
             state.features.append(frame)
             state.proprio.append(proprio)
-        outputs = self.model.decide(torch.stack([torch.stack(list(s.features)) for s in states]),
-                                    torch.stack([torch.stack(list(s.proprio)) for s in states]), language)
-        return list(self.model.to_actions(outputs).cpu().numpy().astype(np.float32))
+        domain = torch.as_tensor([s.domain for s in states], device=self.device)
+        readouts = self.model.decide(torch.stack([torch.stack(list(s.features)) for s in states]),
+                                     torch.stack([torch.stack(list(s.proprio)) for s in states]), language, domain)
+        actions = []
+        for state, name, chunk in zip(states, domains, self.model.predict(readouts[:, -1], domain)):
+            state.predictions.append((state.step, chunk))
+            action = self.model.heads[name].decode(state.ensembled()).cpu().numpy()
+            state.step += 1
+            actions.append(int(action) if name == "navigation" else action.astype(np.float32))
+        return actions
 
 
 @lru_cache(maxsize=None)
@@ -93,7 +120,7 @@ def policy_class(name: str) -> type[LearnedPolicy]:
     entry = baseline_entry(name)
     return type(f"{name.upper()}Policy", (LearnedPolicy,), {
         "__doc__": entry.summary, "__module__": __name__, "name": name, "baseline": name,
-        "observation_keys": entry.observation_keys})
+        "observation_keys": entry.observation_keys, "action_mode": entry.action_modes})
 
 
 def __getattr__(name: str) -> type[LearnedPolicy]:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, TypeVar
 
-from vla_bench.baselines.configuration import BaselineConfig
+from vla_bench.baselines.configuration import ACTION_MODES, BaselineConfig
 from vla_bench.errors import UnknownName
 
 if TYPE_CHECKING:
@@ -33,9 +33,14 @@ class BaselineEntry:
     config_class: type[BaselineConfig]
 
     @property
-    def observation_keys(self) -> tuple[str, ...]:
-        """What the policy reads: its default cameras, the proprio state and the instruction."""
-        return (*self.config_class().cameras, "proprio", "instruction")
+    def observation_keys(self) -> dict[str, tuple[str, ...]]:
+        """What the policy reads in each domain: its default cameras, the proprio state and the instruction."""
+        config = self.config_class()
+        return {domain: (*config.camera_keys(domain), "proprio", "instruction") for domain in config.domains}
+
+    @property
+    def action_modes(self) -> tuple[str, ...]:
+        return tuple(ACTION_MODES[domain] for domain in self.config_class().domains)
 
     @property
     def shipped_checkpoint(self) -> Path:

@@ -1,7 +1,7 @@
 """`vla-bench train rt1|bcz`: behaviour cloning on a LeRobot dataset of demonstrations.
 
-Deterministic given `seed` on a given device (sampling, augmentation and initialization draw
-from seeded generators; cuDNN is asked for deterministic kernels). Writes the checkpoint,
+Deterministic given `seed` on the CPU (sampling, augmentation and initialization draw from
+seeded generators); on a GPU cuDNN picks its fastest kernels, which may differ in the last bits. Writes the checkpoint,
 `<checkpoint>.loss.png` (training and validation loss) and `<checkpoint>.log.json`.
 """
 from __future__ import annotations
@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import shutil
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -40,6 +41,8 @@ class TrainConfig:
     evaluate_every: int = 250
     seed: int = 0
     device: str = "auto"
+    episodes_per_task: int | None = None  # train on each task's first N demonstrations (the data-scaling curve)
+    snapshot_every: int | None = None  # also keep the weights every N steps (the training-steps curve)
     model_overrides: dict[str, Any] = field(default_factory=dict)
 
 
@@ -48,15 +51,20 @@ def train(config: TrainConfig, progress: bool = True) -> Path:
 
     device = pick_device(config.device)
     torch.manual_seed(config.seed)
-    torch.backends.cudnn.deterministic = True
-    torch.backends.cudnn.benchmark = False
+    # deterministic kernels on the CPU; on a GPU the fastest convolutions (bitwise determinism there
+    # would cost several times the training time)
+    torch.backends.cudnn.benchmark = device.type == "cuda"
     model = make_model(config.model, **config.model_overrides)
     started = time.time()
-    demos = load_demonstrations(config.data, model.config.cameras).to(device)
+    demos = load_demonstrations(config.data, model.config, config.episodes_per_task).to(device)
     load_seconds = time.time() - started
     log.info("loaded %d frames in %.1fs", len(demos), load_seconds)
     train_frames, validation_frames = demos.split_episodes(config.validation_fraction, config.seed)
-    model.set_proprio_statistics(demos.proprio[train_frames].mean(0), demos.proprio[train_frames].std(0))
+    for index, domain in enumerate(model.config.domains):
+        frames = train_frames[demos.domain[train_frames] == index]
+        if len(frames):
+            model.set_proprio_statistics(domain, demos.proprio[frames].mean(0), demos.proprio[frames].std(0))
+    weights = demos.task_balanced_weights(train_frames)
     model.to(device)
 
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
@@ -68,12 +76,12 @@ def train(config: TrainConfig, progress: bool = True) -> Path:
     bar = tqdm(range(config.steps), unit="step", disable=not progress, desc=f"train {config.model}")
     for step in bar:
         model.train()
-        picks = torch.randint(len(train_frames), (config.batch_size,), generator=generator, device=device)
-        batch = demos.window(train_frames[picks], model.config.history)
+        picks = torch.multinomial(weights, config.batch_size, replacement=True, generator=generator)
+        batch = demos.window(train_frames[picks], model.config.history, model.config.chunk)
         images = _augment(normalize_images(batch["images"]), config, generator)
         with autocast:
-            outputs = model(images, batch["proprio"], batch["language"])
-            loss = model.loss(outputs, batch["actions"])
+            readouts = model(images, batch["proprio"], batch["language"], batch["domain"])
+            loss = model.loss(readouts, batch["targets"], batch["domain"])
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -81,20 +89,27 @@ def train(config: TrainConfig, progress: bool = True) -> Path:
         schedule.step()
         history["step"].append(step)
         pending.append(loss.detach())
-        if (step + 1) % config.evaluate_every == 0 or step + 1 == config.steps:
+        snapshot = bool(config.snapshot_every) and (step + 1) % config.snapshot_every == 0
+        if (step + 1) % config.evaluate_every == 0 or step + 1 == config.steps or snapshot:
             history["train_loss"] += torch.stack(pending).float().cpu().tolist()
             pending.clear()
             if len(validation_frames):
                 history["validation_step"].append(step + 1)
                 history["validation_loss"].append(validation_loss(model, demos, validation_frames, config.batch_size))
                 bar.set_postfix(loss=f"{history['train_loss'][-1]:.3f}", val=f"{history['validation_loss'][-1]:.3f}")
-            path = _save(config, model, history, steps_done=step + 1, frames=len(demos),
+            path = _save(config, model, history, demos.task_names, steps_done=step + 1, frames=len(demos),
                          episodes=int(demos.episode.max()) + 1, load_seconds=load_seconds, started=started)
+        if snapshot and step + 1 < config.steps:
+            shutil.copyfile(path, snapshot_path(config.out, step + 1))
     return path
 
 
-def _save(config: TrainConfig, model, history: dict[str, list], steps_done: int, frames: int, episodes: int,
-          load_seconds: float, started: float) -> Path:
+def snapshot_path(checkpoint: Path, steps: int) -> Path:
+    return Path(checkpoint).with_suffix(f".step-{steps}.safetensors")
+
+
+def _save(config: TrainConfig, model, history: dict[str, list], task_names: tuple[str, ...], steps_done: int,
+          frames: int, episodes: int, load_seconds: float, started: float) -> Path:
     """Checkpoint, log and loss plot; written at every validation too, so a cut-off run keeps its
     latest weights (the metadata says how many steps they had)."""
     training = {**{k: str(v) if isinstance(v, Path) else v for k, v in asdict(config).items()},
@@ -102,7 +117,8 @@ def _save(config: TrainConfig, model, history: dict[str, list], steps_done: int,
                 "episodes": episodes, "load_seconds": round(load_seconds, 1),
                 "train_seconds": round(time.time() - started - load_seconds, 1), "torch": torch.__version__,
                 "final_train_loss": history["train_loss"][-1],
-                "final_validation_loss": history["validation_loss"][-1] if history["validation_loss"] else None}
+                "final_validation_loss": history["validation_loss"][-1] if history["validation_loss"] else None,
+                "tasks": list(task_names)}
     path = save_checkpoint(config.out, config.model, model, training)
     Path(config.out).with_suffix(".log.json").write_text(json.dumps({"training": training, "history": history}) + "\n")
     plot_losses(history, Path(config.out).with_suffix(".loss.png"), title=f"{config.model} on {Path(config.data).name}")
@@ -114,9 +130,9 @@ def validation_loss(model, demos: Demonstrations, frames: torch.Tensor, batch_si
     model.eval()
     total, count = 0.0, 0
     for chunk in frames.split(batch_size):
-        batch = demos.window(chunk, model.config.history)
-        outputs = model(normalize_images(batch["images"]), batch["proprio"], batch["language"])
-        total += model.loss(outputs, batch["actions"]).item() * len(chunk)
+        batch = demos.window(chunk, model.config.history, model.config.chunk)
+        readouts = model(normalize_images(batch["images"]), batch["proprio"], batch["language"], batch["domain"])
+        total += model.loss(readouts, batch["targets"], batch["domain"]).item() * len(chunk)
         count += len(chunk)
     return total / max(count, 1)
 

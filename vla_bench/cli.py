@@ -21,6 +21,8 @@ from vla_bench.results import (
     run_progress,
     write_rows,
 )
+from vla_bench.runner.instructions import INSTRUCTION_MODES
+from vla_bench.splits.definitions import split_definition
 from vla_bench.task.registry import list_tasks, task_entry
 
 
@@ -93,6 +95,10 @@ def _parser() -> argparse.ArgumentParser:
                         help="fail an episode whose policy takes longer than this for one step (default: 30)")
     runner.add_argument("--seed", type=int, help="draw a fresh episode set from the split's definition instead of "
                                                 "the committed manifest")
+    runner.add_argument("--instruction-mode", choices=INSTRUCTION_MODES, default="original",
+                        help="what the policy reads: the episode's instruction, an empty one (blank) or another "
+                             "episode's of the same domain (shuffled); the language-reliance control "
+                             "(default: %(default)s)")
     runner.add_argument("--no-progress", action="store_true", help="no progress bar")
     runner.set_defaults(handler=_run)
 
@@ -121,21 +127,23 @@ def _parser() -> argparse.ArgumentParser:
     auditor.add_argument("-o", "--output", type=Path, help="audit folder (default: RUN_DIR/audit)")
     auditor.set_defaults(handler=_audit)
 
-    collector = commands.add_parser("collect", help="record the oracle's demonstrations as a LeRobot dataset",
-                                    description="Run the scripted expert on a split's committed episodes and write "
-                                                "them in the LeRobotDataset v2.1 layout (parquet, PNG frames).")
+    collector = commands.add_parser("collect", help="record the oracle's demonstrations as LeRobot datasets",
+                                    description="Run the scripted expert on fresh episodes drawn from a split's "
+                                                "definition (never an episode of a committed manifest) and write "
+                                                "OUT/manipulation and OUT/navigation in the LeRobotDataset v2.1 "
+                                                "layout (parquet, PNG frames). OUT appears only once complete.")
     collector.add_argument("--split", default="train", help="(default: %(default)s)")
-    collector.add_argument("--episodes-per-task", type=_at_least(1), help="the first N episodes per task (default: all; "
-                                                                          "50 with --seed)")
-    collector.add_argument("--seed", type=int, help="draw fresh episodes from the split's definition instead of the "
-                                                   "committed manifest (use this for training data)")
+    collector.add_argument("--episodes-per-task", type=_at_least(1), default=50, help="(default: %(default)s)")
+    collector.add_argument("--seed", type=int, default=1, help="which fresh draw (default: %(default)s)")
     collector.add_argument("--workers", type=_at_least(0), default=0, help="processes (default: one per core)")
     collector.add_argument("--tasks", default="", help="comma-separated subset of tasks (default: all)")
-    collector.add_argument("--out", type=Path, required=True, help="dataset directory (must not hold a dataset)")
+    collector.add_argument("--out", type=Path, required=True, help="output folder (must not exist or be empty)")
     collector.add_argument("--keep-failures", action="store_true", help="also keep demonstrations that failed")
     collector.add_argument("--action-noise", type=float, default=0.0, metavar="SIGMA",
-                           help="perturb the executed motion by Gaussian noise (the recorded action stays the "
-                                "expert's), so the data shows recoveries (DART); default: %(default)s")
+                           help="perturb what is executed, not what is recorded, so the data shows recoveries "
+                                "(DART): manipulation, Gaussian noise of this standard deviation on the hand's "
+                                "motion; navigation, the probability that a random move replaces the expert's "
+                                "(default: %(default)s)")
     collector.add_argument("--no-progress", action="store_true", help="no progress bar")
     collector.set_defaults(handler=_collect)
 
@@ -144,7 +152,13 @@ def _parser() -> argparse.ArgumentParser:
                                               "(safetensors), CKPT.loss.png and CKPT.log.json. Deterministic "
                                               "given --seed on a given device.")
     trainer.add_argument("model", choices=baseline_names(), help="the baseline to train")
-    trainer.add_argument("--data", type=Path, required=True, help="dataset directory written by `vla-bench collect`")
+    trainer.add_argument("--data", type=Path, required=True, help="folder written by `vla-bench collect` (its "
+                                                                  "manipulation/ and navigation/ datasets) or one dataset")
+    trainer.add_argument("--episodes-per-task", type=_at_least(1), help="train on each task's first N demonstrations "
+                                                                        "(default: all)")
+    trainer.add_argument("--snapshot-every", type=_at_least(1), metavar="STEPS",
+                         help="also keep the weights every STEPS steps as CKPT.step-N.safetensors (success against "
+                              "training steps)")
     trainer.add_argument("--out", type=Path, required=True, help="checkpoint file to write (.safetensors)")
     trainer.add_argument("--steps", type=_at_least(1), default=4000, help="(default: %(default)s)")
     trainer.add_argument("--batch-size", type=_at_least(1), default=128, help="(default: %(default)s)")
@@ -199,7 +213,7 @@ def _run(args: argparse.Namespace) -> int:
                        tasks=tuple(t for t in args.tasks.split(",") if t), episodes_per_task=args.episodes_per_task,
                        workers=args.workers, out=args.out, resume=args.resume, record_video=args.record_video,
                        supervisor=args.supervisor == "on", step_timeout=args.step_timeout, seed=args.seed,
-                       progress=not args.no_progress)
+                       progress=not args.no_progress, instruction_mode=args.instruction_mode)
     try:
         run_dir = run(config)
     except KeyboardInterrupt:
@@ -274,31 +288,33 @@ def _audit(args: argparse.Namespace) -> int:
 
 
 def _collect(args: argparse.Namespace) -> int:
-    from vla_bench.data.collect import collect
+    from vla_bench.data.collect import collect, dataset_roots
     from vla_bench.data.lerobot import LeRobotDataset
 
+    split_definition(args.split)
     tasks = [t for t in args.tasks.split(",") if t]
     for task in tasks:
         task_entry(task)
-    if (args.out / "meta" / "info.json").exists():
-        raise UsageError(f"{args.out} already holds a dataset; choose another --out")
     out = collect(args.split, args.out, args.episodes_per_task, tasks or None, only_successful=not args.keep_failures,
                   seed=args.seed, workers=args.workers or os.cpu_count() or 1, action_noise=args.action_noise,
                   progress=not args.no_progress)
-    dataset = LeRobotDataset(out)
-    print(f"{len(dataset)} episodes, {dataset.info['total_frames']} frames: {out}")
+    for root in dataset_roots(out):
+        dataset = LeRobotDataset(root)
+        print(f"{len(dataset)} episodes, {dataset.info['total_frames']} frames: {root}")
     return 0
 
 
 def _train(args: argparse.Namespace) -> int:
     from vla_bench.baselines.train import TrainConfig, train
+    from vla_bench.data.collect import dataset_roots
     from vla_bench.policy.loader import parse_policy_args
 
-    if not (args.data / "meta" / "info.json").is_file():
-        raise UsageError(f"{args.data} holds no dataset; make one with `vla-bench collect --seed 1 --out DIR`")
+    if not dataset_roots(args.data):
+        raise UsageError(f"{args.data} holds no dataset; make one with `vla-bench collect --out DIR`")
     overrides = parse_policy_args(args.config)
     config = TrainConfig(model=args.model, data=args.data, out=args.out, steps=args.steps, batch_size=args.batch_size,
-                         learning_rate=args.lr, seed=args.seed, device=args.device, model_overrides=overrides)
+                         learning_rate=args.lr, seed=args.seed, device=args.device, model_overrides=overrides,
+                         episodes_per_task=args.episodes_per_task, snapshot_every=args.snapshot_every)
     path = train(config, progress=not args.no_progress)
     print(f"checkpoint: {path} (loss curves: {path.with_suffix('.loss.png')})")
     return 0

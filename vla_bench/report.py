@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from vla_bench.metrics import wilson_interval
-from vla_bench.results import check_complete, read_episodes, read_summary
+from vla_bench.results import check_complete, instruction_mode, labelled_summary, policy_label, read_episodes
 
 SAFETY_METRICS = (("collision_rate", "collision rate"), ("spl", "SPL"),
                   ("intervention_rate", "intervention rate"), ("mean_steps", "mean episode steps"))
@@ -21,9 +21,10 @@ def write_report(run_dirs: list[Path], out: Path, allow_partial: bool = False) -
     matplotlib.use("Agg")
     progress = check_complete(run_dirs, allow_partial)
     out.mkdir(parents=True, exist_ok=True)
-    counts = {(row["policy"], row["split"]): progress[d] for d in run_dirs for row in read_summary(d)}
-    rows = [row for d in run_dirs for row in read_summary(d)]
-    episodes = [e for d in run_dirs for e in read_episodes(d)]
+    counts = {(row["policy"], row["split"]): progress[d] for d in run_dirs for row in labelled_summary(d)}
+    rows = [row for d in run_dirs for row in labelled_summary(d)]
+    episodes = [{**e, "policy": policy_label(e["policy"], instruction_mode(d))} for d in run_dirs
+                for e in read_episodes(d)]
     overall = [r for r in rows if r["task"] == "ALL"]
     plots = {
         "success_by_split.png": ("Success rate by split (95% Wilson intervals)", _success_by_split(overall)),
@@ -61,6 +62,7 @@ def plot_leaderboard(rows: list[dict], path: Path) -> Path:
     from vla_bench.splits import SPLITS
 
     order = {name: i for i, name in enumerate(SPLITS)}
+    rows = [{**r, "policy": policy_label(r["policy"], r.get("instruction_mode", "original"))} for r in rows]
     figure = _success_by_split(sorted(rows, key=lambda r: order.get(r["split"], len(order))))
     figure.axes[0].set_title("vla-bench leaderboard: success rate (95% Wilson intervals)")
     figure.savefig(path, dpi=120, bbox_inches="tight")

@@ -6,15 +6,17 @@ from vla_bench.baselines.configuration import BaselineConfig
 from vla_bench.baselines.registry import register_baseline
 
 
-@register_baseline("bcz", summary="BC-Z style FiLM-ResNet trained on the oracle's demonstrations (shipped checkpoint)")
+@register_baseline("bcz", summary="BC-Z style FiLM-ResNet trained on the oracle's demonstrations, both domains "
+                                  "(shipped checkpoint)")
 @dataclass(frozen=True)
 class BCZConfig(BaselineConfig):
     """BC-Z as in the paper, scaled down: a ResNet-18 layout (two basic blocks per stage) at a
-    quarter of its widths, FiLM in every block, the front image only, and an MLP regressing the
-    continuous action. Deviation: the proprio state joins the image features before the MLP."""
+    quarter of its widths, FiLM in every block, and an MLP regressing the continuous action.
+    Deviations: both cameras and the proprio state go in, each decision regresses a chunk of
+    future actions executed with temporal ensembling (ACT), and navigation's four discrete
+    moves are classified by a head of their own (regression has no meaning for them)."""
 
-    cameras: tuple[str, ...] = ("rgb",)
-    history: int = 1
+    chunk: int = 4
     stem_width: int = 32
     stage_widths: tuple[int, ...] = (32, 64, 128, 256)
     blocks_per_stage: int = 2

@@ -6,6 +6,8 @@ from torch import nn
 from torch.nn import functional as F
 
 from vla_bench.baselines.bcz.configuration import BCZConfig
+from vla_bench.baselines.configuration import MANIPULATION_ACTION_DIM
+from vla_bench.baselines.heads import ActionHead, ContinuousHead
 from vla_bench.baselines.layers import FiLM, conv_stem
 from vla_bench.baselines.model import BaselineModel
 
@@ -43,21 +45,18 @@ class BCZ(BaselineModel):
                 blocks.append(FiLMBasicBlock(c_in, c_out, stride, c.language_dim))
                 c_in = c_out
         self.blocks = nn.ModuleList(blocks)
-        self.proprio = nn.Sequential(nn.Linear(c.proprio_dim, 64), nn.ReLU())
-        features = c_in * len(c.cameras) * c.history + 64
-        self.mlp = nn.Sequential(nn.Linear(features, c.hidden), nn.ReLU(), nn.Linear(c.hidden, c.hidden), nn.ReLU(),
-                                 nn.Linear(c.hidden, c.action_dim))
+        features = c_in * c.cameras * c.history + 64
+        self.mlp = nn.Sequential(nn.Linear(features, c.hidden), nn.ReLU(), nn.Linear(c.hidden, c.hidden), nn.ReLU())
+        self.build_domain_layers(proprio_width=64, readout_width=c.hidden)
 
     def encode_frames(self, images: torch.Tensor, language: torch.Tensor) -> torch.Tensor:
         x = self.film_feature_maps(images, language)
         return x.mean(dim=(2, 3)).unflatten(0, images.shape[:2])  # (N, cameras, C)
 
-    def decide(self, features: torch.Tensor, proprio: torch.Tensor, language: torch.Tensor) -> torch.Tensor:
-        state = self.proprio(self.normalize_proprio(proprio[:, -1]))
-        return self.mlp(torch.cat([features.flatten(1), state], dim=1))[:, None]  # (B, 1, A)
+    def manipulation_head(self, width: int) -> ActionHead:
+        return ContinuousHead(width, self.config.chunk, MANIPULATION_ACTION_DIM)
 
-    def loss(self, outputs: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
-        return F.smooth_l1_loss(outputs.float(), actions[:, -1:], beta=0.1)
-
-    def to_actions(self, outputs: torch.Tensor) -> torch.Tensor:
-        return outputs[:, -1].float().clamp(-1, 1)
+    def decide(self, features: torch.Tensor, proprio: torch.Tensor, language: torch.Tensor,
+               domain: torch.Tensor) -> torch.Tensor:
+        state = F.relu(self.embed_proprio(proprio[:, -1], domain)).to(features.dtype)
+        return self.mlp(torch.cat([features.flatten(1), state], dim=1))[:, None]  # (B, 1, hidden)

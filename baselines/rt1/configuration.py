@@ -6,16 +6,19 @@ from vla_bench.baselines.configuration import BaselineConfig
 from vla_bench.baselines.registry import register_baseline
 
 
-@register_baseline("rt1", summary="RT-1 style transformer trained on the oracle's demonstrations (shipped checkpoint)")
+@register_baseline("rt1", summary="RT-1 style transformer trained on the oracle's demonstrations, both domains "
+                                  "(shipped checkpoint)")
 @dataclass(frozen=True)
 class RT1Config(BaselineConfig):
     """RT-1 as in the paper, scaled down: FiLM-EfficientNet per camera frame, TokenLearner to
     `tokens_per_image` tokens, a causal Transformer over `history` steps, 256 bins per action
     dimension. Deviations: both cameras and the proprio state go in (our tasks randomize
-    cameras and need the gripper's state), and the encoder is trained from scratch."""
+    cameras and need the gripper's state), the encoder is trained from scratch, each step
+    predicts a chunk of future actions executed with temporal ensembling (ACT), and navigation's
+    four discrete moves get a head of their own."""
 
-    cameras: tuple[str, ...] = ("rgb", "wrist_rgb")
-    history: int = 4
+    history: int = 2
+    chunk: int = 4
     stem_width: int = 24
     stage_widths: tuple[int, ...] = (32, 48, 64, 96)  # MBConv stages; all but the last halve the resolution
     expand_ratio: int = 4

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import torch
 from torch import nn
-from torch.nn import functional as F
 
+from vla_bench.baselines.configuration import MANIPULATION_ACTION_DIM
+from vla_bench.baselines.heads import ActionHead, BinnedHead
 from vla_bench.baselines.layers import FiLM, conv_stem
 from vla_bench.baselines.model import BaselineModel
 from vla_bench.baselines.rt1.configuration import RT1Config
@@ -65,15 +66,14 @@ class RT1(BaselineModel):
         self.blocks = nn.ModuleList(blocks)
         self.to_width = nn.Conv2d(c_in, c.width, 1)
         self.token_learner = TokenLearner(c.width, c.tokens_per_image)
-        self.camera_embedding = nn.Parameter(torch.zeros(len(c.cameras), 1, c.width))
-        self.proprio_token = nn.Linear(c.proprio_dim, c.width)
-        self.tokens_per_step = len(c.cameras) * c.tokens_per_image + 1
+        self.camera_embedding = nn.Parameter(torch.zeros(c.cameras, 1, c.width))
+        self.tokens_per_step = c.cameras * c.tokens_per_image + 1
         self.position = nn.Parameter(torch.randn(c.history * self.tokens_per_step, c.width) * 0.02)
         layer = nn.TransformerEncoderLayer(c.width, c.heads, 4 * c.width, c.dropout, activation="gelu",
                                            batch_first=True, norm_first=True)
         self.transformer = nn.TransformerEncoder(layer, c.layers, enable_nested_tensor=False)
         self.norm = nn.LayerNorm(c.width)
-        self.head = nn.Linear(c.width, c.action_dim * c.bins)
+        self.build_domain_layers(proprio_width=c.width, readout_width=c.width)
         step = torch.arange(c.history * self.tokens_per_step) // self.tokens_per_step
         self.register_buffer("causal_mask", step[None, :] > step[:, None], persistent=False)  # True: may not attend
 
@@ -82,23 +82,16 @@ class RT1(BaselineModel):
         tokens = self.token_learner(self.to_width(x)).unflatten(0, images.shape[:2])  # (N, cameras, T, D)
         return (tokens + self.camera_embedding).flatten(1, 2)
 
-    def decide(self, features: torch.Tensor, proprio: torch.Tensor, language: torch.Tensor) -> torch.Tensor:
+    def manipulation_head(self, width: int) -> ActionHead:
+        return BinnedHead(width, self.config.chunk, MANIPULATION_ACTION_DIM, self.config.bins)
+
+    def decide(self, features: torch.Tensor, proprio: torch.Tensor, language: torch.Tensor,
+               domain: torch.Tensor) -> torch.Tensor:
+        """Every step of the window is read out (the causal mask hides later steps from it)."""
         b, h = features.shape[:2]
-        state = self.proprio_token(self.normalize_proprio(proprio))[:, :, None]  # (B, H, 1, D)
-        tokens = torch.cat([features, state], dim=2).flatten(1, 2)  # (B, H * tokens_per_step, D)
+        state = self.embed_proprio(proprio, domain)[:, :, None]  # (B, H, 1, D)
+        tokens = torch.cat([features, state.to(features.dtype)], dim=2).flatten(1, 2)  # (B, H * tokens_per_step, D)
         count = tokens.shape[1]
         x = tokens + self.position[-count:]  # a shorter history takes the latest positions
         x = self.transformer(x, mask=self.causal_mask[-count:, -count:])
-        readout = self.norm(x.unflatten(1, (h, self.tokens_per_step)).mean(dim=2))  # one per step
-        return self.head(readout).unflatten(-1, (self.config.action_dim, self.config.bins))  # (B, H, A, bins)
-
-    def loss(self, outputs: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
-        """Every step of the window is supervised (the causal mask hides later steps from it)."""
-        return F.cross_entropy(outputs.flatten(0, 2).float(), self.action_to_bins(actions).flatten())
-
-    def action_to_bins(self, actions: torch.Tensor) -> torch.Tensor:
-        bins = self.config.bins
-        return ((actions.clamp(-1, 1) + 1) / 2 * (bins - 1)).round().long()
-
-    def to_actions(self, outputs: torch.Tensor) -> torch.Tensor:
-        return outputs[:, -1].argmax(dim=-1).float() / (self.config.bins - 1) * 2 - 1
+        return self.norm(x.unflatten(1, (h, self.tokens_per_step)).mean(dim=2))  # (B, H, D): one per step

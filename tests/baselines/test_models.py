@@ -3,45 +3,73 @@ import pytest
 import torch
 
 from vla_bench.baselines import make_model
+from vla_bench.baselines.heads import BinnedHead, ContinuousHead, DiscreteHead
 from vla_bench.baselines.layers import FiLM, random_shift
 from vla_bench.baselines.rt1.modeling import RT1
 from vla_bench.errors import UnknownName
 
-SMALL_RT1 = {"stage_widths": [16, 16, 16, 16], "stem_width": 8, "width": 32, "layers": 1, "heads": 2, "image_size": 64}
+SMALL = {
+    "rt1": {"stage_widths": [16, 16, 16, 16], "stem_width": 8, "width": 32, "layers": 1, "heads": 2, "image_size": 64},
+    "bcz": {"stage_widths": [8, 8, 16, 16], "stem_width": 8, "hidden": 32, "image_size": 64},
+}
+DOMAINS = torch.tensor([0, 1])  # one manipulation and one navigation window
 
 
 def _inputs(model, batch=2):
     c = model.config
-    images = torch.randn(batch, c.history, len(c.cameras), 3, 64, 64)
-    return images, torch.randn(batch, c.history, c.proprio_dim), torch.randn(batch, c.language_dim)
+    images = torch.randn(batch, c.history, c.cameras, 3, 64, 64)
+    return images, torch.randn(batch, c.history, c.proprio_dim), torch.randn(batch, c.language_dim), DOMAINS
 
 
 @pytest.mark.parametrize("name", ["rt1", "bcz"])
-def test_outputs_map_to_actions_in_range(name):
-    model = make_model(name, **(SMALL_RT1 if name == "rt1" else {"stage_widths": [8, 8, 16, 16]})).eval()
-    outputs = model(*_inputs(model))
-    actions = model.to_actions(outputs)
-    assert actions.shape == (2, 7) and actions.abs().max() <= 1
+def test_one_model_acts_in_both_domains(name):
+    model = make_model(name, **SMALL[name]).eval()
+    readouts = model(*_inputs(model))
+    manipulation, navigation = model.predict(readouts[:, -1], DOMAINS)
+    assert manipulation.shape[0] == navigation.shape[0] == model.config.chunk
+    action = model.heads["manipulation"].decode(manipulation[0])
+    assert action.shape == (7,) and action.abs().max() <= 1
+    move = model.heads["navigation"].decode(navigation[0])
+    assert move.dtype == torch.int64 and 0 <= int(move) < 4
+
+
+@pytest.mark.parametrize("name", ["rt1", "bcz"])
+def test_each_domain_trains_only_its_own_head(name):
+    model = make_model(name, **SMALL[name])
+    images, proprio, language, _ = _inputs(model, batch=1)
+    targets = torch.zeros(1, model.config.history, model.config.chunk, 7)
+    model.loss(model(images, proprio, language, torch.tensor([1])), targets, torch.tensor([1])).backward()
+    assert all(p.grad is None for p in model.heads["manipulation"].parameters())
+    assert all(p.grad is not None for p in model.heads["navigation"].parameters())
 
 
 def test_rt1_is_causal_over_its_history():
     """The decision for step t must not see frames after t (training supervises every step)."""
-    model = RT1(RT1.config_class(**SMALL_RT1)).eval()
-    images, proprio, language = _inputs(model)
-    before = model(images, proprio, language)
+    model = RT1(RT1.config_class(**SMALL["rt1"], history=3)).eval()
+    images, proprio, language, domain = _inputs(model)
+    before = model(images, proprio, language, domain)
     images[:, -1] += 1.0  # change only the latest frame
-    after = model(images, proprio, language)
+    after = model(images, proprio, language, domain)
     assert torch.allclose(before[:, :-1], after[:, :-1], atol=1e-5)
     assert not torch.allclose(before[:, -1], after[:, -1])
 
 
-def test_rt1_bins_round_trip_the_action_range():
-    model = RT1(RT1.config_class(**SMALL_RT1))
+def test_bins_round_trip_the_action_range():
+    head = BinnedHead(8, chunk=1, action_dim=7, bins=256)
     actions = torch.tensor([[-1.0, -0.5, 0.0, 0.25, 0.5, 0.999, 1.0]])
-    bins = model.action_to_bins(actions)
+    bins = head.to_bins(actions)
     assert bins.min() == 0 and bins.max() == 255
-    logits = torch.nn.functional.one_hot(bins, 256).float()[:, None]  # (B, 1, A, bins)
-    assert torch.allclose(model.to_actions(logits), actions, atol=1 / 255 + 1e-6)
+    probabilities = torch.nn.functional.one_hot(bins, 256).float()
+    assert torch.allclose(head.decode(probabilities), actions, atol=1 / 255 + 1e-6)
+
+
+def test_heads_read_targets_of_their_own_form():
+    targets = torch.tensor([[[2.0, 0, 0, 0, 0, 0, 0]]])  # navigation: the move's index in column 0
+    discrete = DiscreteHead(8, chunk=1, choices=4)
+    perfect = torch.tensor([[[-9.0, -9.0, 9.0, -9.0]]])
+    assert discrete.loss(perfect, targets) < 1e-3 < discrete.loss(perfect.roll(1, -1), targets)
+    continuous = ContinuousHead(8, chunk=1, action_dim=7)
+    assert continuous.loss(targets.clamp(-1, 1), targets.clamp(-1, 1)) == 0
 
 
 def test_film_starts_as_identity():

@@ -29,10 +29,11 @@ def test_shipped_checkpoints_are_small_safetensors(name):
         assert handle.metadata()["model"] == name
 
 
+@pytest.mark.parametrize("task", ["CloseDrawer", "GoToObject"])
 @pytest.mark.parametrize("name", ["rt1", "bcz"])
-def test_baselines_run_an_episode_offline_on_cpu(name, no_network):
-    episode = load_manifest("train").for_task("CloseDrawer")[0]
-    env = gym.make("vla_bench/CloseDrawer-v0")
+def test_baselines_run_an_episode_offline_on_cpu_in_both_domains(name, task, no_network):
+    episode = load_manifest("train").for_task(task)[0]
+    env = gym.make(f"vla_bench/{task}-v0")
     policy = PolicySpec(name).build()
     assert not policy.batches()  # on the CPU each worker runs its own copy
     record = run_episode(env, policy, episode, "train", name)

@@ -4,18 +4,27 @@ import json
 import gymnasium as gym
 import numpy as np
 import pyarrow.parquet as pq
+import pytest
 
 from vla_bench.cli import main
-from vla_bench.data.collect import record_demonstration
+from vla_bench.data import collect as collect_module
+from vla_bench.data.cameras import depth_image
+from vla_bench.data.collect import SCHEMAS, collect, record_demonstration
 from vla_bench.data.lerobot import LeRobotDataset, LeRobotWriter
-from vla_bench.splits import load_manifest
+from vla_bench.splits import SPLITS, committed_seeds, generate_manifest, load_manifest
+
+
+def _writer(root, domain="manipulation", fps=10):
+    schema = SCHEMAS[domain]
+    return LeRobotWriter(root, fps=fps, robot_type=schema.robot_type, state_names=schema.state_names,
+                         action_names=schema.action_names)
 
 
 def test_demonstrations_round_trip(tmp_path):
     manifest = load_manifest("train")
     env = gym.make("vla_bench/PickUp-v0")
     demos = [record_demonstration(env, e) for e in manifest.for_task("PickUp")[:2]]
-    writer = LeRobotWriter(tmp_path / "ds", fps=10)
+    writer = _writer(tmp_path / "ds")
     for demo in demos:
         writer.add(demo)
     writer.close()
@@ -39,23 +48,73 @@ def test_demonstrations_round_trip(tmp_path):
         obs, *_ = env.step(demos[0].action[t])
 
 
-def test_collect_command_writes_the_lerobot_layout(tmp_path, capsys):
+def test_navigation_demonstrations_round_trip(tmp_path):
+    """The geodesic oracle's episodes: colour and depth frames, odometry, discrete moves."""
+    episode = generate_manifest("train", 1, seed=9, tasks=["GoToObject"]).episodes[0]
+    env = gym.make("vla_bench/GoToObject-v0")
+    demo = record_demonstration(env, episode)
+    writer = _writer(tmp_path / "nav", "navigation", fps=1)
+    writer.add(demo)
+    writer.close()
+    loaded = LeRobotDataset(tmp_path / "nav").episode(0)
+    assert loaded.success and loaded.action.shape == (len(demo), 1) and loaded.state.shape == (len(demo), 4)
+    assert set(loaded.action[:, 0]) <= {0.0, 1.0, 2.0, 3.0} and loaded.action[-1, 0] == 0  # ends with stop
+    obs, _ = env.reset(options={"episode": episode})
+    for t in range(len(loaded)):
+        assert np.array_equal(obs["rgb"], loaded.images["observation.images.front"][t])
+        assert np.array_equal(depth_image(obs["depth"]), loaded.images["observation.images.depth"][t])
+        assert np.array_equal(obs["proprio"], loaded.state[t])
+        obs, *_ = env.step(int(loaded.action[t, 0]))
+
+
+def test_collect_command_writes_a_dataset_per_domain(tmp_path, capsys):
     out = tmp_path / "demos"
-    assert main(["collect", "--split", "train", "--tasks", "PickUp,OpenDrawer", "--episodes-per-task", "1",
-                 "--out", str(out)]) == 0
-    info = json.loads((out / "meta" / "info.json").read_text())
+    assert main(["collect", "--split", "train", "--tasks", "PickUp,OpenDrawer,GoToObject", "--episodes-per-task", "1",
+                 "--out", str(out), "--workers", "1"]) == 0
+    info = json.loads((out / "manipulation" / "meta" / "info.json").read_text())
     assert info["codebase_version"] == "v2.1" and info["total_episodes"] == 2 and info["fps"] == 10
     assert {"observation.images.front", "observation.images.wrist", "observation.state", "action"} <= set(info["features"])
-    table = pq.read_table(out / "data" / "chunk-000" / "episode_000001.parquet")
-    assert table.num_rows == info["total_frames"] - pq.read_table(out / "data/chunk-000/episode_000000.parquet").num_rows
-    assert len((out / "meta" / "tasks.jsonl").read_text().splitlines()) == 2
+    navigation = json.loads((out / "navigation" / "meta" / "info.json").read_text())
+    assert navigation["total_episodes"] == 1 and navigation["features"]["action"]["shape"] == [1]
+    assert "observation.images.depth" in navigation["features"]
+    data = out / "manipulation" / "data" / "chunk-000"
+    table = pq.read_table(data / "episode_000001.parquet")
+    assert table.num_rows == info["total_frames"] - pq.read_table(data / "episode_000000.parquet").num_rows
+    assert len((out / "manipulation" / "meta" / "tasks.jsonl").read_text().splitlines()) == 2
     assert main(["collect", "--split", "train", "--tasks", "PickUp", "--episodes-per-task", "1", "--out", str(out)]) == 2
+
+
+def test_demonstrations_never_repeat_an_evaluation_episode():
+    """Even the draw that starts on the committed episodes themselves (seed 0) skips every one of them."""
+    committed = committed_seeds()
+    assert all({e.seed for e in load_manifest(split).episodes} <= committed for split in SPLITS)
+    fresh = generate_manifest("train", 60, seed=0, tasks=["PickUp"], exclude_seeds=committed)
+    assert len(fresh.episodes) == 60 and not {e.seed for e in fresh.episodes} & committed
+
+
+def test_an_interrupted_collection_leaves_nothing_behind(tmp_path, monkeypatch):
+    recorded = []
+
+    def record_then_fail(job):
+        if recorded:
+            raise KeyboardInterrupt
+        recorded.append(job)
+        return original(job)
+
+    original = collect_module._record
+    monkeypatch.setattr(collect_module, "_record", record_then_fail)
+    with pytest.raises(KeyboardInterrupt):
+        collect("train", tmp_path / "demos", episodes_per_task=2, tasks=["CloseDrawer"], progress=False)
+    assert recorded and not list(tmp_path.iterdir())  # neither demos/ nor demos.partial/
+    monkeypatch.setattr(collect_module, "_record", original)
+    collect("train", tmp_path / "demos", episodes_per_task=1, tasks=["CloseDrawer"], progress=False)
+    assert LeRobotDataset(tmp_path / "demos" / "manipulation").info["total_episodes"] == 1
 
 
 def test_the_meta_files_lerobot_v21_reads_are_there(tmp_path):
     env = gym.make("vla_bench/OpenDrawer-v0")
     demo = record_demonstration(env, load_manifest("train").for_task("OpenDrawer")[0])
-    writer = LeRobotWriter(tmp_path / "ds", fps=10)
+    writer = _writer(tmp_path / "ds")
     writer.add(demo)
     writer.close()
     meta = tmp_path / "ds" / "meta"
@@ -70,15 +129,14 @@ def test_the_meta_files_lerobot_v21_reads_are_there(tmp_path):
 
 def test_parallel_noisy_collection_is_the_same_for_any_worker_count(tmp_path):
     """Fresh episodes (--seed) with DART noise, recorded by 1 or 2 processes, give one dataset."""
-    from vla_bench.data.collect import collect
-
     datasets = [LeRobotDataset(collect("train", tmp_path / f"w{w}", episodes_per_task=2, tasks=["PickUp"], seed=3,
-                                       workers=w, action_noise=0.2, only_successful=False, progress=False))
+                                       workers=w, action_noise=0.2, only_successful=False,
+                                       progress=False) / "manipulation")
                 for w in (1, 2)]
     assert len(datasets[0]) == len(datasets[1]) == 2
     for a, b in zip(*datasets):
         assert a.instruction == b.instruction and np.array_equal(a.action, b.action)
         assert all(np.array_equal(a.images[k], b.images[k]) for k in a.images)
     clean = LeRobotDataset(collect("train", tmp_path / "clean", episodes_per_task=1, tasks=["PickUp"], seed=3,
-                                   only_successful=False, progress=False))
+                                   only_successful=False, progress=False) / "manipulation")
     assert not np.array_equal(clean.episode(0).state[:10], datasets[0].episode(0).state[:10])  # the noise moved the hand

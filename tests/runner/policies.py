@@ -173,3 +173,28 @@ class FailsOnOddSeeds(Policy):
         if self.broken:
             raise ValueError("odd seed")
         return np.zeros(7, np.float32)
+
+
+class RecordsInstructions(Policy):
+    """Writes every instruction it reads (at reset and in each observation) to `log`, one JSON line
+    per call, and stays still (manipulation) or stops (navigation)."""
+
+    name = "records_instructions"
+    action_mode = ("ee_delta", "discrete")
+
+    def __init__(self, log: str) -> None:
+        self.log = log
+
+    def _write(self, kind, text):
+        import json
+
+        with open(self.log, "a") as f:
+            f.write(json.dumps({"kind": kind, "episode": self.episode_id, "text": text}) + "\n")
+
+    def reset(self, instruction, task):
+        self.episode_id, self.domain = task.episode_id, task.domain
+        self._write("reset", instruction)
+
+    def act(self, observation):
+        self._write("act", observation["instruction"])
+        return 0 if self.domain == "navigation" else np.zeros(7)

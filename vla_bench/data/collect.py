@@ -1,79 +1,151 @@
-"""`vla-bench collect`: the oracle's demonstrations of a split, written as a LeRobot dataset."""
+"""`vla-bench collect`: the oracle's demonstrations, written as LeRobot datasets (one per domain).
+
+Demonstrations are drawn fresh from a split's definition (`--seed`), never from the committed
+manifests: an episode whose environment seed any committed split holds is skipped, so no
+training frame is an evaluation episode. DART-style noise (Laskey et al. 2017) perturbs what is
+executed while the recorded action stays the expert's, so policies see how to recover.
+
+    OUT/manipulation/   the tabletop tasks' dataset (front and wrist cameras, 7-D actions)
+    OUT/navigation/     the navigation tasks' dataset (colour and depth cameras, discrete actions)
+
+The folder appears only when collection finished: it is written as OUT.partial and renamed.
+"""
 from __future__ import annotations
 
 import multiprocessing
-from dataclasses import replace
+import shutil
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
 
-from vla_bench.data.lerobot import IMAGE_KEYS, EncodedImages, Episode, LeRobotWriter
+from vla_bench.data.cameras import CAMERA_FEATURES, DOMAIN_CAMERAS, camera_frame
+from vla_bench.data.lerobot import EncodedImages, Episode, LeRobotWriter
+from vla_bench.errors import UsageError
 from vla_bench.policy import OraclePolicy
 from vla_bench.runner.episode import check_action, task_info
 from vla_bench.specs import EpisodeSpec
-from vla_bench.splits import generate_manifest, load_manifest
+from vla_bench.splits import committed_seeds, generate_manifest
 from vla_bench.task.registry import task_entry
+
+DEFAULT_SEED = 1  # seed 0 draws the committed manifests' episodes, which `committed_seeds` excludes anyway
+
+
+@dataclass(frozen=True)
+class DomainSchema:
+    """What a domain's dataset holds besides its cameras."""
+
+    robot_type: str
+    state_names: tuple[str, ...]
+    action_names: tuple[str, ...]
+
+
+SCHEMAS = {
+    "manipulation": DomainSchema("franka_panda", ("ee_x", "ee_y", "ee_z", "ee_qw", "ee_qx", "ee_qy", "ee_qz",
+                                                  "gripper", *(f"joint_{i}" for i in range(1, 8))),
+                                 ("dx", "dy", "dz", "drx", "dry", "drz", "gripper")),
+    # the discrete action's index (0 stop, 1 forward, 2 turn left, 3 turn right), stored as a float as LeRobot does
+    "navigation": DomainSchema("differential_drive_base", ("x", "y", "cos_yaw", "sin_yaw"), ("move",)),
+}
 
 
 def record_demonstration(env: gym.Env, episode: EpisodeSpec, action_noise: float = 0.0) -> Episode:
     """Run the oracle on one episode and keep every observation it acted on, with its action.
 
-    With `action_noise` > 0 the executed hand translation is perturbed by Gaussian noise of that
-    standard deviation (rotation noise spoils grasps, so not there) while the recorded action stays the
-    expert's own, so the demonstrations show how to recover from small errors (DART, Laskey et
-    al. 2017); the noise is seeded by the episode, so the dataset stays reproducible."""
+    `action_noise` perturbs what is executed, never what is recorded (DART): in manipulation it is
+    the standard deviation of Gaussian noise on the hand's translation (rotation noise spoils
+    grasps, so not there); in navigation the probability that a random move or turn replaces the
+    expert's move (never its stop). The noise is seeded by the episode, so datasets reproduce."""
     policy = OraclePolicy()
     noise = np.random.default_rng([episode.seed, 7])
+    domain = env.unwrapped.domain
+    cameras = DOMAIN_CAMERAS[domain]
     obs, _ = env.reset(seed=episode.seed, options={"episode": episode})
     policy.reset(obs["instruction"], task_info(env, episode, privileged=True))
-    frames = {key: [] for key in IMAGE_KEYS}
+    frames: dict[str, list[np.ndarray]] = {camera: [] for camera in cameras}
     states, actions = [], []
     done, info = False, {}
     while not done:
         action = check_action(policy.act(obs), env.action_space)
-        for key in IMAGE_KEYS:
-            frames[key].append(obs[key])
+        for camera in cameras:
+            frames[camera].append(camera_frame(obs, camera))
         states.append(obs["proprio"])
-        actions.append(action)
-        executed = action.copy()
-        if action_noise > 0:
-            executed[:3] = np.clip(executed[:3] + noise.normal(0.0, action_noise, 3), -1.0, 1.0)
-        obs, _, terminated, truncated, info = env.step(executed.astype(action.dtype))
+        actions.append(np.atleast_1d(np.asarray(action, dtype=np.float64)))  # the file keeps float32
+        obs, _, terminated, truncated, info = env.step(_perturbed(action, domain, action_noise, noise))
         done = terminated or truncated
     return Episode(
         instruction=episode.instruction,
-        images={IMAGE_KEYS[k]: np.stack(v) for k, v in frames.items()},
+        images={CAMERA_FEATURES[c]: np.stack(v) for c, v in frames.items()},
         state=np.stack(states), action=np.stack(actions), success=bool(info["is_success"]),
         meta={"task": episode.task, "episode_id": episode.episode_id, "seed": episode.seed},
     )
 
 
-def collect(split: str, out: Path, episodes_per_task: int | None = None, tasks: list[str] | None = None,
-            only_successful: bool = True, seed: int | None = None, workers: int = 1, action_noise: float = 0.0,
+def _perturbed(action, domain: str, action_noise: float, noise: np.random.Generator):
+    if action_noise <= 0:
+        return action
+    if domain == "navigation":
+        if action != 0 and noise.random() < action_noise:
+            return int(noise.integers(1, 4))
+        return action
+    executed = np.array(action, dtype=np.float64)
+    executed[:3] = np.clip(executed[:3] + noise.normal(0.0, action_noise, 3), -1.0, 1.0)
+    return executed
+
+
+def collect(split: str, out: Path, episodes_per_task: int = 50, tasks: list[str] | None = None,
+            only_successful: bool = True, seed: int = DEFAULT_SEED, workers: int = 1, action_noise: float = 0.0,
             progress: bool = True) -> Path:
-    """Record the oracle on a split's committed episodes (or, with `seed`, on a fresh draw of
-    `episodes_per_task` per task); failed demonstrations are left out unless `only_successful`
-    is False. Episodes are written in order, so the dataset is the same for any `workers`."""
+    """Record the oracle on `episodes_per_task` fresh episodes of every task of `split` (or of
+    `tasks`); failed demonstrations are left out unless `only_successful` is False. Episodes are
+    written in order, so the datasets are the same for any `workers`."""
     from tqdm import tqdm
 
-    if seed is None:
-        manifest = load_manifest(split)
-    else:
-        manifest = generate_manifest(split, episodes_per_task or 50, seed=seed, tasks=tasks)
-    chosen = [e for t in (tasks or manifest.tasks) for e in manifest.for_task(t)[:episodes_per_task]]
-    probe = gym.make(task_entry(chosen[0].task).env_id)
-    fps = probe.metadata["render_fps"]
-    probe.close()
-    writer = LeRobotWriter(out, fps=fps)
+    out = Path(out)
+    if out.exists() and any(out.iterdir()):
+        raise UsageError(f"{out} already exists and is not empty; choose another --out")
+    manifest = generate_manifest(split, episodes_per_task, seed=seed, tasks=tasks, exclude_seeds=committed_seeds())
+    chosen = list(manifest.episodes)
+    partial = out.with_name(out.name + ".partial")
+    shutil.rmtree(partial, ignore_errors=True)  # a previous, interrupted collection
+    writers: dict[str, LeRobotWriter] = {}
     try:
         with _demonstrations([(e, action_noise) for e in chosen], workers) as demos:
-            for demo, images in tqdm(demos, total=len(chosen), unit="episode", disable=not progress):
+            for episode, (demo, images) in zip(chosen, tqdm(demos, total=len(chosen), unit="episode",
+                                                             disable=not progress, desc=f"collect {split}")):
                 if demo.success or not only_successful:
-                    writer.add(demo, images)
-    finally:
-        writer.close()
+                    _writer(writers, partial, episode.task).add(demo, images)
+        for writer in writers.values():
+            writer.close()
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
+    partial.mkdir(parents=True, exist_ok=True)
+    if out.exists():
+        out.rmdir()  # empty, checked above
+    partial.rename(out)
     return out
+
+
+def _writer(writers: dict[str, LeRobotWriter], root: Path, task: str) -> LeRobotWriter:
+    entry = task_entry(task)
+    if entry.domain not in writers:
+        probe = gym.make(entry.env_id)
+        fps = probe.unwrapped.metadata["render_fps"]
+        probe.close()
+        schema = SCHEMAS[entry.domain]
+        writers[entry.domain] = LeRobotWriter(root / entry.domain, fps=fps, robot_type=schema.robot_type,
+                                              state_names=schema.state_names, action_names=schema.action_names)
+    return writers[entry.domain]
+
+
+def dataset_roots(path: Path) -> list[Path]:
+    """The LeRobot datasets under a `collect` output folder (or the folder itself if it is one)."""
+    path = Path(path)
+    if (path / "meta" / "info.json").exists():
+        return [path]
+    return [path / domain for domain in SCHEMAS if (path / domain / "meta" / "info.json").exists()]
 
 
 class _demonstrations:

@@ -22,7 +22,6 @@ import numpy as np
 CODEBASE_VERSION = "v2.1"
 CHUNK_SIZE = 1000
 DATA_PATH = "data/chunk-{episode_chunk:03d}/episode_{episode_index:06d}.parquet"
-IMAGE_KEYS = {"rgb": "observation.images.front", "wrist_rgb": "observation.images.wrist"}
 
 
 @dataclass
@@ -59,8 +58,10 @@ class EncodedImages:
 class LeRobotWriter:
     """Appends episodes to a dataset directory and writes the metadata on `close()`."""
 
-    def __init__(self, root: Path, fps: float, robot_type: str = "franka_panda") -> None:
+    def __init__(self, root: Path, fps: float, robot_type: str, state_names: tuple[str, ...],
+                 action_names: tuple[str, ...]) -> None:
         self.root, self.fps, self.robot_type = Path(root), fps, robot_type
+        self.names = {"observation.state": list(state_names), "action": list(action_names)}
         if (self.root / "meta" / "info.json").exists():
             raise FileExistsError(f"{self.root} already holds a dataset; choose another --out")
         self.tasks: dict[str, int] = {}
@@ -97,7 +98,7 @@ class LeRobotWriter:
         path = self.root / DATA_PATH.format(episode_chunk=index // CHUNK_SIZE, episode_index=index)
         path.parent.mkdir(parents=True, exist_ok=True)
         pq.write_table(pa.table(columns), path)
-        self.features = self.features or _features(episode, images.shapes)
+        self.features = self.features or _features(self.names, images.shapes)
         self.episodes.append({"episode_index": index, "tasks": [episode.instruction], "length": steps,
                               "success": bool(episode.success), **episode.meta})
         numeric = {"observation.state": episode.state, "action": episode.action,
@@ -162,13 +163,10 @@ class LeRobotDataset:
         return (self.episode(i) for i in range(len(self)))
 
 
-def _features(episode: Episode, image_shapes: dict[str, tuple[int, ...]]) -> dict[str, Any]:
+def _features(names: dict[str, list[str]], image_shapes: dict[str, tuple[int, ...]]) -> dict[str, Any]:
     features = {name: {"dtype": "image", "shape": list(shape), "names": ["height", "width", "channels"]}
                 for name, shape in image_shapes.items()}
-    features["observation.state"] = {"dtype": "float32", "shape": [episode.state.shape[1]],
-                                     "names": ["ee_pos"] * 3 + ["ee_quat"] * 4 + ["gripper"] + ["joint"] * 7}
-    features["action"] = {"dtype": "float32", "shape": [episode.action.shape[1]],
-                          "names": ["dx", "dy", "dz", "drx", "dry", "drz", "gripper"]}
+    features |= {key: {"dtype": "float32", "shape": [len(labels)], "names": labels} for key, labels in names.items()}
     for name, dtype in (("timestamp", "float32"), ("frame_index", "int64"), ("episode_index", "int64"),
                         ("index", "int64"), ("task_index", "int64"), ("next.done", "bool"), ("next.success", "bool")):
         features[name] = {"dtype": dtype, "shape": [1], "names": None}

@@ -27,7 +27,8 @@ class Policy:
     """Base class of every policy. Override `act`; override `reset` if the policy keeps state.
 
     Declarations the runner checks before an evaluation starts:
-    - `observation_keys`: the observation entries the policy reads (None: it copes with any);
+    - `observation_keys`: the observation entries the policy reads (None: it copes with any), or
+      a dict of them per domain for a policy that acts in both;
     - `action_mode`: "ee_delta" (the 7-D manipulation action) or "discrete" (navigation), or a
       tuple of both for a policy that acts in either;
     - `privileged`: True only for scripted experts that read simulator state.
@@ -37,7 +38,7 @@ class Policy:
     """
 
     name: str = "policy"
-    observation_keys: ClassVar[tuple[str, ...] | None] = None
+    observation_keys: ClassVar[tuple[str, ...] | dict[str, tuple[str, ...]] | None] = None
     action_mode: ClassVar[str | tuple[str, ...]] = "ee_delta"
     privileged: ClassVar[bool] = False
     checkpoint_path: Path | None = None

@@ -53,6 +53,8 @@ class EpisodeRecord:
     sim_seconds: float = 0.0  # simulated time the episode lasted (videos play at steps / sim_seconds)
     success_conditions: dict[str, bool] = field(default_factory=dict)  # the predicate's parts at the end
     worker_rss_mb: float = 0.0  # resident memory of the process that ran the episode, at its end
+    instruction_mode: str = "original"  # see vla_bench.runner.instructions
+    policy_instruction: str | None = None  # what the policy read, where that was not `instruction`
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -188,17 +190,20 @@ def _plain(value: Any, depth: int = 0) -> Any:
 
 def run_episode(env: gym.Env, policy: Policy, episode: EpisodeSpec, split: str = "", policy_name: str | None = None,
                 on_step: Callable[[int], None] | None = None, frames: list | None = None,
-                trace: list | None = None) -> EpisodeRecord:
+                trace: list | None = None, instruction_mode: str = "original",
+                policy_instruction: str | None = None) -> EpisodeRecord:
     """Reset `env` to `episode` and let `policy` act until the task ends, time runs out or a fault.
 
     `on_step` is called after every step (the runner's heartbeat); `frames`, if given, collects
     the front camera image of every step (for videos); `trace`, if given, collects `trace_entry`
     of every step (for `vla-bench audit`). Entry k of either is the state after k steps (0: the
-    reset), so `frames[k]` shows what `trace[k]` describes.
+    reset), so `frames[k]` shows what `trace[k]` describes. `policy_instruction`, if given,
+    replaces the instruction in what the policy reads (and nowhere else).
     """
     record = EpisodeRecord(policy_name or getattr(policy, "name", type(policy).__name__), split, episode.task,
                            episode.episode_id or f"{episode.task}/{episode.seed}", episode.seed,
-                           episode.instruction, perturbed=list(episode.perturbed))
+                           episode.instruction, perturbed=list(episode.perturbed), instruction_mode=instruction_mode,
+                           policy_instruction=policy_instruction)
     latencies: list[float] = []
     info: dict[str, Any] = {}
     start = time.perf_counter()
@@ -213,7 +218,8 @@ def run_episode(env: gym.Env, policy: Policy, episode: EpisodeSpec, split: str =
         if trace is not None:
             trace.append(trace_entry(0, info, obs))
         try:
-            policy.reset(obs["instruction"], task_info(env, episode, getattr(policy, "privileged", False)))
+            shown = obs["instruction"] if policy_instruction is None else policy_instruction
+            policy.reset(shown, task_info(env, episode, getattr(policy, "privileged", False)))
         except Exception as err:  # the policy's own bug: recorded, the run goes on
             raise PolicyFault(f"policy reset raised {type(err).__name__}: {err}") from err
         if on_step is not None:
@@ -224,7 +230,7 @@ def run_episode(env: gym.Env, policy: Policy, episode: EpisodeSpec, split: str =
                 frames.append(obs["rgb"])
             tick = time.perf_counter()
             try:
-                raw = policy.act(obs)
+                raw = policy.act(obs if policy_instruction is None else {**obs, "instruction": policy_instruction})
             except PolicyFault:  # already phrased (a policy served by the main process)
                 raise
             except Exception as err:  # the policy's own bug: recorded, the run goes on

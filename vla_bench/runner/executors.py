@@ -18,7 +18,7 @@ from vla_bench.specs import EpisodeSpec
 
 FIRST_STEP_GRACE_S = 60.0  # building and settling a scene, before the policy acts
 STARTUP_LIMIT_S = 900.0  # a spawned worker's imports and the policy's constructor (loading a checkpoint)
-Job = tuple[int, EpisodeSpec, bool]  # (index in the run, episode, record a video)
+Job = tuple[int, EpisodeSpec, bool, str | None]  # (index in the run, episode, record a video, policy's instruction)
 
 
 class Executor(Protocol):
@@ -132,8 +132,8 @@ class LocalProcessExecutor:
 
     def _fail(self, episode: EpisodeSpec, error: str) -> dict[str, Any]:
         return EpisodeRecord(self.config.policy_name, self.config.split, episode.task, episode.episode_id,
-                             episode.seed, episode.instruction, error=error,
-                             perturbed=list(episode.perturbed)).to_json()
+                             episode.seed, episode.instruction, error=error, perturbed=list(episode.perturbed),
+                             instruction_mode=self.config.instruction_mode).to_json()
 
     def close(self) -> None:
         for _, jobs in self.workers.values():

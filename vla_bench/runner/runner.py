@@ -28,10 +28,11 @@ from vla_bench.results import (
     write_summary,
 )
 from vla_bench.runner.executors import make_executor
+from vla_bench.runner.instructions import policy_instructions
 from vla_bench.runner.provenance import provenance
 from vla_bench.runner.worker import WorkerConfig
 from vla_bench.specs import EpisodeSpec
-from vla_bench.splits import generate_manifest, load_manifest, split_definition
+from vla_bench.splits import Manifest, generate_manifest, load_manifest, split_definition
 from vla_bench.task.registry import task_entry
 
 log = logging.getLogger(__name__)
@@ -53,19 +54,26 @@ class RunConfig:
     step_timeout: float = 30.0
     seed: int | None = None
     progress: bool = True
+    instruction_mode: str = "original"  # what the policy reads: see vla_bench.runner.instructions
 
     @property
     def run_dir(self) -> Path:
-        return self.out or Path("runs") / f"{self.policy.replace('/', '_').replace(':', '.')}-{self.split}"
+        mode = "" if self.instruction_mode == "original" else f"-{self.instruction_mode}"
+        return self.out or Path("runs") / f"{self.policy.replace('/', '_').replace(':', '.')}-{self.split}{mode}"
 
     def identity(self) -> dict[str, Any]:
-        """What must match for --resume to continue a run."""
-        return {"policy": self.policy, "split": self.split, "policy_args": self.policy_args, "tasks": list(self.tasks),
-                "episodes_per_task": self.episodes_per_task, "supervisor": self.supervisor, "seed": self.seed}
+        """What must match for --resume to continue a run (settings added later appear only when
+        they are not their default, so runs made before them still resume)."""
+        identity = {"policy": self.policy, "split": self.split, "policy_args": self.policy_args,
+                    "tasks": list(self.tasks), "episodes_per_task": self.episodes_per_task,
+                    "supervisor": self.supervisor, "seed": self.seed}
+        if self.instruction_mode != "original":
+            identity["instruction_mode"] = self.instruction_mode
+        return identity
 
 
-def select_episodes(config: RunConfig) -> tuple[list[EpisodeSpec], str]:
-    """The split's episodes for this run, and the hash of the set they come from."""
+def select_episodes(config: RunConfig) -> tuple[list[EpisodeSpec], Manifest]:
+    """The split's episodes for this run, and the manifest they come from."""
     split_definition(config.split)
     for task in config.tasks:
         task_entry(task)
@@ -76,19 +84,21 @@ def select_episodes(config: RunConfig) -> tuple[list[EpisodeSpec], str]:
                                      tasks=list(config.tasks) or None)
     tasks = list(dict.fromkeys(config.tasks)) or manifest.tasks
     episodes = [e for t in tasks for e in manifest.for_task(t)[: config.episodes_per_task]]
-    return episodes, manifest.hash
+    return episodes, manifest
 
 
 def unfit_tasks(policy_cls: type, tasks: list[str]) -> dict[str, str]:
     """Tasks whose observations or action mode the policy's declarations lack, with the reason."""
     import gymnasium as gym
 
-    wanted = getattr(policy_cls, "observation_keys", None) or ()
+    keys = getattr(policy_cls, "observation_keys", None) or ()
     declared = getattr(policy_cls, "action_mode", "ee_delta")
     modes = (declared,) if isinstance(declared, str) else tuple(declared)
     reasons = {}
     for task in dict.fromkeys(tasks):
-        env = gym.make(task_entry(task).env_id)
+        entry = task_entry(task)
+        wanted = keys.get(entry.domain, ()) if isinstance(keys, dict) else keys  # a dict: per domain
+        env = gym.make(entry.env_id)
         missing = [k for k in wanted if k not in env.observation_space.spaces]
         task_mode = "discrete" if isinstance(env.action_space, gym.spaces.Discrete) else "ee_delta"
         if missing:
@@ -116,7 +126,8 @@ def check_policy_fits(policy_cls: type, episodes: list[EpisodeSpec], tasks_named
 def run(config: RunConfig) -> Path:
     """Evaluate; returns the run directory (episodes.jsonl, summary.csv, run.json, videos/).
     Raises SystematicFailure when the run's first episodes all fail with one error."""
-    episodes, manifest_hash = select_episodes(config)
+    episodes, manifest = select_episodes(config)
+    manifest_hash = manifest.hash
     _check_run_dir(config)  # before any policy or model is built
     policy_cls = resolve_policy_class(config.policy)
     offered = list(dict.fromkeys(e.task for e in episodes))
@@ -128,7 +139,9 @@ def run(config: RunConfig) -> Path:
     done, started = _prepare_run_dir(run_dir, config, manifest_hash, episodes)
     video_ids = {e.episode_id for t in dict.fromkeys(e.task for e in episodes)
                  for e in [x for x in episodes if x.task == t][: config.record_video]}
-    todo = [(i, e, e.episode_id in video_ids) for i, e in enumerate(episodes) if e.episode_id not in done]
+    shown = policy_instructions(config.instruction_mode, episodes, manifest.episodes)
+    todo = [(i, e, e.episode_id in video_ids, shown.get(e.episode_id)) for i, e in enumerate(episodes)
+            if e.episode_id not in done]
     workers = min(config.workers or os.cpu_count() or 1, max(len(todo), 1))  # processes that will run
     info = {"config": {**config.identity(), "workers": workers, "record_video": config.record_video,
                        "step_timeout": config.step_timeout},
@@ -138,7 +151,7 @@ def run(config: RunConfig) -> Path:
 
     worker_config = WorkerConfig(PolicySpec(config.policy, config.policy_args), policy_cls.name
                                  if getattr(policy_cls, "name", "policy") != "policy" else config.policy,
-                                 config.split, config.supervisor, run_dir)
+                                 config.split, config.supervisor, run_dir, instruction_mode=config.instruction_mode)
     pool = make_executor(worker_config, policy, workers, config.step_timeout)
     progress = _progress_bar(len(episodes), len(episodes) - len(todo), config.progress)
     watch = FailureWatch(run_dir)
@@ -201,8 +214,9 @@ def _prepare_run_dir(run_dir: Path, config: RunConfig, manifest_hash: str,
     started = datetime.now(timezone.utc).isoformat()
     if config.resume and (run_dir / "run.json").exists():
         previous = read_run_info(run_dir)
-        differs = {k: (previous["config"].get(k), v) for k, v in config.identity().items()
-                   if previous["config"].get(k) != v}
+        identity = config.identity()
+        differs = {k: (previous["config"].get(k), identity.get(k))
+                   for k in (*identity, "instruction_mode") if previous["config"].get(k) != identity.get(k)}
         if differs:
             raise UsageError(f"--resume with different settings than the run in {run_dir}: {differs}")
         current = {e.episode_id: (e.task, e.seed, e.instruction) for e in episodes}

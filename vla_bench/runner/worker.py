@@ -25,6 +25,7 @@ class WorkerConfig:
     supervisor: bool
     run_dir: Path
     image_size: int = 128
+    instruction_mode: str = "original"
 
 
 class EnvCache:
@@ -48,7 +49,8 @@ class EnvCache:
 
 
 def local_worker(worker_id: int, config: WorkerConfig, jobs, results) -> None:
-    """Runs whole episodes with its own copy of the policy. jobs: (index, EpisodeSpec, record_video)."""
+    """Runs whole episodes with its own copy of the policy. jobs: (index, EpisodeSpec, record_video,
+    the instruction the policy reads or None for the episode's own)."""
     ignore_ctrl_c()
     try:
         policy = config.policy.build()
@@ -111,7 +113,7 @@ def _run_jobs(worker_id: int, config: WorkerConfig, jobs, results, policy_for) -
     results.put(("ready", worker_id, None, None))
     try:
         while (job := jobs.get()) is not None:
-            index, episode, record_video = job
+            index, episode, record_video, policy_instruction = job
             frames: list | None = [] if record_video else None
             trace: list | None = [] if record_video else None
             try:
@@ -119,11 +121,13 @@ def _run_jobs(worker_id: int, config: WorkerConfig, jobs, results, policy_for) -
             except Exception as err:  # e.g. a missing asset file: this episode fails, the worker lives on
                 failed = EpisodeRecord(config.policy_name, config.split, episode.task, episode.episode_id,
                                        episode.seed, episode.instruction, perturbed=list(episode.perturbed),
+                                       instruction_mode=config.instruction_mode,
                                        error=f"environment could not be built: {type(err).__name__}: {err}")
                 results.put(("done", worker_id, index, failed.to_json()))
                 continue
             record = run_episode(env, policy_for(index), episode, config.split, config.policy_name, frames=frames,
-                                 trace=trace,
+                                 trace=trace, instruction_mode=config.instruction_mode,
+                                 policy_instruction=policy_instruction,
                                  on_step=lambda step, index=index: results.put(("step", worker_id, index, step)))
             if frames:
                 fps = record.steps / record.sim_seconds if record.sim_seconds > 0 else None

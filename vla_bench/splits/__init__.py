@@ -7,10 +7,11 @@ from vla_bench.splits.definitions import (
 )
 from vla_bench.splits.manifest import (
            Manifest,
+           committed_seeds,
            draw_episode,
            generate_manifest,
            load_manifest,
 )
 
-__all__ = ["SPLITS", "Manifest", "SplitDefinition", "composition", "draw_episode", "generate_manifest",
+__all__ = ["SPLITS", "Manifest", "SplitDefinition", "committed_seeds", "composition", "draw_episode", "generate_manifest",
            "is_held_out", "load_manifest", "split_definition"]

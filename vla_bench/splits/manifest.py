@@ -93,21 +93,32 @@ def draw_episode(split: SplitDefinition, task: str, seed: int) -> EpisodeSpec:
 
 
 def generate_manifest(split_name: str, episodes_per_task: int = EPISODES_PER_TASK, seed: int = 0,
-                      tasks: list[str] | None = None) -> Manifest:
+                      tasks: list[str] | None = None, exclude_seeds: frozenset[int] = frozenset()) -> Manifest:
     """Draw `episodes_per_task` episodes of every task of the suite (or of `tasks`); `seed` 0 gives
     the committed manifest. A task's episodes depend only on its name, the seed and their index,
-    so neither the registration order nor which other tasks are drawn changes them."""
+    so neither the registration order nor which other tasks are drawn changes them. An episode
+    whose environment seed is in `exclude_seeds` is skipped (training data never repeats an
+    evaluation episode: see `committed_seeds`)."""
     split = split_definition(split_name)
     tasks = list(dict.fromkeys(tasks or list_tasks(builtin_only=True)))
     episodes = []
     for task in tasks:
         key = task_key(task_entry(task).name)
-        for i in range(episodes_per_task):
-            episode_seed = int(np.random.SeedSequence([seed, key, i]).generate_state(1)[0])
+        index = kept = 0
+        while kept < episodes_per_task:
+            episode_seed = int(np.random.SeedSequence([seed, key, index]).generate_state(1)[0])
             episode = draw_episode(split, task, episode_seed)
-            episodes.append(EpisodeSpec(episode.task, episode.seed, episode.factors, episode.instruction,
-                                        episode_id=f"{split_name}/{task}/{i:03d}", perturbed=episode.perturbed))
+            if episode.seed not in exclude_seeds:
+                episodes.append(EpisodeSpec(episode.task, episode.seed, episode.factors, episode.instruction,
+                                            episode_id=f"{split_name}/{task}/{index:03d}", perturbed=episode.perturbed))
+                kept += 1
+            index += 1
     return Manifest(split_name, MANIFEST_VERSION, tuple(episodes))
+
+
+def committed_seeds() -> frozenset[int]:
+    """The environment seeds of every committed manifest's episodes (what no training data may hold)."""
+    return frozenset(e.seed for path in sorted(MANIFEST_DIR.glob("*.json")) for e in load_manifest(path.stem).episodes)
 
 
 def save_manifest(manifest: Manifest, directory: Path = MANIFEST_DIR) -> Path:
