@@ -2,6 +2,7 @@
 command lines. Each gives its documented outcome: a valid action, a PolicyFault, InvalidEpisode
 (or SimulationUnstable) for a corrupted episode, exit status 0 or 2 for a command line; never
 another exception. The counts of inputs tried are in the README's reliability section."""
+import contextlib
 import copy
 import json
 
@@ -133,7 +134,8 @@ def test_any_command_line_gives_a_result_or_a_usage_error(command, tokens, tmp_p
     if command == "run":  # never start a real evaluation: an unwritable --out ends every run that parses
         argv += ["--out", "/proc/vla-bench-fuzz"]
     try:
-        code = main(argv)
+        with contextlib.chdir(tmp_path_factory.getbasetemp()):  # whatever a command writes lands there
+            code = main(argv)
     except SystemExit as exit_:  # argparse's own usage errors
         code = exit_.code
     err = capsys.readouterr().err
