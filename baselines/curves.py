@@ -97,7 +97,8 @@ def plot_curves(curves: dict[str, list[dict[str, Any]]], path: Path) -> Path:
         ax.set_ylabel("success rate, all tasks (95% Wilson)")
         ax.set_ylim(0, 1)
         ax.grid(alpha=0.3)
-        ax.legend()
+        if ax.lines:
+            ax.legend()
     fig.suptitle("Learned baselines on train: success against data and training (same episodes per curve)")
     fig.tight_layout()
     fig.savefig(path, dpi=120)

@@ -1,5 +1,6 @@
 """Systematic failures stop a run early with one clear error; sporadic ones only fail their
 episode; partial runs are never ranked or reported as complete ones."""
+import csv
 import json
 from pathlib import Path
 
@@ -84,8 +85,8 @@ def test_leaderboard_refuses_a_partial_run_unless_allowed_and_then_marks_it(part
     assert f"incomplete runs: {partial_run} (3 of 4 episodes)" in capsys.readouterr().err
     assert main(["leaderboard", str(partial_run), "-o", str(tmp_path / "board.csv"), "--allow-partial"]) == 0
     assert "(partial run)" in capsys.readouterr().out
-    rows = (tmp_path / "board.csv").read_text().splitlines()
-    assert rows[0].endswith(",complete") and rows[1].endswith(",False")
+    (row,) = csv.DictReader(open(tmp_path / "board.csv"))
+    assert row["complete"] == "False" and row["instruction_mode"] == "original"
 
 
 def test_report_refuses_a_partial_run_unless_allowed_and_then_marks_it(partial_run, tmp_path, capsys):
