@@ -17,8 +17,9 @@ import re
 from pathlib import Path
 from typing import Any
 
+from vla_bench.errors import UsageError
 from vla_bench.metrics import wilson_interval
-from vla_bench.results import read_episodes, read_run_info, write_rows
+from vla_bench.results import check_complete, read_episodes, read_run_info, write_rows
 
 CURVE_RUN = re.compile(r"(?P<policy>\w+)-(?P<kind>demos|steps)-(?P<value>\d+)$")
 COLUMNS = ("policy", "x", "task", "episodes", "successes", "success_rate", "success_ci_low", "success_ci_high")
@@ -27,10 +28,11 @@ COLUMNS = ("policy", "x", "task", "episodes", "successes", "success_rate", "succ
 def curve_points(runs: Path) -> dict[str, list[dict[str, Any]]]:
     """kind ("demos" or "steps") -> rows of COLUMNS, one per (policy, x, task) and per (policy, x) as ALL."""
     points: dict[str, dict[tuple[str, int], list[dict]]] = {"demos": {}, "steps": {}}
-    for run_dir in sorted((runs / "curves").glob("*-*-*")):
+    curve_runs = [d for d in sorted((runs / "curves").glob("*-*-*")) if CURVE_RUN.match(d.name)]
+    check_complete(curve_runs, allow_partial=False)  # a point from a cut-off run would mislead
+    for run_dir in curve_runs:
         match = CURVE_RUN.match(run_dir.name)
-        if match:
-            points[match["kind"]][(match["policy"], int(match["value"]))] = read_episodes(run_dir)
+        points[match["kind"]][(match["policy"], int(match["value"]))] = read_episodes(run_dir)
     for kind, curves in points.items():
         for policy in {p for p, _ in curves}:
             final = runs / f"{policy}-train"
@@ -111,7 +113,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("runs", type=Path, help="the runs folder (with curves/ inside)")
     parser.add_argument("-o", "--out", type=Path, required=True)
     args = parser.parse_args(argv)
-    curves = curve_points(args.runs)
+    try:
+        curves = curve_points(args.runs)
+    except UsageError as err:
+        parser.exit(2, f"error: {err}\n")
     args.out.mkdir(parents=True, exist_ok=True)
     for kind, name in (("demos", "demonstrations.csv"), ("steps", "training_steps.csv")):
         write_rows(args.out / name, COLUMNS, curves[kind])
