@@ -75,7 +75,7 @@ class LearnedPolicy(Policy):
         language = torch.from_numpy(self.encoder.encode([instruction])[0]).to(self.device)
         self._current = task.episode_id
         self._episodes[task.episode_id] = _EpisodeState(
-            config.domains.index(task.domain), language, deque(maxlen=config.history), deque(maxlen=config.history),
+            self.model.domain_index(task.domain), language, deque(maxlen=config.history), deque(maxlen=config.history),
             deque(maxlen=config.chunk))
         while len(self._episodes) > MAX_EPISODES_KEPT:
             self._episodes.popitem(last=False)
