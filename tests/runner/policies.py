@@ -198,3 +198,61 @@ class RecordsInstructions(Policy):
     def act(self, observation):
         self._write("act", observation["instruction"])
         return 0 if self.domain == "navigation" else np.zeros(7)
+
+
+class Chunks(Greedy):
+    """Returns a chunk of 5 actions (the greedy one repeated) in manipulation, of 5 moves in
+    navigation; counts its calls."""
+
+    name = "chunks"
+    observation_keys = None
+    action_mode = ("ee_delta", "discrete")
+
+    def reset(self, instruction, task):
+        self.domain = task.domain
+
+    def act(self, observation):
+        if self.domain == "navigation":
+            return np.array([1, 1, 2, 1, 3])
+        return np.stack([super().act(observation)] * 5)
+
+
+class RaisesOnStep(Greedy):
+    """Raises on its third call of the episodes whose seed is odd (served remotely: the server
+    answers with a traceback and closes the connection)."""
+
+    name = "raises_on_step"
+
+    def reset(self, instruction, task):
+        self.calls, self.odd = 0, task.episode_seed % 2 == 1
+
+    def act(self, observation):
+        self.calls += 1
+        if self.odd and self.calls == 3:
+            raise ValueError("broke on the third step")
+        return super().act(observation)
+
+
+class BatchedChunks(Chunks):
+    """The same chunks served through act_batch (the batched executor)."""
+
+    def __init__(self):
+        self.domains = {}
+
+    def reset(self, instruction, task):
+        self.domains[task.episode_id] = task.domain
+
+    def act_batch(self, observations):
+        actions = []
+        for obs in observations:
+            self.domain = self.domains[obs["episode_id"]]
+            actions.append(self.act(obs))
+        return actions
+
+
+class SlowGreedy(Greedy):
+    """Greedy, 20 ms a step: long enough runs to pull a server's plug mid-run."""
+
+    def act(self, observation):
+        time.sleep(0.02)
+        return super().act(observation)

@@ -55,6 +55,7 @@ class EpisodeRecord:
     worker_rss_mb: float = 0.0  # resident memory of the process that ran the episode, at its end
     instruction_mode: str = "original"  # see vla_bench.runner.instructions
     policy_instruction: str | None = None  # what the policy read, where that was not `instruction`
+    policy_calls: int = 0  # calls to act; fewer than `steps` when the policy returns action chunks
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -112,6 +113,23 @@ def check_action(action: Any, space: gym.Space, domain: str = "") -> np.ndarray 
     if not np.all(np.isfinite(array)):
         raise PolicyFault(f"act returned non-finite values {array.tolist()}; {expected}")
     return array
+
+
+def planned_actions(raw: Any, space: gym.Space, domain: str = "", replan_every: int | None = None) -> list:
+    """What the policy returned as the actions to execute before its next call: one action, or the
+    first `replan_every` (default: all) of an action chunk, an array of shape (H, *action shape)
+    (for a discrete task, a sequence of H ints). Each is checked as `check_action` checks one."""
+    if isinstance(space, gym.spaces.Discrete):
+        is_chunk = isinstance(raw, (list, tuple, np.ndarray)) and np.ndim(raw) == 1
+    else:
+        is_chunk = isinstance(raw, (list, tuple, np.ndarray)) and np.ndim(raw) == len(space.shape) + 1 \
+            and np.shape(raw)[1:] == space.shape
+    if not is_chunk:
+        return [check_action(raw, space, domain)]
+    if len(raw) == 0:
+        raise PolicyFault(f"act returned an empty action chunk {describe_value(raw)}")
+    chunk = raw[:replan_every] if replan_every else raw
+    return [check_action(action, space, domain) for action in chunk]
 
 
 def release_freed_memory() -> None:
@@ -191,14 +209,15 @@ def _plain(value: Any, depth: int = 0) -> Any:
 def run_episode(env: gym.Env, policy: Policy, episode: EpisodeSpec, split: str = "", policy_name: str | None = None,
                 on_step: Callable[[int], None] | None = None, frames: list | None = None,
                 trace: list | None = None, instruction_mode: str = "original",
-                policy_instruction: str | None = None) -> EpisodeRecord:
+                policy_instruction: str | None = None, replan_every: int | None = None) -> EpisodeRecord:
     """Reset `env` to `episode` and let `policy` act until the task ends, time runs out or a fault.
 
     `on_step` is called after every step (the runner's heartbeat); `frames`, if given, collects
     the front camera image of every step (for videos); `trace`, if given, collects `trace_entry`
     of every step (for `vla-bench audit`). Entry k of either is the state after k steps (0: the
     reset), so `frames[k]` shows what `trace[k]` describes. `policy_instruction`, if given,
-    replaces the instruction in what the policy reads (and nowhere else).
+    replaces the instruction in what the policy reads (and nowhere else). A policy that returns
+    an action chunk is called again after `replan_every` of its actions (default: all of them).
     """
     record = EpisodeRecord(policy_name or getattr(policy, "name", type(policy).__name__), split, episode.task,
                            episode.episode_id or f"{episode.task}/{episode.seed}", episode.seed,
@@ -225,18 +244,22 @@ def run_episode(env: gym.Env, policy: Policy, episode: EpisodeSpec, split: str =
         if on_step is not None:
             on_step(0)  # the scene is built: from here on, only the policy's step time counts
         done = False
+        plan: list = []  # actions of the last chunk still to execute
         while not done:
             if frames is not None:
                 frames.append(obs["rgb"])
-            tick = time.perf_counter()
-            try:
-                raw = policy.act(obs if policy_instruction is None else {**obs, "instruction": policy_instruction})
-            except PolicyFault:  # already phrased (a policy served by the main process)
-                raise
-            except Exception as err:  # the policy's own bug: recorded, the run goes on
-                raise PolicyFault(f"policy raised {type(err).__name__}: {err}") from err
-            latencies.append((time.perf_counter() - tick) * 1000)
-            obs, _, terminated, truncated, info = env.step(check_action(raw, env.action_space, env.unwrapped.domain))
+            if not plan:
+                tick = time.perf_counter()
+                try:
+                    raw = policy.act(obs if policy_instruction is None else {**obs, "instruction": policy_instruction})
+                except PolicyFault:  # already phrased (a policy served by the main process)
+                    raise
+                except Exception as err:  # the policy's own bug: recorded, the run goes on
+                    raise PolicyFault(f"policy raised {type(err).__name__}: {err}") from err
+                latencies.append((time.perf_counter() - tick) * 1000)
+                record.policy_calls += 1
+                plan = planned_actions(raw, env.action_space, env.unwrapped.domain, replan_every)
+            obs, _, terminated, truncated, info = env.step(plan.pop(0))
             record.steps += 1
             record.interventions += len(info.get("interventions", ()))
             if trace is not None:

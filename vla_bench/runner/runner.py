@@ -55,6 +55,7 @@ class RunConfig:
     seed: int | None = None
     progress: bool = True
     instruction_mode: str = "original"  # what the policy reads: see vla_bench.runner.instructions
+    replan_every: int | None = None  # of a returned action chunk, how many actions run before the next call
 
     @property
     def run_dir(self) -> Path:
@@ -69,6 +70,8 @@ class RunConfig:
                     "supervisor": self.supervisor, "seed": self.seed}
         if self.instruction_mode != "original":
             identity["instruction_mode"] = self.instruction_mode
+        if self.replan_every is not None:
+            identity["replan_every"] = self.replan_every
         return identity
 
 
@@ -151,7 +154,8 @@ def run(config: RunConfig) -> Path:
 
     worker_config = WorkerConfig(PolicySpec(config.policy, config.policy_args), policy_cls.name
                                  if getattr(policy_cls, "name", "policy") != "policy" else config.policy,
-                                 config.split, config.supervisor, run_dir, instruction_mode=config.instruction_mode)
+                                 config.split, config.supervisor, run_dir, instruction_mode=config.instruction_mode,
+                                 replan_every=config.replan_every)
     pool = make_executor(worker_config, policy, workers, config.step_timeout)
     progress = _progress_bar(len(episodes), len(episodes) - len(todo), config.progress)
     watch = FailureWatch(run_dir)

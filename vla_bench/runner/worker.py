@@ -26,6 +26,7 @@ class WorkerConfig:
     run_dir: Path
     image_size: int = 128
     instruction_mode: str = "original"
+    replan_every: int | None = None  # actions of a chunk executed before the next call (None: all)
 
 
 class EnvCache:
@@ -127,7 +128,7 @@ def _run_jobs(worker_id: int, config: WorkerConfig, jobs, results, policy_for) -
                 continue
             record = run_episode(env, policy_for(index), episode, config.split, config.policy_name, frames=frames,
                                  trace=trace, instruction_mode=config.instruction_mode,
-                                 policy_instruction=policy_instruction,
+                                 policy_instruction=policy_instruction, replan_every=config.replan_every,
                                  on_step=lambda step, index=index: results.put(("step", worker_id, index, step)))
             if frames:
                 fps = record.steps / record.sim_seconds if record.sim_seconds > 0 else None
