@@ -75,8 +75,10 @@ def _parser() -> argparse.ArgumentParser:
     runner = commands.add_parser("run", help="evaluate a policy on a split",
                                  description="Evaluate a policy on every task of a split; writes RUN_DIR/episodes.jsonl, "
                                              "summary.csv and run.json.")
-    runner.add_argument("--policy", required=True, help="random, oracle, package.module:Class, path/to/file.py:Class, "
-                                                       "or a name from the vla_bench.policies entry points")
+    runner.add_argument("--policy", required=True, help="random, oracle, rt1, bcz, package.module:Class, "
+                                                       "path/to/file.py:Class, a name from the vla_bench.policies "
+                                                       "entry points, or ws://HOST:PORT (a policy server speaking "
+                                                       "openpi's protocol; --policy-arg profile=NAME|FILE maps keys)")
     runner.add_argument("--split", required=True, help="train, novel_objects, novel_instructions, "
                                                       "novel_compositions or novel_environments")
     runner.add_argument("--policy-arg", action="append", default=[], metavar="KEY=VALUE",
@@ -99,8 +101,24 @@ def _parser() -> argparse.ArgumentParser:
                         help="what the policy reads: the episode's instruction, an empty one (blank) or another "
                              "episode's of the same domain (shuffled); the language-reliance control "
                              "(default: %(default)s)")
+    runner.add_argument("--replan-every", type=_at_least(1), metavar="K",
+                        help="for a policy that returns action chunks, execute the first K actions of each before "
+                             "calling it again (default: the whole chunk)")
     runner.add_argument("--no-progress", action="store_true", help="no progress bar")
     runner.set_defaults(handler=_run)
+
+    server = commands.add_parser("serve", help="serve a policy over WebSocket in openpi's protocol",
+                                 description="Serve any vla-bench policy over WebSocket in openpi's protocol "
+                                             "(msgpack-numpy frames; metadata on connect; GET /healthz), so "
+                                             "`vla-bench run --policy ws://HOST:PORT` or openpi's own "
+                                             "WebsocketClientPolicy can use it. Concurrent clients of a batching "
+                                             "policy share one act_batch call.")
+    server.add_argument("--policy", required=True, help="any --policy of `vla-bench run` but ws://")
+    server.add_argument("--policy-arg", action="append", default=[], metavar="KEY=VALUE",
+                        help="constructor argument for the policy (repeatable; values parse as JSON when they can)")
+    server.add_argument("--host", default="0.0.0.0", help="(default: %(default)s)")
+    server.add_argument("--port", type=_at_least(0), default=8000, help="(default: %(default)s; 0: any free port)")
+    server.set_defaults(handler=_serve)
 
     board = commands.add_parser("leaderboard", help="merge runs into one row per (policy, split), with a PNG plot")
     board.add_argument("run_dirs", nargs="+", type=Path, metavar="RUN_DIR")
@@ -176,9 +194,32 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("--tasks", default="PickUp,PutInDrawer,GoToObject", help="comma-separated task names (default: %(default)s)")
     bench.add_argument("--steps", type=_at_least(1), default=300, help="env steps to time per task (default: %(default)s)")
     bench.add_argument("--image-size", type=int, default=128, help="camera width and height (default: %(default)s)")
+    bench.add_argument("--serving", action="store_true",
+                       help="instead: per-step latency of a policy served by `vla-bench serve` on this machine "
+                            "against the same policy in process, on the same observations (p50/p95)")
+    bench.add_argument("--policy", default="random", help="the policy --serving times (default: %(default)s)")
     bench.add_argument("--json", action="store_true", help="print JSON instead of a table")
     bench.set_defaults(handler=_bench)
     return parser
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from vla_bench.policy.loader import PolicySpec, is_remote, parse_policy_args
+    from vla_bench.serving.server import PolicyServer
+
+    if is_remote(args.policy):
+        raise UsageError("serve a policy that runs here; ws:// addresses are for `vla-bench run`")
+    server = PolicyServer(PolicySpec(args.policy, parse_policy_args(args.policy_arg)), args.host, args.port)
+
+    def ready(listening) -> None:
+        host, port = next(iter(listening.sockets)).getsockname()[:2]
+        print(f"serving {args.policy} on ws://{host}:{port} (Ctrl-C stops)", flush=True)
+
+    try:
+        server.serve_forever(ready)
+    except KeyboardInterrupt:
+        pass
+    return 0
 
 
 def _list(args: argparse.Namespace) -> int:
@@ -213,7 +254,8 @@ def _run(args: argparse.Namespace) -> int:
                        tasks=tuple(t for t in args.tasks.split(",") if t), episodes_per_task=args.episodes_per_task,
                        workers=args.workers, out=args.out, resume=args.resume, record_video=args.record_video,
                        supervisor=args.supervisor == "on", step_timeout=args.step_timeout, seed=args.seed,
-                       progress=not args.no_progress, instruction_mode=args.instruction_mode)
+                       progress=not args.no_progress, instruction_mode=args.instruction_mode,
+                       replan_every=args.replan_every)
     try:
         run_dir = run(config)
     except KeyboardInterrupt:
@@ -326,6 +368,8 @@ def _bench(args: argparse.Namespace) -> int:
     tasks = [t for t in args.tasks.split(",") if t]
     for task in tasks:
         task_entry(task)  # fail early with the list of valid names
+    if args.serving:
+        return _bench_serving(args, tasks)
     results = [bench_task(task, steps=args.steps, image_size=args.image_size) for task in tasks]
     if args.json:
         print(json.dumps([asdict(r) | {"overhead": r.overhead} for r in results], indent=2))
@@ -336,6 +380,22 @@ def _bench(args: argparse.Namespace) -> int:
               f"{r.env_steps_per_s:>6.0f}/s {r.overhead:>12.2f}x {r.reset_s * 1000:>6.0f}ms")
     print("steps/s are control steps (manipulation: 10 Hz, 50 physics steps each; navigation: one move each); "
           "env and raw+render draw the same images.")
+    return 0
+
+
+def _bench_serving(args: argparse.Namespace, tasks: list[str]) -> int:
+    from vla_bench.serving.overhead import measure_overhead
+
+    results = [measure_overhead(task, args.policy, calls=args.steps, image_size=args.image_size) for task in tasks]
+    if args.json:
+        print(json.dumps([asdict(r) | {"added_ms_p50": r.added_ms_p50, "added_ms_p95": r.added_ms_p95}
+                          for r in results], indent=2))
+        return 0
+    print(f"{'task':14s} {'message':>8s} {'in process p50/p95':>19s} {'served p50/p95':>16s} {'added p50/p95':>15s}")
+    for r in results:
+        print(f"{r.task:14s} {r.message_kb:>6.0f}kB {r.local_ms_p50:>8.2f}/{r.local_ms_p95:<6.2f}ms "
+              f"{r.remote_ms_p50:>7.2f}/{r.remote_ms_p95:<6.2f}ms {r.added_ms_p50:>6.2f}/{r.added_ms_p95:<6.2f}ms")
+    print(f"{args.policy} over {args.steps} observations per task, served on this machine (localhost).")
     return 0
 
 

@@ -2,7 +2,8 @@
 
 Accepted forms: a built-in name (`random`, `oracle`, or a learned baseline of
 `vla_bench.baselines`' registry such as `rt1`), `package.module:Class`, `path/to/file.py:Class`,
-or a name registered under the entry-point group `vla_bench.policies`.
+a name registered under the entry-point group `vla_bench.policies`, or `ws://HOST:PORT` (a policy
+server, `vla_bench.serving.client`).
 """
 from __future__ import annotations
 
@@ -44,8 +45,9 @@ class PolicySpec:
 
     def build(self) -> Policy:
         cls = resolve_policy_class(self.reference)
+        args = {"url": self.reference, **self.args} if is_remote(self.reference) else self.args
         try:
-            policy = cls(**self.args)
+            policy = cls(**args)
         except UsageError:
             raise
         except Exception as err:  # wrong arguments, a checkpoint that does not load: the policy's, not ours
@@ -73,6 +75,10 @@ def builtin_policies() -> list[str]:
 
 
 def resolve_policy_class(reference: str) -> type:
+    if is_remote(reference):
+        from vla_bench.serving.client import RemotePolicy
+
+        return RemotePolicy
     if reference in REFERENCE:
         return _import_class(REFERENCE[reference], reference)
     if reference in baseline_names():
@@ -84,6 +90,11 @@ def resolve_policy_class(reference: str) -> type:
         raise PolicyLoadError(f"unknown policy {reference!r}; valid names: {', '.join(registered_policies())}, "
                               "or package.module:Class, or path/to/file.py:Class")
     return _import_class(reference, reference)
+
+
+def is_remote(reference: str) -> bool:
+    """A policy server's address rather than a policy to build here."""
+    return reference.startswith(("ws://", "wss://"))
 
 
 def _learned_policy_class(name: str) -> type:
