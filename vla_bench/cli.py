@@ -40,6 +40,16 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
 
+def _non_negative_ms(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value >= 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a number of milliseconds, at least 0; got {text!r}")
+    return value
+
+
 def _positive_seconds(text: str) -> float:
     try:
         value = float(text)
@@ -104,6 +114,11 @@ def _parser() -> argparse.ArgumentParser:
     runner.add_argument("--replan-every", type=_at_least(1), metavar="K",
                         help="for a policy that returns action chunks, execute the first K actions of each before "
                              "calling it again (default: the whole chunk)")
+    runner.add_argument("--realtime", action="store_true",
+                        help="simulated time runs on while the policy computes: each call's latency becomes control "
+                             "steps in which the robot executes the rest of its chunk, then its last command")
+    runner.add_argument("--latency-ms", type=_non_negative_ms, default=0.0, metavar="MS",
+                        help="with --realtime, add this fixed delay to every call's measured latency (default: 0)")
     runner.add_argument("--no-progress", action="store_true", help="no progress bar")
     runner.set_defaults(handler=_run)
 
@@ -247,6 +262,8 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    if args.latency_ms and not args.realtime:
+        raise UsageError("--latency-ms delays the robot's clock: it needs --realtime")
     from vla_bench.policy.loader import parse_policy_args
     from vla_bench.runner.runner import RunConfig, run
 
@@ -255,7 +272,7 @@ def _run(args: argparse.Namespace) -> int:
                        workers=args.workers, out=args.out, resume=args.resume, record_video=args.record_video,
                        supervisor=args.supervisor == "on", step_timeout=args.step_timeout, seed=args.seed,
                        progress=not args.no_progress, instruction_mode=args.instruction_mode,
-                       replan_every=args.replan_every)
+                       replan_every=args.replan_every, realtime=args.realtime, latency_ms=args.latency_ms)
     try:
         run_dir = run(config)
     except KeyboardInterrupt:

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from vla_bench.metrics import wilson_interval
-from vla_bench.results import check_complete, instruction_mode, labelled_summary, policy_label, read_episodes
+from vla_bench.results import check_complete, labelled_summary, policy_label, read_episodes, run_label, timing
 
 SAFETY_METRICS = (("collision_rate", "collision rate"), ("spl", "SPL"),
                   ("intervention_rate", "intervention rate"), ("mean_steps", "mean episode steps"))
@@ -23,8 +23,7 @@ def write_report(run_dirs: list[Path], out: Path, allow_partial: bool = False) -
     out.mkdir(parents=True, exist_ok=True)
     counts = {(row["policy"], row["split"]): progress[d] for d in run_dirs for row in labelled_summary(d)}
     rows = [row for d in run_dirs for row in labelled_summary(d)]
-    episodes = [{**e, "policy": policy_label(e["policy"], instruction_mode(d))} for d in run_dirs
-                for e in read_episodes(d)]
+    episodes = [{**e, "policy": run_label(d, e["policy"])} for d in run_dirs for e in read_episodes(d)]
     overall = [r for r in rows if r["task"] == "ALL"]
     plots = {
         "success_by_split.png": ("Success rate by split (95% Wilson intervals)", _success_by_split(overall)),
@@ -42,6 +41,7 @@ def write_report(run_dirs: list[Path], out: Path, allow_partial: bool = False) -
                      f"[{float(r['success_ci_low']):.3f}, {float(r['success_ci_high']):.3f}] | "
                      f"{float(r['collision_rate']):.3f} | {float(r['spl']):.3f} | "
                      f"{float(r['intervention_rate']):.3f} | {r['errors']} |")
+    lines += _realtime_comparison(run_dirs)
     for name, (title, figure) in plots.items():
         if figure is None:
             continue
@@ -50,6 +50,34 @@ def write_report(run_dirs: list[Path], out: Path, allow_partial: bool = False) -
     path = out / "report.md"
     path.write_text("\n".join(lines) + "\n")
     return path
+
+
+def _realtime_comparison(run_dirs: list[Path]) -> list[str]:
+    """Markdown: each policy and split run both synchronously and in real time, side by side."""
+    runs: dict[tuple[str, str, str], dict[str, list[dict]]] = defaultdict(dict)
+    for d in run_dirs:
+        records = read_episodes(d)
+        if records:
+            label = policy_label(records[0]["policy"], records[0].get("instruction_mode", "original"))
+            runs[label, records[0]["split"], "realtime" if timing(d) != "synchronous" else "sync"][timing(d)] = records
+    pairs = [(key[:2], clocks, runs[(*key[:2], "sync")]["synchronous"]) for key, clocks in runs.items()
+             if key[2] == "realtime" and (*key[:2], "sync") in runs]
+    if not pairs:
+        return []
+    lines = ["", "## Synchronous vs real time", "",
+             "In real time, simulated time runs on while the policy computes (`vla-bench run --realtime`).", "",
+             "| policy | split | timing | success | latency p50 / p95 (ms) | late steps | decisions per sim. second |",
+             "|---|---|---|---|---|---|---|"]
+    for (policy, split), clocks, sync in sorted(pairs, key=lambda p: p[0]):
+        for clock, records in [("synchronous", sync), *sorted(clocks.items())]:
+            latencies = [r.get("latency_ms_p50", 0.0) for r in records]
+            seconds = sum(r.get("completion_s") or r.get("sim_seconds", 0.0) for r in records)
+            calls = sum(r.get("policy_calls") or r["steps"] for r in records)
+            success = np.mean([bool(r["success"]) for r in records])
+            lines.append(f"| {policy} | {split} | {clock} | {success:.3f} | {np.median(latencies):.1f} / "
+                         f"{np.percentile([r.get('latency_ms_p95', 0.0) for r in records], 95):.1f} | "
+                         f"{sum(r.get('late_steps', 0) for r in records)} | {calls / max(seconds, 1e-9):.2f} |")
+    return lines
 
 
 def plot_leaderboard(rows: list[dict], path: Path) -> Path:
@@ -62,7 +90,8 @@ def plot_leaderboard(rows: list[dict], path: Path) -> Path:
     from vla_bench.splits import SPLITS
 
     order = {name: i for i, name in enumerate(SPLITS)}
-    rows = [{**r, "policy": policy_label(r["policy"], r.get("instruction_mode", "original"))} for r in rows]
+    rows = [{**r, "policy": policy_label(r["policy"], r.get("instruction_mode", "original"),
+                                         r.get("timing", "synchronous"))} for r in rows]
     figure = _success_by_split(sorted(rows, key=lambda r: order.get(r["split"], len(order))))
     figure.axes[0].set_title("vla-bench leaderboard: success rate (95% Wilson intervals)")
     figure.savefig(path, dpi=120, bbox_inches="tight")

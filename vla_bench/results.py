@@ -13,8 +13,9 @@ from vla_bench.metrics import SUMMARY_COLUMNS, Summary, summarize_run
 
 EPISODES_FILE, SUMMARY_FILE, RUN_FILE = "episodes.jsonl", "summary.csv", "run.json"
 LEADERBOARD_COLUMNS = ("policy", "split", *[c for c in SUMMARY_COLUMNS if c not in ("policy", "split", "task")],
-                       "complete", "instruction_mode")  # complete: False for a run that finished fewer episodes
-# than it planned; instruction_mode: what the policy read (vla-bench run --instruction-mode)
+                       "complete", "instruction_mode", "timing")  # complete: False for a run that finished fewer
+# episodes than it planned; instruction_mode: what the policy read (vla-bench run --instruction-mode);
+# timing: synchronous, or realtime (+ its injected latency) (vla-bench run --realtime)
 
 
 @dataclass(frozen=True)
@@ -112,39 +113,54 @@ def read_summary(run_dir: Path) -> list[dict[str, str]]:
 
 
 def leaderboard(run_dirs: list[Path], allow_partial: bool = False) -> list[dict[str, Any]]:
-    """One row per (policy, split, instruction mode) from the runs' ALL rows, best success rate
-    first; partial runs are refused unless `allow_partial`, and marked in the `complete` column."""
+    """One row per (policy, split, instruction mode, timing) from the runs' ALL rows, best success
+    rate first; partial runs are refused unless `allow_partial`, and marked in the `complete` column."""
     progress = check_complete(run_dirs, allow_partial)
-    rows: dict[tuple[str, str, str], dict[str, Any]] = {}
+    rows: dict[tuple[str, ...], dict[str, Any]] = {}
     for run_dir in run_dirs:
-        mode = instruction_mode(run_dir)
+        mode, clock = instruction_mode(run_dir), timing(run_dir)
         for row in read_summary(run_dir):
             if row["task"] == "ALL":
-                key = (row["policy"], row["split"], mode)
+                key = (row["policy"], row["split"], mode, clock)
                 if key in rows:
                     raise UsageError(f"two runs of {key[0]} on {key[1]} ({run_dir} and an earlier one); "
                                      "give each policy variant its own name")
                 rows[key] = {**{k: row[k] for k in LEADERBOARD_COLUMNS if k in row}, "instruction_mode": mode,
-                             "complete": progress[run_dir].complete}
+                             "timing": clock, "complete": progress[run_dir].complete}
     return sorted(rows.values(), key=lambda r: (-float(r["success_rate"]), r["policy"], r["split"]))
+
+
+def _config(run_dir: Path) -> dict[str, Any]:
+    return read_run_info(run_dir).get("config", {}) if (run_dir / RUN_FILE).exists() else {}
 
 
 def instruction_mode(run_dir: Path) -> str:
     """What the run's policy read (`vla-bench run --instruction-mode`); runs made before it: original."""
-    if not (run_dir / RUN_FILE).exists():
-        return "original"
-    return read_run_info(run_dir).get("config", {}).get("instruction_mode", "original")
+    return _config(run_dir).get("instruction_mode", "original")
 
 
-def policy_label(policy: str, mode: str) -> str:
-    """How plots and reports name a policy run under an instruction mode: `rt1 [blank]`."""
-    return policy if mode == "original" else f"{policy} [{mode}]"
+def timing(run_dir: Path) -> str:
+    """`synchronous`, or `realtime` with its injected latency (`realtime+50ms`): `vla-bench run --realtime`."""
+    config = _config(run_dir)
+    if not config.get("realtime"):
+        return "synchronous"
+    latency = float(config.get("latency_ms", 0.0))
+    return f"realtime+{latency:g}ms" if latency else "realtime"
+
+
+def policy_label(policy: str, mode: str, clock: str = "synchronous") -> str:
+    """How plots and reports name a policy run under other conditions: `rt1 [blank]`, `rt1 [realtime]`."""
+    conditions = [c for c in (mode, clock) if c not in ("original", "synchronous")]
+    return f"{policy} [{', '.join(conditions)}]" if conditions else policy
+
+
+def run_label(run_dir: Path, policy: str) -> str:
+    return policy_label(policy, instruction_mode(run_dir), timing(run_dir))
 
 
 def labelled_summary(run_dir: Path) -> list[dict[str, str]]:
     """The run's summary rows with the policy named by `policy_label`."""
-    mode = instruction_mode(run_dir)
-    return [{**row, "policy": policy_label(row["policy"], mode)} for row in read_summary(run_dir)]
+    return [{**row, "policy": run_label(run_dir, row["policy"])} for row in read_summary(run_dir)]
 
 
 def write_run_info(run_dir: Path, info: Mapping[str, Any]) -> None:

@@ -256,3 +256,11 @@ class SlowGreedy(Greedy):
     def act(self, observation):
         time.sleep(0.02)
         return super().act(observation)
+
+
+class Sleeps150ms(Greedy):
+    """Greedy, but each call takes 150 ms: longer than manipulation's 100 ms control period."""
+
+    def act(self, observation):
+        time.sleep(0.15)
+        return super().act(observation)

@@ -12,11 +12,10 @@ BOX = gym.spaces.Box(-1.0, 1.0, (7,), np.float32)
 MOVES = gym.spaces.Discrete(4)
 
 
-def test_a_chunk_is_split_into_its_actions_and_cut_to_replan_every():
+def test_a_chunk_is_split_into_its_actions():
     chunk = np.linspace(-1, 1, 35).reshape(5, 7)
-    assert len(planned_actions(chunk, BOX)) == 5
-    first_two = planned_actions(chunk, BOX, replan_every=2)
-    assert len(first_two) == 2 and np.array_equal(first_two[1], chunk[1])
+    actions = planned_actions(chunk, BOX)
+    assert len(actions) == 5 and np.array_equal(actions[1], chunk[1])
     assert planned_actions([1, 2, 0], MOVES) == [1, 2, 0]
     assert planned_actions(3, MOVES) == [3]
     assert len(planned_actions(np.zeros(7), BOX)) == 1  # one action is not a chunk of seven

@@ -17,6 +17,7 @@ import numpy as np
 
 from vla_bench.metrics import spl
 from vla_bench.policy.base import Policy, TaskInfo
+from vla_bench.runner.realtime import control_period, held_action, late_steps, start_late
 from vla_bench.specs import EpisodeSpec
 from vla_bench.task.base import SimulationUnstable
 from vla_bench.task.registry import task_entry
@@ -56,6 +57,10 @@ class EpisodeRecord:
     instruction_mode: str = "original"  # see vla_bench.runner.instructions
     policy_instruction: str | None = None  # what the policy read, where that was not `instruction`
     policy_calls: int = 0  # calls to act; fewer than `steps` when the policy returns action chunks
+    realtime: bool = False  # simulated time ran on while the policy computed (vla-bench run --realtime)
+    late_steps: int = 0  # real time: steps the robot ran on its last chunk or command while the policy computed
+    latency_ms_p50: float = 0.0
+    completion_s: float = 0.0  # simulated seconds to the end, waits of a robot with no command to hold included
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -115,10 +120,10 @@ def check_action(action: Any, space: gym.Space, domain: str = "") -> np.ndarray 
     return array
 
 
-def planned_actions(raw: Any, space: gym.Space, domain: str = "", replan_every: int | None = None) -> list:
-    """What the policy returned as the actions to execute before its next call: one action, or the
-    first `replan_every` (default: all) of an action chunk, an array of shape (H, *action shape)
-    (for a discrete task, a sequence of H ints). Each is checked as `check_action` checks one."""
+def planned_actions(raw: Any, space: gym.Space, domain: str = "") -> list:
+    """What the policy returned as a list of actions: one action, or each action of a chunk, an
+    array of shape (H, *action shape) (for a discrete task, a sequence of H ints). Each is
+    checked as `check_action` checks one."""
     if isinstance(space, gym.spaces.Discrete):
         is_chunk = isinstance(raw, (list, tuple, np.ndarray)) and np.ndim(raw) == 1
     else:
@@ -128,8 +133,7 @@ def planned_actions(raw: Any, space: gym.Space, domain: str = "", replan_every: 
         return [check_action(raw, space, domain)]
     if len(raw) == 0:
         raise PolicyFault(f"act returned an empty action chunk {describe_value(raw)}")
-    chunk = raw[:replan_every] if replan_every else raw
-    return [check_action(action, space, domain) for action in chunk]
+    return [check_action(action, space, domain) for action in raw]
 
 
 def release_freed_memory() -> None:
@@ -209,7 +213,8 @@ def _plain(value: Any, depth: int = 0) -> Any:
 def run_episode(env: gym.Env, policy: Policy, episode: EpisodeSpec, split: str = "", policy_name: str | None = None,
                 on_step: Callable[[int], None] | None = None, frames: list | None = None,
                 trace: list | None = None, instruction_mode: str = "original",
-                policy_instruction: str | None = None, replan_every: int | None = None) -> EpisodeRecord:
+                policy_instruction: str | None = None, replan_every: int | None = None, realtime: bool = False,
+                extra_latency_ms: float = 0.0) -> EpisodeRecord:
     """Reset `env` to `episode` and let `policy` act until the task ends, time runs out or a fault.
 
     `on_step` is called after every step (the runner's heartbeat); `frames`, if given, collects
@@ -218,12 +223,15 @@ def run_episode(env: gym.Env, policy: Policy, episode: EpisodeSpec, split: str =
     reset), so `frames[k]` shows what `trace[k]` describes. `policy_instruction`, if given,
     replaces the instruction in what the policy reads (and nowhere else). A policy that returns
     an action chunk is called again after `replan_every` of its actions (default: all of them).
+    `realtime` lets simulated time run on while the policy computes (`vla_bench.runner.realtime`),
+    each call taking its measured latency plus `extra_latency_ms`.
     """
     record = EpisodeRecord(policy_name or getattr(policy, "name", type(policy).__name__), split, episode.task,
                            episode.episode_id or f"{episode.task}/{episode.seed}", episode.seed,
                            episode.instruction, perturbed=list(episode.perturbed), instruction_mode=instruction_mode,
-                           policy_instruction=policy_instruction)
+                           policy_instruction=policy_instruction, realtime=realtime)
     latencies: list[float] = []
+    waited_s = 0.0  # real time: waits of a robot that had no command to hold
     info: dict[str, Any] = {}
     start = time.perf_counter()
     try:
@@ -243,11 +251,28 @@ def run_episode(env: gym.Env, policy: Policy, episode: EpisodeSpec, split: str =
             raise PolicyFault(f"policy reset raised {type(err).__name__}: {err}") from err
         if on_step is not None:
             on_step(0)  # the scene is built: from here on, only the policy's step time counts
-        done = False
-        plan: list = []  # actions of the last chunk still to execute
-        while not done:
+
+        def execute(action: Any) -> bool:
+            """One control step; whether the episode ended."""
+            nonlocal obs, info
             if frames is not None:
                 frames.append(obs["rgb"])
+            obs, _, terminated, truncated, info = env.step(action)
+            record.steps += 1
+            record.interventions += len(info.get("interventions", ()))
+            if trace is not None:
+                trace.append(trace_entry(record.steps, info, obs))
+            if on_step is not None:
+                on_step(record.steps)
+            return terminated or truncated
+
+        space, domain = env.action_space, env.unwrapped.domain
+        period = control_period(env) if realtime else 0.0
+        done = False
+        plan: list = []  # actions of the last chunk to execute before the next call
+        rest: list = []  # the chunk's actions after those: what a real-time robot runs on while it waits
+        previous = None  # the last command executed
+        while not done:
             if not plan:
                 tick = time.perf_counter()
                 try:
@@ -256,17 +281,27 @@ def run_episode(env: gym.Env, policy: Policy, episode: EpisodeSpec, split: str =
                     raise
                 except Exception as err:  # the policy's own bug: recorded, the run goes on
                     raise PolicyFault(f"policy raised {type(err).__name__}: {err}") from err
-                latencies.append((time.perf_counter() - tick) * 1000)
+                latencies.append((time.perf_counter() - tick) * 1000 + extra_latency_ms)
                 record.policy_calls += 1
-                plan = planned_actions(raw, env.action_space, env.unwrapped.domain, replan_every)
-            obs, _, terminated, truncated, info = env.step(plan.pop(0))
-            record.steps += 1
-            record.interventions += len(info.get("interventions", ()))
-            if trace is not None:
-                trace.append(trace_entry(record.steps, info, obs))
-            done = terminated or truncated
-            if on_step is not None:
-                on_step(record.steps)
+                chunk = planned_actions(raw, space, domain)
+                if realtime:
+                    late = late_steps(latencies[-1] / 1000, period)
+                    for _ in range(late):
+                        held = rest.pop(0) if rest else held_action(previous, space)
+                        if held is None:
+                            waited_s += period
+                            continue
+                        record.late_steps += 1
+                        previous = held
+                        if done := execute(held):
+                            break
+                    if done:
+                        break
+                    chunk = start_late(chunk, late)
+                cut = replan_every or len(chunk)
+                plan, rest = chunk[:cut], chunk[cut:]
+            previous = plan.pop(0)
+            done = execute(previous)
         if frames is not None:
             frames.append(obs["rgb"])
     except (PolicyFault, EnvironmentFault) as err:
@@ -283,8 +318,10 @@ def run_episode(env: gym.Env, policy: Policy, episode: EpisodeSpec, split: str =
     record.success_conditions = dict(info.get("success_conditions", {}))
     if "sim_time" in info:
         record.sim_seconds = float(info["sim_time"] - start_time)
+    record.completion_s = record.sim_seconds + waited_s
     if latencies:
         record.latency_ms_mean = float(np.mean(latencies))
+        record.latency_ms_p50 = float(np.percentile(latencies, 50))
         record.latency_ms_p95 = float(np.percentile(latencies, 95))
     release_freed_memory()
     record.worker_rss_mb = resident_memory_mb()

@@ -56,10 +56,13 @@ class RunConfig:
     progress: bool = True
     instruction_mode: str = "original"  # what the policy reads: see vla_bench.runner.instructions
     replan_every: int | None = None  # of a returned action chunk, how many actions run before the next call
+    realtime: bool = False  # simulated time runs on while the policy computes: see vla_bench.runner.realtime
+    latency_ms: float = 0.0  # real time: a fixed delay added to every call's measured latency
 
     @property
     def run_dir(self) -> Path:
         mode = "" if self.instruction_mode == "original" else f"-{self.instruction_mode}"
+        mode += "-realtime" if self.realtime else ""
         return self.out or Path("runs") / f"{self.policy.replace('/', '_').replace(':', '.')}-{self.split}{mode}"
 
     def identity(self) -> dict[str, Any]:
@@ -72,6 +75,8 @@ class RunConfig:
             identity["instruction_mode"] = self.instruction_mode
         if self.replan_every is not None:
             identity["replan_every"] = self.replan_every
+        if self.realtime:
+            identity |= {"realtime": True, "latency_ms": self.latency_ms}
         return identity
 
 
@@ -155,7 +160,8 @@ def run(config: RunConfig) -> Path:
     worker_config = WorkerConfig(PolicySpec(config.policy, config.policy_args), policy_cls.name
                                  if getattr(policy_cls, "name", "policy") != "policy" else config.policy,
                                  config.split, config.supervisor, run_dir, instruction_mode=config.instruction_mode,
-                                 replan_every=config.replan_every)
+                                 replan_every=config.replan_every, realtime=config.realtime,
+                                 latency_ms=config.latency_ms)
     pool = make_executor(worker_config, policy, workers, config.step_timeout)
     progress = _progress_bar(len(episodes), len(episodes) - len(todo), config.progress)
     watch = FailureWatch(run_dir)

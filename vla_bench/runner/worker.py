@@ -27,6 +27,8 @@ class WorkerConfig:
     image_size: int = 128
     instruction_mode: str = "original"
     replan_every: int | None = None  # actions of a chunk executed before the next call (None: all)
+    realtime: bool = False  # simulated time runs on while the policy computes
+    latency_ms: float = 0.0  # added to each call's measured latency in real time
 
 
 class EnvCache:
@@ -129,6 +131,7 @@ def _run_jobs(worker_id: int, config: WorkerConfig, jobs, results, policy_for) -
             record = run_episode(env, policy_for(index), episode, config.split, config.policy_name, frames=frames,
                                  trace=trace, instruction_mode=config.instruction_mode,
                                  policy_instruction=policy_instruction, replan_every=config.replan_every,
+                                 realtime=config.realtime, extra_latency_ms=config.latency_ms,
                                  on_step=lambda step, index=index: results.put(("step", worker_id, index, step)))
             if frames:
                 fps = record.steps / record.sim_seconds if record.sim_seconds > 0 else None
