@@ -141,3 +141,9 @@ def test_bench_serving_reports_in_process_and_served_latency(capsys):
     (result,) = json.loads(capsys.readouterr().out)
     assert result["calls"] == 20 and result["message_kb"] > 2 * 128 * 128 * 3 / 1024  # both cameras travel
     assert 0 < result["remote_ms_p50"] and result["added_ms_p50"] == result["remote_ms_p50"] - result["local_ms_p50"]
+
+
+def test_step_timeout_covers_a_server_that_never_answers(tmp_path):
+    with served("--policy", f"{POLICIES}:Hangs") as address:
+        records = read_episodes(_run(address, tmp_path / "r", tasks=("PickUp",), episodes=1, step_timeout=2.0))
+    assert records[0]["error"] == "policy step exceeded --step-timeout of 2s"
