@@ -30,13 +30,13 @@ def test_the_libero_profile_builds_openpis_libero_keys():
 
 def test_the_libero_profile_converts_actions_to_our_units():
     theirs = np.array([[0.2, 0.0, -0.4, 0.1, 0.0, 0.6, 1.0]] * 3)  # gripper +1: close, rotations in 0.5 rad
-    ours = load_profile("libero").decode({"actions": theirs})
+    ours = load_profile("libero").decode({"actions": theirs}, _observation())
     assert ours.shape == (3, 7)
     np.testing.assert_allclose(ours[0], [0.2, 0.0, -0.4, 0.2, 0.0, 1.0, -1.0])  # 1.2 clipped to the space
 
 
 def test_a_discrete_reply_is_an_int():
-    assert load_profile("vla_bench").decode({"actions": np.asarray(2)}) == 2
+    assert load_profile("vla_bench").decode({"actions": np.asarray(2)}, _observation()) == 2
 
 
 def test_unknown_profiles_list_the_valid_ones():
@@ -54,3 +54,17 @@ def test_a_profile_file_is_checked(tmp_path):
     path.write_text(json.dumps({"observation": []}))
     with pytest.raises(UsageError, match="not valid"):
         load_profile(str(path))
+
+
+def test_wide_absolute_pose_chunks_become_our_deltas(tmp_path):
+    """A model whose actions are padded to 32 numbers and are absolute world-frame poses."""
+    path = tmp_path / "absolute.json"
+    path.write_text(json.dumps({"domains": ["manipulation"], "observation": [],
+                                "action": {"take": [0, 7], "frame": "absolute"}}))
+    observation = _observation()  # hand at (0.4, 0.1, 0.3), turned a quarter about z
+    quarter = [0.0, 0.0, np.pi / 2]
+    targets = np.zeros((2, 32))
+    targets[0, :7] = [0.425, 0.1, 0.3, *quarter, 1.0]  # half a step in x, same orientation, open
+    targets[1, :7] = [0.425, 0.1, 0.2, 0.0, 0.0, np.pi / 2 + 0.125, -1.0]  # then down 10 cm, turn 0.125 rad, close
+    ours = load_profile(str(path)).decode({"actions": targets}, observation)
+    np.testing.assert_allclose(ours, [[0.5, 0, 0, 0, 0, 0, 1], [0, 0, -1, 0, 0, 0.5, -1]], atol=1e-6)

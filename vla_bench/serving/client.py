@@ -100,7 +100,7 @@ class RemotePolicy(Policy):
             lines = [line for line in reply.strip().splitlines() if line.strip()]
             raise RemoteError(f"the policy server failed: {lines[-1] if lines else 'no message'}")
         try:
-            return self.profile.decode(unpack(reply, "reply"))
+            return self.profile.decode(unpack(reply, "reply"), observation)
         except (WireError, ValueError) as err:
             raise RemoteError(f"unreadable reply from {self.url}: {err}") from err
 

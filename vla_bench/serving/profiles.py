@@ -2,9 +2,12 @@
 
 A profile (a JSON file: built-in ones live in `profiles/`, or pass a path) names, for each key
 the server expects, which observation entry fills it and how (image size, pieces of the proprio
-vector with a conversion each), and how the reply's actions become the suite's (the key, and a
-per-dimension scale from their units to ours). An empty `observation` list sends the suite's own
-observation unchanged. `episode_keys` adds the `vla_bench/...` episode keys (see client.py) that
+vector with a conversion each), and how the reply's actions become the suite's: the key, `take`
+(the slice of each action vector to keep, for models whose actions are padded wider than 7),
+`frame` (`delta`, or `absolute`: world-frame target poses, position in metres and axis-angle
+orientation, turned into our deltas step by step from the current pose), and a per-dimension
+`scale` from their units to ours. An empty `observation` list sends the suite's own observation
+unchanged. `episode_keys` adds the `vla_bench/...` episode keys (see client.py) that
 openpi's protocol lacks; servers that do not know them never see them unless asked.
 """
 from __future__ import annotations
@@ -66,6 +69,8 @@ class Profile:
     observation: tuple[ObservationEntry, ...]
     episode_keys: bool
     action_key: str = "actions"
+    action_take: tuple[int, int] | None = None  # keep dimensions [start, stop) of each action
+    action_frame: str = "delta"  # or "absolute": target poses, converted to deltas from the current pose
     action_scale: tuple[float, ...] | None = None  # ours = theirs * scale (manipulation), then clipped
 
     def encode(self, observation: dict[str, Any]) -> dict[str, Any]:
@@ -86,15 +91,43 @@ class Profile:
             message[entry.key] = value
         return message
 
-    def decode(self, reply: dict[str, Any]) -> np.ndarray | int:
-        """The reply's actions in the suite's units: one action (a discrete one as an int) or a chunk."""
+    def decode(self, reply: dict[str, Any], observation: dict[str, Any]) -> np.ndarray | int:
+        """The reply's actions in the suite's units: one action (a discrete one as an int) or a
+        chunk. `observation` is the one they answer (absolute poses start from its proprio)."""
         if self.action_key not in reply:
             raise ValueError(f"the server's reply has no {self.action_key!r} (it has {', '.join(map(str, reply))})")
         actions = np.asarray(reply[self.action_key])
-        if self.action_scale is not None and actions.dtype.kind == "f" and actions.shape[-1:] == (
-                len(self.action_scale),):
+        if actions.ndim == 0:
+            return actions.item()
+        if self.action_take is not None:
+            actions = actions[..., self.action_take[0]:self.action_take[1]]
+        if self.action_frame == "absolute":
+            actions = absolute_to_delta(actions, np.asarray(observation["proprio"]))
+        if self.action_scale is not None and actions.shape[-1:] == (len(self.action_scale),):
             actions = np.clip(actions * np.asarray(self.action_scale), -1.0, 1.0)
-        return actions.item() if actions.ndim == 0 else actions
+        return actions
+
+
+def absolute_to_delta(targets: np.ndarray, proprio: np.ndarray) -> np.ndarray:
+    """World-frame target poses (x, y, z, axis-angle, gripper...) to our delta actions: each step
+    moves from the previous target (the first from the hand's pose in `proprio`), in units of the
+    controller's step (0.05 m, 0.25 rad), clipped to [-1, 1]."""
+    from scipy.spatial.transform import Rotation
+
+    from vla_bench.sim.controller import ControllerConfig, rotation_error
+
+    limits = ControllerConfig()
+    chunk = np.atleast_2d(targets).astype(np.float64)
+    w, x, y, z = proprio[3:7]
+    position, orientation = proprio[:3].astype(np.float64), Rotation.from_quat([x, y, z, w]).as_matrix()
+    deltas = chunk.copy()
+    for row, target in zip(deltas, chunk):
+        goal = Rotation.from_rotvec(target[3:6]).as_matrix()
+        row[:3] = (target[:3] - position) / limits.max_translation
+        row[3:6] = rotation_error(goal, orientation) / limits.max_rotation
+        position, orientation = target[:3], goal
+    deltas[:, :6] = np.clip(deltas[:, :6], -1.0, 1.0)
+    return deltas.reshape(targets.shape) if targets.ndim == 1 else deltas
 
 
 def resize_image(image: np.ndarray, size: int) -> np.ndarray:
@@ -132,7 +165,10 @@ def load_profile(name_or_path: str) -> Profile:
         action = data.get("action", {})
         profile = Profile(path.stem, data.get("description", ""), tuple(data["domains"]), entries,
                           bool(data.get("episode_keys", False)), action.get("key", "actions"),
+                          tuple(action["take"]) if action.get("take") else None, action.get("frame", "delta"),
                           tuple(action["scale"]) if action.get("scale") else None)
+        if profile.action_frame not in ("delta", "absolute"):
+            raise ValueError(f"action frame must be delta or absolute, got {profile.action_frame!r}")
     except (ValueError, KeyError, TypeError) as err:
         raise UsageError(f"profile {path} is not valid: {type(err).__name__}: {err}") from err
     unknown = {p.convert for e in profile.observation for p in e.parts} - set(CONVERSIONS)
