@@ -13,10 +13,11 @@ from websockets.sync.client import connect
 from tests.serving.conftest import POLICIES, served, wait_for_address
 from vla_bench.cli import main
 from vla_bench.results import read_episodes
+from vla_bench.runner.episode import TIMING_FIELDS
 from vla_bench.runner.runner import RunConfig, run
 from vla_bench.serving.wire import unpack
 
-TIMING = {"wall_s", "latency_ms_mean", "latency_ms_p95", "worker_rss_mb", "policy"}
+TIMING = {*TIMING_FIELDS, "policy"}  # the policy is named by its address
 
 
 def _records(run_dir):
@@ -35,6 +36,7 @@ def test_rt1_served_remotely_gives_the_same_records_as_in_process(tmp_path):
         remote = _run(address, tmp_path / "remote")
     assert _records(remote) == _records(local)
     assert all(r["policy"] == address for r in read_episodes(remote))
+    assert json.loads((remote / "run.json").read_text())["server"]["policy"] == "rt1"  # what answered
 
 
 def test_concurrent_clients_of_a_batching_policy_are_served_together(tmp_path):

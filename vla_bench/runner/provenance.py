@@ -3,6 +3,7 @@ which GL backend, which checkpoint, which machine."""
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import platform
 import shutil
@@ -25,7 +26,15 @@ def provenance(policy: Any) -> dict[str, Any]:
         "gl_backend": os.environ.get("MUJOCO_GL", ""),
         "checkpoint": checkpoint_provenance(policy),
         "machine": machine(),
+        "server": _plain_metadata(getattr(policy, "server_metadata", None)),  # a policy server's own description
     }
+
+
+def _plain_metadata(metadata: Any) -> Any:
+    """What a policy server said about itself at connect time, as JSON can hold it (None if not remote)."""
+    if metadata is None:
+        return None
+    return json.loads(json.dumps(metadata, default=str))
 
 
 def git_commit() -> str | None:

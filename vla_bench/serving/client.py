@@ -48,7 +48,7 @@ class RemotePolicy(Policy):
         self._connection = None
         self._open = ExitStack()  # the connection's context (websockets wants one)
         self._episode: dict[str, Any] = {}
-        self.metadata = self._connect()
+        self.server_metadata = self._connect()
 
     def _connect(self) -> dict[str, Any]:
         from websockets.exceptions import InvalidHandshake, InvalidURI
@@ -68,7 +68,7 @@ class RemotePolicy(Policy):
         for delay in (0.0, *RECONNECT_DELAYS_S):
             time.sleep(delay)
             try:
-                self.metadata = self._connect()
+                self.server_metadata = self._connect()
                 return
             except ServerUnreachable as err:
                 last = err
