@@ -68,3 +68,11 @@ def test_wide_absolute_pose_chunks_become_our_deltas(tmp_path):
     targets[1, :7] = [0.425, 0.1, 0.2, 0.0, 0.0, np.pi / 2 + 0.125, -1.0]  # then down 10 cm, turn 0.125 rad, close
     ours = load_profile(str(path)).decode({"actions": targets}, observation)
     np.testing.assert_allclose(ours, [[0.5, 0, 0, 0, 0, 0, 1], [0, 0, -1, 0, 0, 0.5, -1]], atol=1e-6)
+
+
+def test_a_profile_declares_what_it_reads_so_unfit_tasks_are_left_out():
+    from vla_bench.runner.runner import unfit_tasks
+    from vla_bench.serving.client import remote_policy_class
+
+    assert set(unfit_tasks(remote_policy_class("libero"), ["PickUp", "GoToObject"])) == {"GoToObject"}
+    assert unfit_tasks(remote_policy_class("vla_bench"), ["PickUp", "GoToObject"]) == {}

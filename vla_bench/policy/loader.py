@@ -43,8 +43,17 @@ class PolicySpec:
     reference: str
     args: dict[str, Any] = field(default_factory=dict)
 
+    def policy_class(self) -> type:
+        """The class `build` instantiates; for a policy server, one that declares what its
+        profile reads (so the runner leaves out the tasks that lack it)."""
+        if is_remote(self.reference):
+            from vla_bench.serving.client import remote_policy_class
+
+            return remote_policy_class(self.args.get("profile", "vla_bench"))
+        return resolve_policy_class(self.reference)
+
     def build(self) -> Policy:
-        cls = resolve_policy_class(self.reference)
+        cls = self.policy_class()
         args = {"url": self.reference, **self.args} if is_remote(self.reference) else self.args
         try:
             policy = cls(**args)

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from vla_bench.errors import SystematicFailure, UsageError
-from vla_bench.policy.loader import PolicySpec, resolve_policy_class
+from vla_bench.policy.loader import PolicySpec
 from vla_bench.results import (
     EPISODES_FILE,
     append_episode,
@@ -137,7 +137,7 @@ def run(config: RunConfig) -> Path:
     episodes, manifest = select_episodes(config)
     manifest_hash = manifest.hash
     _check_run_dir(config)  # before any policy or model is built
-    policy_cls = resolve_policy_class(config.policy)
+    policy_cls = PolicySpec(config.policy, config.policy_args).policy_class()
     offered = list(dict.fromkeys(e.task for e in episodes))
     episodes = check_policy_fits(policy_cls, episodes, tasks_named=bool(config.tasks))
     left_out = [t for t in offered if t not in {e.task for e in episodes}]

@@ -110,3 +110,12 @@ class RemotePolicy(Policy):
 
     def close(self) -> None:
         self._drop()
+
+
+def remote_policy_class(profile: str) -> type[RemotePolicy]:
+    """RemotePolicy declaring the observations its profile reads: tasks without them (navigation
+    for the `libero` profile, which needs a wrist camera) are left out of a run, not failed."""
+    read = load_profile(profile).observation
+    keys = tuple(dict.fromkeys(e.source for e in read if e.source != "instruction")) or None
+    return type(RemotePolicy.__name__, (RemotePolicy,), {"observation_keys": keys, "__doc__": RemotePolicy.__doc__,
+                                                          "__module__": RemotePolicy.__module__})
