@@ -224,7 +224,11 @@ def _serve(args: argparse.Namespace) -> int:
 
     if is_remote(args.policy):
         raise UsageError("serve a policy that runs here; ws:// addresses are for `vla-bench run`")
-    server = PolicyServer(PolicySpec(args.policy, parse_policy_args(args.policy_arg)), args.host, args.port)
+    spec = PolicySpec(args.policy, parse_policy_args(args.policy_arg))
+    if getattr(spec.policy_class(), "privileged", False):
+        raise UsageError(f"{args.policy} reads the simulator's state, which does not travel over the network; "
+                         "run it in process")
+    server = PolicyServer(spec, args.host, args.port)
 
     def ready(listening) -> None:
         host, port = next(iter(listening.sockets)).getsockname()[:2]

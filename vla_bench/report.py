@@ -66,6 +66,7 @@ def _realtime_comparison(run_dirs: list[Path]) -> list[str]:
         return []
     lines = ["", "## Synchronous vs real time", "",
              "In real time, simulated time runs on while the policy computes (`vla-bench run --realtime`).", "",
+             "Latency: the median of the episodes' median call, and the 95th percentile of their 95th.", "",
              "| policy | split | timing | success | latency p50 / p95 (ms) | late steps | decisions per sim. second |",
              "|---|---|---|---|---|---|---|"]
     for (policy, split), clocks, sync in sorted(pairs, key=lambda p: p[0]):

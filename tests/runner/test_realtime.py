@@ -19,7 +19,7 @@ def _run(tmp_path, name, policy, tasks=("PickUp",), **kwargs):
 
 
 def test_late_steps_held_commands_and_late_chunks():
-    assert [late_steps(s, 0.1) for s in (0.05, 0.1, 0.25)] == [0, 1, 2]
+    assert [late_steps(s, 0.1) for s in (0.05, 0.1, 0.25, 0.3)] == [0, 1, 2, 3]
     np.testing.assert_array_equal(held_action(None, BOX), [0, 0, 0, 0, 0, 0, 1])  # still, gripper open
     assert held_action(np.ones(7), BOX) is not None and held_action(2, gym.spaces.Discrete(4)) == 2
     assert held_action(0, gym.spaces.Discrete(4)) is None and held_action(None, gym.spaces.Discrete(4)) is None
@@ -47,6 +47,16 @@ def test_injected_latency_delays_navigation_too(tmp_path):
     (record,) = _run(tmp_path, "nav", "Navigates", tasks=("GoToObject",), realtime=True, latency_ms=1500)
     assert record["latency_ms_p50"] >= 1500 and record["late_steps"] > 0
     assert record["completion_s"] > record["sim_seconds"]  # it waited for its first command, with none to hold
+
+
+def test_resume_refuses_other_timing_or_replanning(tmp_path, capsys):
+    args = ["run", "--policy", f"{POLICIES}:Greedy", "--split", "train", "--tasks", "PickUp", "--episodes-per-task",
+            "1", "--workers", "1", "--out", str(tmp_path / "r"), "--no-progress"]
+    assert main([*args, "--realtime"]) == 0
+    for other in ([], ["--realtime", "--latency-ms", "50"], ["--realtime", "--replan-every", "2"]):
+        assert main([*args, "--resume", *other]) == 2
+        assert "different settings" in capsys.readouterr().err
+    assert main([*args, "--resume", "--realtime"]) == 0
 
 
 def test_latency_without_realtime_is_a_usage_error(tmp_path, capsys):

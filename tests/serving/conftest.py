@@ -2,6 +2,7 @@
 import re
 import subprocess
 import sys
+import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -15,7 +16,9 @@ def served(*args: str, startup_s: float = 120.0):
     process = subprocess.Popen([sys.executable, "-m", "vla_bench.cli", "serve", *args, "--host", "127.0.0.1",
                                 "--port", "0"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
-        yield wait_for_address(process, startup_s)
+        address = wait_for_address(process, startup_s)
+        threading.Thread(target=process.stdout.read, daemon=True).start()  # keep its pipe from filling up
+        yield address
     finally:
         process.kill()
         process.wait(timeout=10)

@@ -15,7 +15,7 @@ from vla_bench.cli import main
 from vla_bench.results import read_episodes
 from vla_bench.runner.episode import TIMING_FIELDS
 from vla_bench.runner.runner import RunConfig, run
-from vla_bench.serving.wire import unpack
+from vla_bench.serving.wire import pack, unpack
 
 TIMING = {*TIMING_FIELDS, "policy"}  # the policy is named by its address
 
@@ -45,6 +45,31 @@ def test_concurrent_clients_of_a_batching_policy_are_served_together(tmp_path):
     with served("--policy", policy) as address:
         remote = _run(address, tmp_path / "remote", tasks=("PickUp",), episodes=4, workers=2)
     assert _records(remote) == _records(local)
+
+
+def test_observations_that_arrive_together_share_one_act_batch_call():
+    import numpy as np
+
+    def client(address, barrier, batches, index):
+        with connect(address) as connection:
+            connection.recv(timeout=10)
+            episode = {"vla_bench/episode_id": f"e{index}", "vla_bench/task": "PickUp", "vla_bench/episode_seed": index}
+            for step in range(10):
+                observation = {"proprio": np.zeros(15, np.float32), "instruction": "lift it", **episode,
+                               "vla_bench/episode_start": step == 0}
+                barrier.wait(timeout=30)
+                connection.send(pack(observation))
+                batches.append(unpack(connection.recv(timeout=30))["server_timing"]["batch"])
+
+    batches: list[int] = []
+    barrier = threading.Barrier(2)
+    with served("--policy", f"{POLICIES}:BatchedGreedy") as address:
+        threads = [threading.Thread(target=client, args=(address, barrier, batches, i)) for i in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+    assert len(batches) == 20 and max(batches) == 2, batches
 
 
 def test_action_chunks_cross_the_wire(tmp_path):
@@ -131,6 +156,11 @@ def test_a_health_check_answers_without_a_websocket():
     with served("--policy", "random") as address:
         url = address.replace("ws://", "http://") + "/healthz"
         assert urllib.request.urlopen(url, timeout=10).read() == b"OK\n"
+
+
+def test_serving_a_privileged_policy_is_refused(capsys):
+    assert main(["serve", "--policy", "oracle", "--port", "0"]) == 2
+    assert "run it in process" in capsys.readouterr().err
 
 
 def test_serving_an_unknown_policy_exits_2_listing_the_valid_ones(capsys):

@@ -24,7 +24,8 @@ from vla_bench.task.registry import task_entry
 
 RECORD_FIELDS = ("policy", "split", "task", "episode_id", "seed", "instruction", "success", "steps", "collisions",
                  "path_length", "shortest_path_length", "spl", "interventions", "latency_ms_mean", "error", "wall_s")
-# fields measured in wall-clock time or memory: the only ones that differ between two runs of the same episodes
+# fields measured in wall-clock time or memory: in synchronous runs, the only ones that differ between two runs
+# of the same episodes (in real time, latency decides what happens, so the outcome may differ too)
 TIMING_FIELDS = ("latency_ms_mean", "latency_ms_p50", "latency_ms_p95", "wall_s", "worker_rss_mb")
 
 

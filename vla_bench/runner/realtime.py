@@ -27,7 +27,7 @@ def control_period(env: gym.Env) -> float:
 
 def late_steps(latency_s: float, period_s: float) -> int:
     """Control steps that pass before a command computed in `latency_s` takes effect."""
-    return int(latency_s // period_s)
+    return int(latency_s / period_s + 1e-9)  # floor, without 0.3 // 0.1 == 2.0
 
 
 def held_action(previous: Any, space: gym.Space) -> Any:

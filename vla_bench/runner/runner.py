@@ -71,13 +71,11 @@ class RunConfig:
         identity = {"policy": self.policy, "split": self.split, "policy_args": self.policy_args,
                     "tasks": list(self.tasks), "episodes_per_task": self.episodes_per_task,
                     "supervisor": self.supervisor, "seed": self.seed}
-        if self.instruction_mode != "original":
-            identity["instruction_mode"] = self.instruction_mode
-        if self.replan_every is not None:
-            identity["replan_every"] = self.replan_every
-        if self.realtime:
-            identity |= {"realtime": True, "latency_ms": self.latency_ms}
-        return identity
+        return identity | {k: getattr(self, k) for k, default in LATER_SETTINGS.items() if getattr(self, k) != default}
+
+
+# settings added after runs existed, with their defaults: a run.json without one had the default
+LATER_SETTINGS = {"instruction_mode": "original", "replan_every": None, "realtime": False, "latency_ms": 0.0}
 
 
 def select_episodes(config: RunConfig) -> tuple[list[EpisodeSpec], Manifest]:
@@ -163,6 +161,8 @@ def run(config: RunConfig) -> Path:
                                  replan_every=config.replan_every, realtime=config.realtime,
                                  latency_ms=config.latency_ms)
     pool = make_executor(worker_config, policy, workers, config.step_timeout)
+    if not policy.batches() and hasattr(policy, "close"):
+        policy.close()  # each worker builds its own; this one was for the checks (a server connection, say)
     progress = _progress_bar(len(episodes), len(episodes) - len(todo), config.progress)
     watch = FailureWatch(run_dir)
     try:
@@ -225,8 +225,9 @@ def _prepare_run_dir(run_dir: Path, config: RunConfig, manifest_hash: str,
     if config.resume and (run_dir / "run.json").exists():
         previous = read_run_info(run_dir)
         identity = config.identity()
-        differs = {k: (previous["config"].get(k), identity.get(k))
-                   for k in (*identity, "instruction_mode") if previous["config"].get(k) != identity.get(k)}
+        before = {**LATER_SETTINGS, **previous["config"]}
+        now = {**LATER_SETTINGS, **identity}
+        differs = {k: (before.get(k), now.get(k)) for k in (*identity, *LATER_SETTINGS) if before.get(k) != now.get(k)}
         if differs:
             raise UsageError(f"--resume with different settings than the run in {run_dir}: {differs}")
         current = {e.episode_id: (e.task, e.seed, e.instruction) for e in episodes}

@@ -47,6 +47,7 @@ class RemotePolicy(Policy):
         self.connect_timeout = connect_timeout
         self._connection = None
         self._open = ExitStack()  # the connection's context (websockets wants one)
+        self._given_up = False  # a whole round of reconnection tries failed
         self._episode: dict[str, Any] = {}
         self.server_metadata = self._connect()
 
@@ -60,22 +61,33 @@ class RemotePolicy(Policy):
                 close_timeout=1))
             return unpack(self._connection.recv(timeout=self.connect_timeout), "server metadata")
         except (OSError, TimeoutError, InvalidURI, InvalidHandshake, WireError) as err:
-            self._connection = None
+            self._drop()
             raise ServerUnreachable(f"no policy server at {self.url}: {type(err).__name__}: {err}") from err
 
     def _reconnect(self) -> None:
-        """After a disconnect: try again with growing pauses, then give up on this episode."""
-        for delay in (0.0, *RECONNECT_DELAYS_S):
+        """After a disconnect: try again with growing pauses, then give up on this episode. Once a
+        round of tries has failed, later episodes try once each (a server that is gone for good
+        should not cost every remaining episode the whole round)."""
+        delays = (0.0,) if self._given_up else (0.0, *RECONNECT_DELAYS_S)
+        for delay in delays:
             time.sleep(delay)
             try:
                 self.server_metadata = self._connect()
+                self._given_up = False
                 return
             except ServerUnreachable as err:
                 last = err
+        self._given_up = True
         raise RemoteError(f"lost the policy server at {self.url} and could not reconnect: {last}")
 
+    def _connected(self) -> bool:
+        from websockets.protocol import State
+
+        return self._connection is not None and self._connection.protocol.state is State.OPEN
+
     def reset(self, instruction: str, task: TaskInfo) -> None:
-        if self._connection is None:
+        if not self._connected():  # dropped, or closed by the server between episodes
+            self._drop()
             self._reconnect()
         self._episode = {"vla_bench/episode_id": task.episode_id, "vla_bench/task": task.task,
                          "vla_bench/episode_seed": int(task.episode_seed), "vla_bench/episode_start": True}

@@ -2,7 +2,7 @@
 
 A policy that batches (`Policy.batches()`, e.g. a learned baseline) is built once and serves
 every connection: observations that arrive together go through one `act_batch` call (the server
-waits for every connection that is mid-episode, at most `batch_wait_s`). Any other policy is
+waits for every open connection that has sent an observation, at most `batch_wait_s`). Any other policy is
 built once per connection, as each evaluation worker would build its own. Errors are answered
 as openpi's server answers them: the traceback as a text frame, then close code 1011.
 """
@@ -59,8 +59,10 @@ class _Request:
 
 
 def observe(policy: Policy, message: dict[str, Any]) -> dict[str, Any]:
-    """Reset `policy` if the message starts an episode; the observation the policy reads."""
-    observation = {k: v for k, v in message.items() if k not in EPISODE_KEYS}
+    """Reset `policy` if the message starts an episode; the observation the policy reads (arrays
+    copied: decoded ones are read-only views of the frame, and a policy may write to its input)."""
+    observation = {k: np.array(v) if isinstance(v, np.ndarray) else v for k, v in message.items()
+                   if k not in EPISODE_KEYS}
     if "vla_bench/episode_id" in message:
         observation["episode_id"] = str(message["vla_bench/episode_id"])
         if message.get("vla_bench/episode_start"):
@@ -68,8 +70,8 @@ def observe(policy: Policy, message: dict[str, Any]) -> dict[str, Any]:
     return observation
 
 
-def reply_for(action: Any, infer_ms: float) -> dict[str, Any]:
-    return {"actions": np.asarray(action), "server_timing": {"infer_ms": infer_ms}}
+def reply_for(action: Any, infer_ms: float, batch: int = 1) -> dict[str, Any]:
+    return {"actions": np.asarray(action), "server_timing": {"infer_ms": infer_ms, "batch": batch}}
 
 
 class PolicyServer:
@@ -80,7 +82,8 @@ class PolicyServer:
             self.shared = None  # each connection builds its own
         self.metadata = {"policy": spec.reference, "policy_args": {k: str(v) for k, v in spec.args.items()},
                          "protocol": "openpi-websocket", "episode_keys": list(EPISODE_KEYS)}
-        self._threads = ThreadPoolExecutor(max_workers=8)
+        # calls a client gave up on (--step-timeout) may hold a thread for good: room for many
+        self._threads = ThreadPoolExecutor(max_workers=64, thread_name_prefix="act")
         self._pending: list[_Request] = []
         self._active: set[int] = set()  # connections that have sent an observation and are still open
         self._arrived: asyncio.Event | None = None
@@ -108,8 +111,13 @@ class PolicyServer:
         from websockets.frames import CloseCode
 
         loop = asyncio.get_running_loop()
+        try:
+            own = None if self.shared is not None else await loop.run_in_executor(None, self.spec.build)
+        except Exception:  # answered like a failed request: the traceback, then close
+            await connection.send(traceback.format_exc())
+            await connection.close(CloseCode.INTERNAL_ERROR, "The policy could not be built.")
+            return
         await connection.send(pack(self.metadata))
-        own = None if self.shared is not None else await loop.run_in_executor(self._threads, self.spec.build)
         try:
             while True:
                 try:
@@ -168,8 +176,13 @@ class PolicyServer:
                 except asyncio.TimeoutError:
                     break
             batch, self._pending = self._pending, []
-            outcomes = await loop.run_in_executor(self._threads, self._act_batch, [r.observation for r in batch])
+            try:
+                outcomes = await loop.run_in_executor(self._threads, self._act_batch, [r.observation for r in batch])
+            except Exception as err:  # never let the batcher die: every waiting client would hang
+                outcomes = [err] * len(batch)
             for request, outcome in zip(batch, outcomes):
+                if request.reply.done():  # its connection went away meanwhile
+                    continue
                 if isinstance(outcome, BaseException):
                     request.reply.set_exception(outcome)
                 else:
@@ -193,7 +206,7 @@ class PolicyServer:
             actions = self.shared.act_batch([observations[i] for i in ready])
             infer_ms = (time.perf_counter() - start) * 1000
             for i, action in zip(ready, actions, strict=True):
-                outcomes[i] = reply_for(action, infer_ms)
+                outcomes[i] = reply_for(action, infer_ms, len(ready))
         except Exception:
             for i in ready:
                 try:
