@@ -88,3 +88,12 @@ def test_leaderboard_and_report_tell_real_time_runs_apart(tmp_path):
     table = [line for line in report.splitlines() if line.startswith("| greedy | train |")]
     assert [line.split(" | ")[2] for line in table][-3:] == ["synchronous", "realtime", "realtime+250ms"]
     assert "greedy [realtime+250ms]" in report
+
+
+def test_late_steps_run_the_rest_of_the_chunk_first(tmp_path):
+    """With --replan-every 2 of 5-action chunks and every call 150 ms late (one step at 10 Hz),
+    each call costs one late step (the first stands still, the others run the last chunk's third
+    action), then two planned ones."""
+    (record,) = _run(tmp_path, "rest", "Chunks", realtime=True, latency_ms=150, replan_every=2)
+    assert not record["error"] and record["late_steps"] == record["policy_calls"]
+    assert record["steps"] in (3 * record["policy_calls"] - 1, 3 * record["policy_calls"])

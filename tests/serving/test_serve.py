@@ -179,3 +179,17 @@ def test_step_timeout_covers_a_server_that_never_answers(tmp_path):
     with served("--policy", f"{POLICIES}:Hangs") as address:
         records = read_episodes(_run(address, tmp_path / "r", tasks=("PickUp",), episodes=1, step_timeout=2.0))
     assert records[0]["error"] == "policy step exceeded --step-timeout of 2s"
+
+
+def test_an_oversized_observation_is_refused_with_code_1009():
+    import numpy as np
+
+    from vla_bench.serving.client import MAX_MESSAGE_BYTES
+
+    with served("--policy", "random") as address:
+        with connect(address, max_size=None) as connection:
+            connection.recv(timeout=10)
+            connection.send(pack({"rgb": np.zeros(MAX_MESSAGE_BYTES + 1, np.uint8)}))
+            with pytest.raises(ConnectionClosedError):
+                connection.recv(timeout=30)
+            assert connection.close_code == 1009  # message too big
