@@ -85,6 +85,9 @@ def test_a_fresh_environment_runs_the_installed_wheel_from_outside_the_checkout(
     assert ran.returncode == 0, ran.stderr[-3000:]
     assert "success 1.000" in ran.stdout and (outside / "run" / "summary.csv").is_file()
 
+    served = run(str(cli), "bench", "--serving", "--tasks", "PickUp", "--steps", "5")  # serve + ws:// client installed
+    assert served.returncode == 0 and "PickUp" in served.stdout, served.stderr[-3000:]
+
     learned = run(str(cli), "run", "--policy", "rt1", "--split", "train", "--tasks", "PickUp",
                   "--episodes-per-task", "1", "--out", "rt1")
     assert learned.returncode == 2
