@@ -149,6 +149,16 @@ def _parser() -> argparse.ArgumentParser:
                         help="include runs that finished fewer episodes than planned (marked partial)")
     report.set_defaults(handler=_report)
 
+    comparer = commands.add_parser("compare", help="paired comparison of two runs on the same episodes",
+                                   description="Pair two runs' episodes by id and report, per task and overall, "
+                                               "the success difference A - B with a paired bootstrap 95%% "
+                                               "interval (stratified by task overall) and the exact McNemar "
+                                               "p-value.")
+    comparer.add_argument("run_a", type=Path, metavar="RUN_A")
+    comparer.add_argument("run_b", type=Path, metavar="RUN_B")
+    comparer.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    comparer.set_defaults(handler=_compare)
+
     auditor = commands.add_parser("audit", help="check a run's success predicates against its videos",
                                   description="For up to N successes and N failures per task among the episodes "
                                               "recorded with --record-video, a PNG of the frames around the success "
@@ -323,6 +333,27 @@ def _leaderboard(args: argparse.Namespace) -> int:
         partial = "" if row["complete"] else "  (partial run)"
         print(f"{row['policy']:20s} {row['split']:20s} success {row['success_rate']}{partial}")
     print(f"leaderboard: {args.output} (plot: {args.output.with_suffix('.png')})")
+    return 0
+
+
+def _compare(args: argparse.Namespace) -> int:
+    from vla_bench.compare import compare_runs
+
+    for run_dir in (args.run_a, args.run_b):
+        if not (run_dir / "episodes.jsonl").is_file():
+            raise UsageError(f"{run_dir} holds no episodes.jsonl (a run directory of `vla-bench run`)")
+    rows, unpaired = compare_runs(args.run_a, args.run_b)
+    if args.json:
+        print(json.dumps({"rows": [asdict(r) for r in rows], **unpaired}, indent=2))
+        return 0
+    print(f"A = {args.run_a}, B = {args.run_b}")
+    print(f"{'task':14s} {'pairs':>5s} {'A':>6s} {'B':>6s} {'A - B':>7s} {'95% CI (bootstrap)':>19s} "
+          f"{'A only':>6s} {'B only':>6s} {'McNemar p':>9s}")
+    for r in rows:
+        print(f"{r.task:14s} {r.pairs:>5d} {r.success_a:>6.3f} {r.success_b:>6.3f} {r.difference:>+7.3f} "
+              f"[{r.ci_low:>+6.3f}, {r.ci_high:>+6.3f}] {r.only_a:>8d} {r.only_b:>6d} {r.p_value:>9.3g}")
+    if unpaired["only_in_a"] or unpaired["only_in_b"]:
+        print(f"left out, having no partner: {unpaired['only_in_a']} episodes of A, {unpaired['only_in_b']} of B")
     return 0
 
 

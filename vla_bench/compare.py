@@ -1,0 +1,82 @@
+"""`vla-bench compare RUN_A RUN_B`: is A's success different from B's on the same episodes?
+
+Episodes are paired by `episode_id`, so the comparison sees only what differs between the
+policies, not which episodes each happened to run. Per task and overall it reports the success
+difference with the exact McNemar test (a two-sided binomial test on the discordant pairs:
+episodes one policy solved and the other did not) and a paired bootstrap interval; the overall
+interval resamples episodes within each task (stratified), so every bootstrap sample keeps the
+split's task mix.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from vla_bench.errors import UsageError
+from vla_bench.results import read_episodes
+
+BOOTSTRAP_SAMPLES = 10_000
+OVERALL = "ALL"
+
+
+@dataclass(frozen=True)
+class PairedComparison:
+    task: str
+    pairs: int
+    success_a: float
+    success_b: float
+    only_a: int  # episodes A solved and B did not
+    only_b: int
+    difference: float  # success_a - success_b
+    ci_low: float  # paired bootstrap, 95%
+    ci_high: float
+    p_value: float  # exact McNemar, two-sided
+
+
+def mcnemar_exact(only_a: int, only_b: int) -> float:
+    """Two-sided exact McNemar p-value: under no difference, each discordant pair is A's with
+    probability 1/2, so min(b, c) is Binomial(b + c, 1/2) and p = 2 P(X <= min(b, c)), at most 1."""
+    n = only_a + only_b
+    if n == 0:
+        return 1.0
+    tail = sum(math.comb(n, k) for k in range(min(only_a, only_b) + 1)) / 2**n
+    return min(1.0, 2 * tail)
+
+
+def compare_runs(run_a: Path, run_b: Path, seed: int = 0) -> tuple[list[PairedComparison], dict[str, int]]:
+    """Per task (in run A's order) and overall; with how many episodes only one run has."""
+    a = {r["episode_id"]: r for r in read_episodes(run_a)}
+    b = {r["episode_id"]: r for r in read_episodes(run_b)}
+    shared = [e for e in a if e in b]
+    if not shared:
+        raise UsageError(f"{run_a} and {run_b} share no episode (pairs are matched by episode_id)")
+    tasks: dict[str, list[tuple[bool, bool]]] = {}
+    for episode in shared:
+        tasks.setdefault(a[episode]["task"], []).append((bool(a[episode]["success"]), bool(b[episode]["success"])))
+    rng = np.random.default_rng(seed)
+    outcomes = {task: np.array(pairs, dtype=float) for task, pairs in tasks.items()}
+    rows = [_compare(task, pairs, [_resample(pairs, rng)]) for task, pairs in outcomes.items()]
+    everything = np.concatenate(list(outcomes.values()))
+    rows.append(_compare(OVERALL, everything, [_resample(pairs, rng) for pairs in outcomes.values()]))
+    unpaired = {"only_in_a": len(a) - len(shared), "only_in_b": len(b) - len(shared)}
+    return rows, unpaired
+
+
+def _resample(pairs: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """BOOTSTRAP_SAMPLES resamples of the pairs' (A - B) outcomes: (samples, len(pairs))."""
+    picks = rng.integers(0, len(pairs), (BOOTSTRAP_SAMPLES, len(pairs)))
+    return (pairs[:, 0] - pairs[:, 1])[picks]
+
+
+def _compare(task: str, pairs: np.ndarray, resampled: list[np.ndarray]) -> PairedComparison:
+    """`resampled`: per stratum, its resampled differences (samples, stratum size), kept side by side."""
+    means = np.concatenate(resampled, axis=1).mean(axis=1)
+    low, high = np.percentile(means, [2.5, 97.5])
+    only_a = int(((pairs[:, 0] == 1) & (pairs[:, 1] == 0)).sum())
+    only_b = int(((pairs[:, 0] == 0) & (pairs[:, 1] == 1)).sum())
+    success_a, success_b = float(pairs[:, 0].mean()), float(pairs[:, 1].mean())
+    return PairedComparison(task, len(pairs), success_a, success_b, only_a, only_b, success_a - success_b,
+                            float(low), float(high), mcnemar_exact(only_a, only_b))
