@@ -40,24 +40,18 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
 
-def _non_negative_ms(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not value >= 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"must be a number of milliseconds, at least 0; got {text!r}")
-    return value
-
-
-def _positive_seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a number of seconds, got {text!r}") from None
-    if not value > 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, got {text}")
-    return value
+def _finite(unit: str, positive: bool):
+    """A finite number of `unit`: above 0 if `positive`, else at least 0."""
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be a number of {unit}, got {text!r}") from None
+        if not (value > 0 if positive else value >= 0) or value == float("inf"):
+            raise argparse.ArgumentTypeError(f"must be a {'positive' if positive else 'non-negative'} number of "
+                                             f"{unit}, got {text}")
+        return value
+    return parse
 
 
 def _at_least(minimum: int):
@@ -103,7 +97,7 @@ def _parser() -> argparse.ArgumentParser:
     runner.add_argument("--record-video", type=_at_least(0), default=0, metavar="K", help="save MP4s of the first K episodes per task")
     runner.add_argument("--supervisor", choices=["on", "off"], default="on",
                         help="on: the safety supervisor intervenes; off: it only observes and counts (default: on)")
-    runner.add_argument("--step-timeout", type=_positive_seconds, default=30.0, metavar="SECONDS",
+    runner.add_argument("--step-timeout", type=_finite("seconds", positive=True), default=30.0, metavar="SECONDS",
                         help="fail an episode whose policy takes longer than this for one step (default: 30)")
     runner.add_argument("--seed", type=int, help="draw a fresh episode set from the split's definition instead of "
                                                 "the committed manifest")
@@ -117,7 +111,7 @@ def _parser() -> argparse.ArgumentParser:
     runner.add_argument("--realtime", action="store_true",
                         help="simulated time runs on while the policy computes: each call's latency becomes control "
                              "steps in which the robot executes the rest of its chunk, then its last command")
-    runner.add_argument("--latency-ms", type=_non_negative_ms, default=0.0, metavar="MS",
+    runner.add_argument("--latency-ms", type=_finite("milliseconds", positive=False), default=0.0, metavar="MS",
                         help="with --realtime, add this fixed delay to every call's measured latency (default: 0)")
     runner.add_argument("--no-progress", action="store_true", help="no progress bar")
     runner.set_defaults(handler=_run)

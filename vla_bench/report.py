@@ -23,7 +23,8 @@ def write_report(run_dirs: list[Path], out: Path, allow_partial: bool = False) -
     out.mkdir(parents=True, exist_ok=True)
     counts = {(row["policy"], row["split"]): progress[d] for d in run_dirs for row in labelled_summary(d)}
     rows = [row for d in run_dirs for row in labelled_summary(d)]
-    episodes = [{**e, "policy": run_label(d, e["policy"])} for d in run_dirs for e in read_episodes(d)]
+    records = {d: read_episodes(d) for d in run_dirs}
+    episodes = [{**e, "policy": run_label(d, e["policy"])} for d in run_dirs for e in records[d]]
     overall = [r for r in rows if r["task"] == "ALL"]
     plots = {
         "success_by_split.png": ("Success rate by split (95% Wilson intervals)", _success_by_split(overall)),
@@ -41,7 +42,7 @@ def write_report(run_dirs: list[Path], out: Path, allow_partial: bool = False) -
                      f"[{float(r['success_ci_low']):.3f}, {float(r['success_ci_high']):.3f}] | "
                      f"{float(r['collision_rate']):.3f} | {float(r['spl']):.3f} | "
                      f"{float(r['intervention_rate']):.3f} | {r['errors']} |")
-    lines += _realtime_comparison(run_dirs)
+    lines += _realtime_comparison(records)
     for name, (title, figure) in plots.items():
         if figure is None:
             continue
@@ -52,16 +53,15 @@ def write_report(run_dirs: list[Path], out: Path, allow_partial: bool = False) -
     return path
 
 
-def _realtime_comparison(run_dirs: list[Path]) -> list[str]:
+def _realtime_comparison(records: dict[Path, list[dict]]) -> list[str]:
     """Markdown: each policy and split run both synchronously and in real time, side by side."""
-    runs: dict[tuple[str, str, str], dict[str, list[dict]]] = defaultdict(dict)
-    for d in run_dirs:
-        records = read_episodes(d)
-        if records:
-            label = policy_label(records[0]["policy"], records[0].get("instruction_mode", "original"))
-            runs[label, records[0]["split"], "realtime" if timing(d) != "synchronous" else "sync"][timing(d)] = records
-    pairs = [(key[:2], clocks, runs[(*key[:2], "sync")]["synchronous"]) for key, clocks in runs.items()
-             if key[2] == "realtime" and (*key[:2], "sync") in runs]
+    runs: dict[tuple[str, str], dict[str, list[dict]]] = defaultdict(dict)  # (policy, split) -> timing -> episodes
+    for run_dir, episodes in records.items():
+        if episodes:
+            first = episodes[0]
+            label = policy_label(first["policy"], first.get("instruction_mode", "original"))
+            runs[label, first["split"]][timing(run_dir)] = episodes
+    pairs = {key: clocks for key, clocks in runs.items() if "synchronous" in clocks and len(clocks) > 1}
     if not pairs:
         return []
     lines = ["", "## Synchronous vs real time", "",
@@ -69,15 +69,16 @@ def _realtime_comparison(run_dirs: list[Path]) -> list[str]:
              "Latency: the median of the episodes' median call, and the 95th percentile of their 95th.", "",
              "| policy | split | timing | success | latency p50 / p95 (ms) | late steps | decisions per sim. second |",
              "|---|---|---|---|---|---|---|"]
-    for (policy, split), clocks, sync in sorted(pairs, key=lambda p: p[0]):
-        for clock, records in [("synchronous", sync), *sorted(clocks.items())]:
-            latencies = [r.get("latency_ms_p50", 0.0) for r in records]
-            seconds = sum(r.get("completion_s") or r.get("sim_seconds", 0.0) for r in records)
-            calls = sum(r.get("policy_calls") or r["steps"] for r in records)
-            success = np.mean([bool(r["success"]) for r in records])
+    for (policy, split), clocks in sorted(pairs.items()):
+        synchronous = clocks.pop("synchronous")
+        for clock, episodes in [("synchronous", synchronous), *sorted(clocks.items())]:
+            latencies = [r.get("latency_ms_p50", 0.0) for r in episodes]
+            seconds = sum(r.get("completion_s") or r.get("sim_seconds", 0.0) for r in episodes)
+            calls = sum(r.get("policy_calls") or r["steps"] for r in episodes)
+            success = np.mean([bool(r["success"]) for r in episodes])
             lines.append(f"| {policy} | {split} | {clock} | {success:.3f} | {np.median(latencies):.1f} / "
-                         f"{np.percentile([r.get('latency_ms_p95', 0.0) for r in records], 95):.1f} | "
-                         f"{sum(r.get('late_steps', 0) for r in records)} | {calls / max(seconds, 1e-9):.2f} |")
+                         f"{np.percentile([r.get('latency_ms_p95', 0.0) for r in episodes], 95):.1f} | "
+                         f"{sum(r.get('late_steps', 0) for r in episodes)} | {calls / max(seconds, 1e-9):.2f} |")
     return lines
 
 

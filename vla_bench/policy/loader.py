@@ -84,10 +84,6 @@ def builtin_policies() -> list[str]:
 
 
 def resolve_policy_class(reference: str) -> type:
-    if is_remote(reference):
-        from vla_bench.serving.client import RemotePolicy
-
-        return RemotePolicy
     if reference in REFERENCE:
         return _import_class(REFERENCE[reference], reference)
     if reference in baseline_names():

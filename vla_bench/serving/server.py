@@ -74,6 +74,13 @@ def reply_for(action: Any, infer_ms: float, batch: int = 1) -> dict[str, Any]:
     return {"actions": np.asarray(action), "server_timing": {"infer_ms": infer_ms, "batch": batch}}
 
 
+def act_alone(policy: Policy, observation: dict[str, Any]) -> dict[str, Any]:
+    """One observation through `act`, timed, as a reply."""
+    start = time.perf_counter()
+    action = policy.act(observation)
+    return reply_for(action, (time.perf_counter() - start) * 1000)
+
+
 class PolicyServer:
     def __init__(self, spec: PolicySpec, host: str = "0.0.0.0", port: int = 8000, batch_wait_s: float = 0.002):
         self.spec, self.host, self.port, self.batch_wait_s = spec, host, port, batch_wait_s
@@ -148,10 +155,7 @@ class PolicyServer:
 
     @staticmethod
     def _act_own(policy: Policy, message: dict[str, Any]) -> dict[str, Any]:
-        observation = observe(policy, message)
-        start = time.perf_counter()
-        action = policy.act(observation)
-        return reply_for(action, (time.perf_counter() - start) * 1000)
+        return act_alone(policy, observe(policy, message))
 
     async def _act_shared(self, message: dict[str, Any]) -> dict[str, Any]:
         request = _Request(message, asyncio.get_running_loop().create_future())
@@ -210,8 +214,7 @@ class PolicyServer:
         except Exception:
             for i in ready:
                 try:
-                    started = time.perf_counter()
-                    outcomes[i] = reply_for(self.shared.act(observations[i]), (time.perf_counter() - started) * 1000)
+                    outcomes[i] = act_alone(self.shared, observations[i])
                 except Exception as err:
                     outcomes[i] = err
         return outcomes
