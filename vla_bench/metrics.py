@@ -1,5 +1,7 @@
-"""Metric definitions (README "Metrics"): success with a Wilson interval, collision rate, SPL,
-intervention rate, steps, latency, errors — aggregated from episode records."""
+"""Metric definitions (README "Metrics"): success with a Wilson interval (and, over tasks, a
+stratified bootstrap interval), collision rate, SPL, intervention rate, steps, latency, errors,
+completion time, progress, jerk, energy and the policy's resource use, aggregated from episode
+records."""
 from __future__ import annotations
 
 import math
@@ -9,6 +11,7 @@ from typing import Iterable, Mapping, Sequence
 import numpy as np
 
 Z_95 = 1.959963984540054
+BOOTSTRAP_SAMPLES = 10_000
 
 
 def wilson_interval(successes: int, n: int, z: float = Z_95) -> tuple[float, float]:
@@ -20,6 +23,20 @@ def wilson_interval(successes: int, n: int, z: float = Z_95) -> tuple[float, flo
     centre = (p + z * z / (2 * n)) / denom
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
     return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def stratified_bootstrap_interval(counts: Sequence[tuple[int, int]], seed: int = 0) -> tuple[float, float]:
+    """95% percentile interval of the pooled success rate over strata (tasks), resampling episodes
+    with replacement within each stratum (rliable's stratified bootstrap, Agarwal et al. 2021), so
+    every resample keeps the split's task mix. `counts`: (successes, episodes) per stratum.
+    Resampling n outcomes of which s succeeded gives Binomial(n, s/n) successes, which is drawn directly."""
+    counts = [(s, n) for s, n in counts if n > 0]
+    if not counts:
+        return 0.0, 0.0
+    rng = np.random.default_rng(seed)
+    successes = sum(rng.binomial(n, s / n, BOOTSTRAP_SAMPLES) for s, n in counts)
+    low, high = np.percentile(successes / sum(n for _, n in counts), [2.5, 97.5])
+    return float(low), float(high)
 
 
 def spl(success: bool, path_length: float, shortest_path_length: float) -> float:
@@ -46,13 +63,23 @@ class Summary:
     interventions_per_episode: float
     latency_ms_mean: float
     latency_ms_p95: float
+    # added since (README "Metrics"); nan where the episodes predate a field
+    success_boot_low: float  # stratified bootstrap interval over tasks (ALL rows; nan on a task's row)
+    success_boot_high: float
+    mean_completion_s: float  # over successes: simulated seconds to success
+    mean_progress: float
+    mean_jerk: float  # over episodes without an error
+    mean_energy: float
+    peak_policy_rss_mb: float
+    peak_policy_gpu_mb: float
 
 
 SUMMARY_COLUMNS = tuple(f.name for f in fields(Summary))
 
 
 def summarize(records: Sequence[Mapping], policy: str, split: str, task: str) -> Summary:
-    """One summary row over episode records (dicts with the episodes.jsonl fields)."""
+    """One summary row over episode records (dicts with the episodes.jsonl fields); a row over
+    several tasks (task = ALL) also gets the stratified bootstrap interval."""
     n = len(records)
     successes = sum(bool(r["success"]) for r in records)
     low, high = wilson_interval(successes, n)
@@ -69,7 +96,30 @@ def summarize(records: Sequence[Mapping], policy: str, split: str, task: str) ->
         interventions_per_episode=_mean(r["interventions"] for r in records),
         latency_ms_mean=sum(r["latency_ms_mean"] * r["steps"] for r in records) / steps if steps else 0.0,
         latency_ms_p95=float(np.percentile(p95, 95)) if p95 else 0.0,  # p95 over episodes of their p95
+        **dict(zip(("success_boot_low", "success_boot_high"),
+                   stratified_bootstrap_interval(_per_task_counts(records)) if task == "ALL" else (math.nan,) * 2)),
+        mean_completion_s=_mean_of([{"completion_s": r.get("sim_seconds"), **r} for r in records if r["success"]],
+                                   "completion_s"),  # runs before completion_s were synchronous: sim_seconds
+        mean_progress=_mean_of(records, "progress"),
+        mean_jerk=_mean_of([r for r in records if not r["error"]], "jerk"),
+        mean_energy=_mean_of([r for r in records if not r["error"]], "energy"),
+        peak_policy_rss_mb=max((r["policy_peak_rss_mb"] for r in records if "policy_peak_rss_mb" in r),
+                               default=math.nan),
+        peak_policy_gpu_mb=max((r["policy_gpu_mb"] for r in records if "policy_gpu_mb" in r), default=math.nan),
     )
+
+
+def _per_task_counts(records: Sequence[Mapping]) -> list[tuple[int, int]]:
+    tasks: dict[str, list[bool]] = {}
+    for r in records:
+        tasks.setdefault(r["task"], []).append(bool(r["success"]))
+    return [(sum(s), len(s)) for s in tasks.values()]
+
+
+def _mean_of(records: Sequence[Mapping], key: str) -> float:
+    """The mean of `key` over the records that have it; nan when none has (older runs)."""
+    values = [float(r[key]) for r in records if r.get(key) is not None]
+    return float(np.mean(values)) if values else math.nan
 
 
 def summarize_run(records: Sequence[Mapping]) -> list[Summary]:

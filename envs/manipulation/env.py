@@ -33,6 +33,7 @@ from vla_bench.envs.manipulation.sampling import (
 )
 from vla_bench.envs.manipulation.scene import PhysicsConfig, TabletopLayout, build_scene
 from vla_bench.sim.controller import ControllerConfig, EndEffectorController
+from vla_bench.sim.effort import EffortMeter
 from vla_bench.sim.panda import FINGER_MAX, HOME_QPOS, PandaHandles
 from vla_bench.sim.rendering import OffscreenRenderer
 from vla_bench.specs import EpisodeSpec, PoolSelection
@@ -184,7 +185,7 @@ class ManipulationEnv(TaskEnv):
             raise ValueError(f"action must be 7 finite numbers in [-1, 1], got {action!r}")
         action = np.clip(action, -1.0, 1.0)
         self._controller.apply(self.data, action)
-        mujoco.mj_step(self.model, self.data, nstep=self.physics.substeps)
+        self.effort.step(self.data, self.physics.substeps)
         self.check_stable()
         ee = self.ee_pos
         self._path_length += float(np.linalg.norm(ee - self._ee_prev))
@@ -199,13 +200,16 @@ class ManipulationEnv(TaskEnv):
         real motion through the joint servos, so the path it takes counts."""
         self.data.ctrl[self.panda.arm_actuators] = HOME_QPOS
         self.data.ctrl[self.panda.gripper_actuator] = FINGER_MAX
-        mujoco.mj_step(self.model, self.data, nstep=int(seconds / self.model.opt.timestep))
+        self.effort.step(self.data, int(seconds / self.model.opt.timestep))
         self.check_stable()
         self._controller = EndEffectorController(self.model, self.panda, self.controller_config)
         self._path_length += float(np.linalg.norm(self.ee_pos - self._ee_prev))
         self._ee_prev = self.ee_pos.copy()
 
     # ------------------------------------------------------------------------ state queries
+    def controlled_point(self) -> np.ndarray:
+        return self.ee_pos
+
     @property
     def ee_pos(self) -> np.ndarray:
         return self.data.site_xpos[self.panda.ee_site]
@@ -311,6 +315,7 @@ class ManipulationEnv(TaskEnv):
         self.data = mujoco.MjData(self.model)
         self.panda = PandaHandles.from_model(self.model)
         self._controller = EndEffectorController(self.model, self.panda, self.controller_config)
+        self.effort = EffortMeter(self.model, [*self.panda.arm_actuators, self.panda.gripper_actuator])
         self._bodies = {role: self.model.body(role).id for role in layout.objects}
         self._bounds = {role: body_bounds(self.model, b) for role, b in self._bodies.items()}
         self._extents = {role: VerticalExtent(self.model, b) for role, b in self._bodies.items()}

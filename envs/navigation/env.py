@@ -120,7 +120,7 @@ class NavigationEnv(TaskEnv):
     def _advance(self, action) -> int:
         if self._hold:
             self._hold = False
-            mujoco.mj_step(self.model, self.data, nstep=10)
+            self.effort.step(self.data, 10)
         elif self._wants_stop(action):
             self._call_stop()
         elif self.action_mode == "discrete":
@@ -130,7 +130,7 @@ class NavigationEnv(TaskEnv):
         else:
             v, w = np.clip(np.asarray(action, dtype=np.float64), -1.0, 1.0)
             self._drive.set_velocity(self.data, v * MAX_SPEED, w * MAX_TURN_RATE)
-            mujoco.mj_step(self.model, self.data, nstep=int(CONTINUOUS_PERIOD / self.model.opt.timestep))
+            self.effort.step(self.data, int(CONTINUOUS_PERIOD / self.model.opt.timestep))
             self._drive.set_velocity(self.data, 0.0, 0.0)
         return self._after_motion()
 
@@ -155,6 +155,9 @@ class NavigationEnv(TaskEnv):
         self._drive.move(self.data, 0.0, np.pi, max_seconds=5.0)
 
     # ------------------------------------------------------------------------ state for tasks and experts
+    def controlled_point(self) -> np.ndarray:
+        return np.array(self.pose[:2])
+
     @property
     def pose(self) -> tuple[float, float, float]:
         return self._drive.pose(self.data)
@@ -237,6 +240,7 @@ class NavigationEnv(TaskEnv):
         self.data = mujoco.MjData(self.model)
         mujoco.mj_forward(self.model, self.data)
         self._drive = DriveController(self.model, self.drive_config)
+        self.effort = self._drive.effort
         mujoco.mj_step(self.model, self.data, nstep=100)  # settle on the wheels
         self._robot_geoms = {g for g in range(self.model.ngeom) if self._is_robot(g)}
         self._obstacle_geoms = {g for g in range(self.model.ngeom)

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 import mujoco
 import numpy as np
 
+from vla_bench.sim.effort import EffortMeter
+
 BASE_RADIUS = 0.2
 BASE_HEIGHT = 0.25
 WHEEL_RADIUS = 0.05
@@ -58,12 +60,14 @@ class DriveConfig:
 
 class DriveController:
     """Closes the loop on the base's pose to carry out one motion, like a real base controller
-    tracking its odometry: wheel speeds from (v, w), updated every few physics steps."""
+    tracking its odometry: wheel speeds from (v, w), updated every few physics steps. It steps
+    the physics through `effort`, which meters the wheels' torques."""
 
     def __init__(self, model: mujoco.MjModel, config: DriveConfig = DriveConfig()) -> None:
         self.model, self.config = model, config
         self.base = model.body(BASE).id
         self.actuators = [model.actuator(name).id for name in WHEELS]
+        self.effort = EffortMeter(model, self.actuators)
 
     def pose(self, data: mujoco.MjData) -> tuple[float, float, float]:
         x, y = data.xpos[self.base][:2]
@@ -95,9 +99,9 @@ class DriveController:
                 if abs(left) < np.radians(0.5):
                     break
                 self.set_velocity(data, 0.0, float(np.clip(4.0 * left, -cfg.turn_rate, cfg.turn_rate)))
-            mujoco.mj_step(model, data, nstep=chunk)
+            self.effort.step(data, chunk)
         self.set_velocity(data, 0.0, 0.0)
-        mujoco.mj_step(model, data, nstep=chunk * 5)  # come to rest
+        self.effort.step(data, chunk * 5)  # come to rest
 
 
 def wrap_angle(angle: float) -> float:

@@ -32,7 +32,9 @@ class Policy:
     - `action_mode`: "ee_delta" (the 7-D manipulation action) or "discrete" (navigation), or a
       tuple of both for a policy that acts in either;
     - `privileged`: True only for scripted experts that read simulator state.
-    A policy that loads weights sets `checkpoint_path`; run.json records the file's SHA-256.
+    A policy that loads weights sets `checkpoint_path`; run.json records the file's SHA-256, and
+    the parameters of the PyTorch modules it holds (or its `num_parameters`). A stand-in for a
+    model in another process (a server's client) sets `runs_elsewhere`: its memory is not the model's.
     `act_batch` lets one model (e.g. on a GPU) serve the episodes of all workers at once; a
     policy that overrides it is run that way, and must give what `act` would for each.
     """
@@ -42,6 +44,7 @@ class Policy:
     action_mode: ClassVar[str | tuple[str, ...]] = "ee_delta"
     privileged: ClassVar[bool] = False
     checkpoint_path: Path | None = None
+    runs_elsewhere: ClassVar[bool] = False
 
     def reset(self, instruction: str, task: TaskInfo) -> None:
         """Called at the start of each episode."""

@@ -18,6 +18,7 @@ import numpy as np
 from vla_bench.metrics import spl
 from vla_bench.policy.base import Policy, TaskInfo
 from vla_bench.runner.realtime import control_period, held_action, late_steps, start_late
+from vla_bench.runner.resources import peak_gpu_mb, peak_resident_mb
 from vla_bench.specs import EpisodeSpec
 from vla_bench.task.base import SimulationUnstable
 from vla_bench.task.registry import task_entry
@@ -26,7 +27,8 @@ RECORD_FIELDS = ("policy", "split", "task", "episode_id", "seed", "instruction",
                  "path_length", "shortest_path_length", "spl", "interventions", "latency_ms_mean", "error", "wall_s")
 # fields measured in wall-clock time or memory: in synchronous runs, the only ones that differ between two runs
 # of the same episodes (in real time, latency decides what happens, so the outcome may differ too)
-TIMING_FIELDS = ("latency_ms_mean", "latency_ms_p50", "latency_ms_p95", "wall_s", "worker_rss_mb")
+TIMING_FIELDS = ("latency_ms_mean", "latency_ms_p50", "latency_ms_p95", "wall_s", "worker_rss_mb",
+                 "policy_peak_rss_mb", "policy_gpu_mb")
 
 
 @dataclass
@@ -64,6 +66,10 @@ class EpisodeRecord:
     late_steps: int = 0  # real time: steps the robot ran on its last chunk or command while the policy computed
     latency_ms_p50: float = 0.0
     completion_s: float = 0.0  # simulated seconds to the end, waits of a robot with no command to hold included
+    energy: float = 0.0  # Σ actuator torque² · dt over the episode (vla_bench.sim.effort)
+    jerk: float = 0.0  # RMS jerk of the end effector (or base), m/s³
+    policy_peak_rss_mb: float = 0.0  # peak resident memory of the process that ran the policy (0: elsewhere)
+    policy_gpu_mb: float = 0.0  # peak GPU memory PyTorch allocated there
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -318,6 +324,8 @@ def run_episode(env: gym.Env, policy: Policy, episode: EpisodeSpec, split: str =
     record.shortest_path_length = float(info.get("shortest_path_length", 0.0))
     record.spl = spl(record.success, record.path_length, record.shortest_path_length)
     record.progress = float(info.get("progress", 0.0))
+    record.energy = float(info.get("energy", 0.0))
+    record.jerk = float(info.get("jerk", 0.0))
     record.success_conditions = dict(info.get("success_conditions", {}))
     if "sim_time" in info:
         record.sim_seconds = float(info["sim_time"] - start_time)
@@ -328,6 +336,8 @@ def run_episode(env: gym.Env, policy: Policy, episode: EpisodeSpec, split: str =
         record.latency_ms_p95 = float(np.percentile(latencies, 95))
     release_freed_memory()
     record.worker_rss_mb = resident_memory_mb()
+    if not getattr(policy, "runs_elsewhere", False):
+        record.policy_peak_rss_mb, record.policy_gpu_mb = peak_resident_mb(), peak_gpu_mb()
     counts = getattr(env, "counts", None)
     if counts is not None:
         record.intervention_reasons = dict(counts)

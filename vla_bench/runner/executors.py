@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Iterator, Protocol
 
 from vla_bench.runner.episode import EpisodeRecord
+from vla_bench.runner.resources import peak_gpu_mb, peak_resident_mb
 from vla_bench.runner.worker import WorkerConfig, batched_worker, local_worker
 from vla_bench.specs import EpisodeSpec
 
@@ -82,7 +83,7 @@ class LocalProcessExecutor:
             elif kind == "done":
                 del busy[worker_id]
                 idle.append(worker_id)
-                yield payload
+                yield self._finished(payload)
             elif kind == "crash" and worker_id in busy:  # the worker died outside an episode's own faults
                 yield self._fail(busy.pop(worker_id).episode, f"worker crashed: {str(payload).strip().splitlines()[-1]}")
                 idle.append(self._replace(worker_id))
@@ -94,6 +95,10 @@ class LocalProcessExecutor:
 
     def _on_message(self, kind: str, worker_id: int, payload: Any, busy: dict[int, _Running]) -> None:
         """A message other than done or crash: here only the per-step heartbeat."""
+
+    def _finished(self, record: dict[str, Any]) -> dict[str, Any]:
+        """A worker's record of a finished episode, as the run keeps it."""
+        return record
 
     def _after_messages(self, busy: dict[int, _Running]) -> None:
         """Work to do once per loop turn (the batched executor answers waiting episodes here)."""
@@ -174,6 +179,10 @@ class BatchedProcessExecutor(LocalProcessExecutor):
             self.replies[worker_id].put(("fault", self._reset_faults.pop(worker_id)))
         elif kind == "act":
             self._waiting[worker_id] = {**payload, "episode_id": busy[worker_id].episode.episode_id}
+
+    def _finished(self, record: dict[str, Any]) -> dict[str, Any]:
+        """The policy ran here, not in the worker: its resource use is this process's."""
+        return {**record, "policy_peak_rss_mb": peak_resident_mb(), "policy_gpu_mb": peak_gpu_mb()}
 
     def _after_messages(self, busy: dict[int, _Running]) -> None:
         self._waiting = {w: obs for w, obs in self._waiting.items() if w in busy}

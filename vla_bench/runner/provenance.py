@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import vla_bench
+from vla_bench.runner.resources import parameter_count
 
 PACKAGES = ("vla-bench", "mujoco", "gymnasium", "numpy", "pybullet", "torch")
 
@@ -25,6 +26,7 @@ def provenance(policy: Any) -> dict[str, Any]:
         "python": platform.python_version(),
         "gl_backend": os.environ.get("MUJOCO_GL", ""),
         "checkpoint": checkpoint_provenance(policy),
+        "policy_parameters": parameter_count(policy),
         "machine": machine(),
         "server": _plain_metadata(getattr(policy, "server_metadata", None)),  # a policy server's own description
     }

@@ -58,12 +58,14 @@ class RunConfig:
     replan_every: int | None = None  # of a returned action chunk, how many actions run before the next call
     realtime: bool = False  # simulated time runs on while the policy computes: see vla_bench.runner.realtime
     latency_ms: float = 0.0  # real time: a fixed delay added to every call's measured latency
+    name: str | None = None  # what results call the policy (default: its own name); tells two variants apart
 
     @property
     def run_dir(self) -> Path:
         mode = "" if self.instruction_mode == "original" else f"-{self.instruction_mode}"
         mode += "-realtime" if self.realtime else ""
-        return self.out or Path("runs") / f"{self.policy.replace('/', '_').replace(':', '.')}-{self.split}{mode}"
+        policy = self.name or self.policy.replace('/', '_').replace(':', '.')
+        return self.out or Path("runs") / f"{policy}-{self.split}{mode}"
 
     def identity(self) -> dict[str, Any]:
         """What must match for --resume to continue a run (settings added later appear only when
@@ -75,7 +77,8 @@ class RunConfig:
 
 
 # settings added after runs existed, with their defaults: a run.json without one had the default
-LATER_SETTINGS = {"instruction_mode": "original", "replan_every": None, "realtime": False, "latency_ms": 0.0}
+LATER_SETTINGS = {"instruction_mode": "original", "replan_every": None, "realtime": False, "latency_ms": 0.0,
+                  "name": None}
 
 
 def select_episodes(config: RunConfig) -> tuple[list[EpisodeSpec], Manifest]:
@@ -155,8 +158,7 @@ def run(config: RunConfig) -> Path:
             **provenance(policy), "started": started, "ended": None}
     write_run_info(run_dir, info)
 
-    worker_config = WorkerConfig(PolicySpec(config.policy, config.policy_args), policy_cls.name
-                                 if getattr(policy_cls, "name", "policy") != "policy" else config.policy,
+    worker_config = WorkerConfig(PolicySpec(config.policy, config.policy_args), policy_name(config, policy_cls),
                                  config.split, config.supervisor, run_dir, instruction_mode=config.instruction_mode,
                                  replan_every=config.replan_every, realtime=config.realtime,
                                  latency_ms=config.latency_ms)
@@ -181,6 +183,13 @@ def run(config: RunConfig) -> Path:
         info["ended"] = datetime.now(timezone.utc).isoformat()
         write_run_info(run_dir, info)
     return run_dir
+
+
+def policy_name(config: RunConfig, policy_cls: type) -> str:
+    """What the run's records call the policy: `--name`, else the class's `name`, else `--policy`."""
+    if config.name:
+        return config.name
+    return policy_cls.name if getattr(policy_cls, "name", "policy") != "policy" else config.policy
 
 
 class FailureWatch:

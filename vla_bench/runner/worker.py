@@ -71,6 +71,7 @@ class ProxyPolicy:
     """
 
     privileged = False
+    runs_elsewhere = True
 
     def __init__(self, worker_id: int, requests, replies) -> None:
         self.worker_id, self.requests, self.replies = worker_id, requests, replies

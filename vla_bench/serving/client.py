@@ -41,6 +41,7 @@ class RemotePolicy(Policy):
     """The policy behind a `ws://` or `wss://` address, through a profile (`profile=NAME|FILE`)."""
 
     action_mode = ("ee_delta", "discrete")
+    runs_elsewhere = True
 
     def __init__(self, url: str, profile: str = "vla_bench", connect_timeout: float = 10.0) -> None:
         self.url, self.profile = url, load_profile(profile)

@@ -8,7 +8,7 @@ and moved, and a task family only what makes it different:
   observation with the info every step carries plus the episode's factors and instruction;
 - `step` refuses to run before `reset`, lets the domain advance the world, and merges the info
   keys the metrics read (`unsafe_contacts`, `collisions`, `path_length`, `shortest_path_length`,
-  `progress`, `is_success`, `success_conditions`, `sim_time`) with the domain's own;
+  `progress`, `is_success`, `success_conditions`, `sim_time`, `energy`, `jerk`) with the domain's own;
 - `compose_instruction` fills a template of `assets/instructions.json` drawn from the seen or
   unseen paraphrases.
 """
@@ -21,6 +21,7 @@ import mujoco
 import numpy as np
 
 from vla_bench.assets import instructions
+from vla_bench.sim.effort import EffortMeter, JerkMeter
 from vla_bench.sim.rendering import OffscreenRenderer
 from vla_bench.specs import EpisodeSpec, PoolSelection
 
@@ -41,8 +42,10 @@ class TaskEnv(gym.Env):
     """A language-conditioned task in MuJoCo: one episode per EpisodeSpec.
 
     Subclasses (a domain's env) implement `sample_episode`, `_start_episode`, `_advance`,
-    `_observation`, `success_conditions`, `is_success` and `progress`, and keep `model`, `data`,
-    `_collisions`, `_path_length` and `shortest_path_length` current. The task family's class
+    `_observation`, `success_conditions`, `is_success`, `progress` and `controlled_point`, keep
+    `model`, `data`, `_collisions`, `_path_length` and `shortest_path_length` current, and step the
+    physics of an action through `effort` (an `EffortMeter` over the robot's actuators, built with
+    the episode's model). The task family's class
     docstring follows the layout `vla_bench.task.docs` reads: it is the task's documentation.
     """
 
@@ -67,6 +70,8 @@ class TaskEnv(gym.Env):
         self._renderer: OffscreenRenderer | None = None
         self._collisions = 0
         self._path_length = 0.0
+        self.effort: EffortMeter | None = None
+        self._jerk = JerkMeter(1.0)
 
     # ------------------------------------------------------------------ what a domain provides
     def sample_episode(self, seed: int, pools: PoolSelection | None = None) -> EpisodeSpec:
@@ -96,6 +101,10 @@ class TaskEnv(gym.Env):
         """Fraction of the task done, in [0, 1]; 1 once the success conditions hold."""
         raise NotImplementedError
 
+    def controlled_point(self) -> np.ndarray:
+        """Where the robot is, for the jerk metric: the end effector, or the mobile base."""
+        raise NotImplementedError
+
     def has_failed(self) -> bool:
         """The episode is over without success (e.g. stop called away from the goal)."""
         return False
@@ -118,6 +127,9 @@ class TaskEnv(gym.Env):
             self.data = None  # no half-built episode can be stepped
             raise InvalidEpisode(f"episode {episode.episode_id or episode.seed} of {self.task_name} cannot be built "
                                  f"from its factors: {type(err).__name__}: {err}") from err
+        self.effort.energy = 0.0  # building and settling the scene is not the policy's work
+        self._jerk = JerkMeter(1.0 / self.metadata["render_fps"])
+        self._jerk.add(self.controlled_point())
         return self._observation(), self._info(unsafe=0) | {"factors": dict(episode.factors),
                                                              "instruction": episode.instruction}
 
@@ -125,6 +137,7 @@ class TaskEnv(gym.Env):
         if self.data is None or self.episode is None:
             raise RuntimeError("call reset() before step()")
         unsafe = self._advance(action)
+        self._jerk.add(self.controlled_point())
         success = self.is_success()
         return self._observation(), float(success), success or self.has_failed(), False, self._info(unsafe)
 
@@ -171,4 +184,6 @@ class TaskEnv(gym.Env):
             "is_success": self.is_success(),
             "success_conditions": {name: bool(holds) for name, holds in self.success_conditions().items()},
             "sim_time": float(self.data.time),
+            "energy": self.effort.energy,
+            "jerk": self._jerk.rms,
         } | self._domain_info()

@@ -1,0 +1,38 @@
+"""What a policy costs to run: the resource-use metrics of README "Metrics", measured in the
+process that holds the policy (a worker, the runner for a batched policy)."""
+from __future__ import annotations
+
+import resource
+import sys
+from typing import Any
+
+
+def peak_resident_mb() -> float:
+    """This process's peak resident memory so far (Linux reports it in KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def peak_gpu_mb() -> float:
+    """PyTorch's peak GPU memory allocated by this process, or 0 when it used no GPU (PyTorch is
+    never imported here for it)."""
+    torch = sys.modules.get("torch")
+    if torch is None or not torch.cuda.is_available() or not torch.cuda.is_initialized():
+        return 0.0
+    return sum(torch.cuda.max_memory_allocated(d) for d in range(torch.cuda.device_count())) / 2**20
+
+
+def parameter_count(policy: Any) -> int | None:
+    """Parameters of the PyTorch modules a policy holds as attributes (each module counted once),
+    `policy.num_parameters` if it declares it, or None when neither says (a remote policy, a
+    scripted expert)."""
+    declared = getattr(policy, "num_parameters", None)
+    if declared is not None:
+        return int(declared)
+    torch = sys.modules.get("torch")
+    if torch is None:
+        return None
+    modules = [v for v in vars(policy).values() if isinstance(v, torch.nn.Module)]
+    if not modules:
+        return None
+    unique = {id(p): p for m in modules for p in m.parameters()}
+    return sum(p.numel() for p in unique.values())
