@@ -5,6 +5,7 @@ import argparse
 import json
 import logging
 import os
+import re
 import sys
 from dataclasses import asdict
 from pathlib import Path
@@ -13,10 +14,8 @@ from vla_bench import __version__
 from vla_bench.baselines.registry import baseline_names
 from vla_bench.errors import SystematicFailure, UsageError
 from vla_bench.results import (
-    LEADERBOARD_COLUMNS,
     check_output_dir,
     check_output_file,
-    leaderboard,
     read_summary,
     run_progress,
     write_rows,
@@ -63,6 +62,14 @@ def _at_least(minimum: int):
     return parse
 
 
+def _run_name(text: str) -> str:
+    """A policy name for results: letters, digits and . _ - + only (it names folders and plot labels)."""
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,63}", text):
+        raise argparse.ArgumentTypeError(f"{text!r}: use up to 64 letters, digits, '.', '_', '-' or '+', "
+                                         "starting with a letter or digit")
+    return text
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="vla-bench", description="Simulation benchmark for Vision-Language-Action policies.")
     parser.add_argument("--version", action="version", version=f"vla-bench {__version__}")
@@ -92,7 +99,10 @@ def _parser() -> argparse.ArgumentParser:
     runner.add_argument("--workers", type=_at_least(0), default=0,
                         help="worker processes (default, or 0: one per core; never more than the episodes to run; "
                              "run.json records how many ran)")
-    runner.add_argument("--out", type=Path, help="run directory (default: runs/<policy>-<split>)")
+    runner.add_argument("--name", type=_run_name,
+                        help="what results call the policy (default: its own name, e.g. rt1); give each variant "
+                             "of a policy (another checkpoint, other --policy-arg) its own")
+    runner.add_argument("--out", type=Path, help="run directory (default: runs/<name or policy>-<split>)")
     runner.add_argument("--resume", action="store_true", help="finish an interrupted run in the same directory")
     runner.add_argument("--record-video", type=_at_least(0), default=0, metavar="K", help="save MP4s of the first K episodes per task")
     runner.add_argument("--supervisor", choices=["on", "off"], default="on",
@@ -129,16 +139,23 @@ def _parser() -> argparse.ArgumentParser:
     server.add_argument("--port", type=_at_least(0), default=8000, help="(default: %(default)s; 0: any free port)")
     server.set_defaults(handler=_serve)
 
-    board = commands.add_parser("leaderboard", help="merge runs into one row per (policy, split), with a PNG plot")
-    board.add_argument("run_dirs", nargs="+", type=Path, metavar="RUN_DIR")
+    board = commands.add_parser("leaderboard", help="merge runs into one row per (policy, split), with a PNG plot",
+                                description="One row per run, grouped by split and by the tasks it covered (rows "
+                                            "over other task sets are never ranked together), best first, with "
+                                            "the policies that an exact McNemar test cannot tell apart from the "
+                                            "best marked tied_with_best.")
+    board.add_argument("run_dirs", nargs="*", type=Path, metavar="RUN_DIR",
+                       help="run directories (default: every run under runs/)")
     board.add_argument("-o", "--output", type=Path, default=Path("leaderboard.csv"), help="(default: %(default)s)")
     board.add_argument("--allow-partial", action="store_true",
                        help="include runs that finished fewer episodes than planned (marked complete=False)")
     board.set_defaults(handler=_leaderboard)
 
     report = commands.add_parser("report", help="PNG plots and a markdown report of runs")
-    report.add_argument("run_dirs", nargs="+", type=Path, metavar="RUN_DIR")
-    report.add_argument("-o", "--output", type=Path, help="report folder (default: RUN_DIR/report of the first run)")
+    report.add_argument("run_dirs", nargs="*", type=Path, metavar="RUN_DIR",
+                        help="run directories (default: every run under runs/)")
+    report.add_argument("-o", "--output", type=Path,
+                        help="report folder (default: RUN_DIR/report for one run, ./report for several)")
     report.add_argument("--allow-partial", action="store_true",
                         help="include runs that finished fewer episodes than planned (marked partial)")
     report.set_defaults(handler=_report)
@@ -280,7 +297,8 @@ def _run(args: argparse.Namespace) -> int:
                        workers=args.workers, out=args.out, resume=args.resume, record_video=args.record_video,
                        supervisor=args.supervisor == "on", step_timeout=args.step_timeout, seed=args.seed,
                        progress=not args.no_progress, instruction_mode=args.instruction_mode,
-                       replan_every=args.replan_every, realtime=args.realtime, latency_ms=args.latency_ms)
+                       replan_every=args.replan_every, realtime=args.realtime, latency_ms=args.latency_ms,
+                       name=args.name)
     try:
         run_dir = run(config)
     except KeyboardInterrupt:
@@ -317,17 +335,33 @@ def _report_errors(run_dir: Path) -> None:
 
 
 def _leaderboard(args: argparse.Namespace) -> int:
+    from vla_bench.leaderboard import LEADERBOARD_COLUMNS, leaderboard
     from vla_bench.report import plot_leaderboard
+    from vla_bench.results import policy_label
 
     check_output_file(args.output, "-o")
-    rows = leaderboard(args.run_dirs, allow_partial=args.allow_partial)
+    rows = leaderboard(_run_dirs(args.run_dirs), allow_partial=args.allow_partial)
     write_rows(args.output, LEADERBOARD_COLUMNS, rows)
     plot_leaderboard(rows, args.output.with_suffix(".png"))
     for row in rows:
         partial = "" if row["complete"] else "  (partial run)"
-        print(f"{row['policy']:20s} {row['split']:20s} success {row['success_rate']}{partial}")
+        tied = "  (tied with the best)" if row["tied_with_best"] is True and row["rank"] > 1 else ""
+        label = policy_label(row["policy"], row["instruction_mode"], row["timing"])
+        print(f"{row['rank']:>3d} {label:24s} {row['split']:20s} {row['task_set']:13s} "
+              f"success {row['success_rate']:.3f}{tied}{partial}")
     print(f"leaderboard: {args.output} (plot: {args.output.with_suffix('.png')})")
     return 0
+
+
+def _run_dirs(given: list[Path]) -> list[Path]:
+    """The run directories named, or every run under runs/ (a folder with a summary.csv)."""
+    if given:
+        return given
+    found = sorted(path.parent for path in Path("runs").glob("*/summary.csv"))
+    if not found:
+        raise UsageError("no runs under runs/ (folders with a summary.csv); name run directories, "
+                         "or make one with `vla-bench run`")
+    return found
 
 
 def _compare(args: argparse.Namespace) -> int:
@@ -354,9 +388,10 @@ def _compare(args: argparse.Namespace) -> int:
 def _report(args: argparse.Namespace) -> int:
     from vla_bench.report import write_report
 
-    out = args.output or args.run_dirs[0] / "report"
+    run_dirs = _run_dirs(args.run_dirs)
+    out = args.output or (run_dirs[0] / "report" if len(run_dirs) == 1 else Path("report"))
     check_output_dir(out, "-o")
-    path = write_report(args.run_dirs, out, allow_partial=args.allow_partial)
+    path = write_report(run_dirs, out, allow_partial=args.allow_partial)
     print(f"report: {path}")
     return 0
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -48,21 +49,37 @@ def mcnemar_exact(only_a: int, only_b: int) -> float:
 
 def compare_runs(run_a: Path, run_b: Path, seed: int = 0) -> tuple[list[PairedComparison], dict[str, int]]:
     """Per task (in run A's order) and overall; with how many episodes only one run has."""
-    a = {r["episode_id"]: r for r in read_episodes(run_a)}
-    b = {r["episode_id"]: r for r in read_episodes(run_b)}
-    shared = [e for e in a if e in b]
-    if not shared:
+    a, b = read_episodes(run_a), read_episodes(run_b)
+    tasks = paired_outcomes(a, b)
+    if not tasks:
         raise UsageError(f"{run_a} and {run_b} share no episode (pairs are matched by episode_id)")
+    shared = sum(len(pairs) for pairs in tasks.values())
+    unpaired = {"only_in_a": len({r["episode_id"] for r in a}) - shared,
+                "only_in_b": len({r["episode_id"] for r in b}) - shared}
+    return compare_pairs(tasks, seed), unpaired
+
+
+def paired_outcomes(a: list[dict], b: list[dict], key: Callable[[dict], str] = lambda r: r["episode_id"]
+                    ) -> dict[str, list[tuple[bool, bool]]]:
+    """(A's success, B's success) per task for the episodes both hold, matched by `key` (the
+    episode id; for twins from two splits, the task and index), in A's order."""
+    b_by_key = {key(r): r for r in b}
     tasks: dict[str, list[tuple[bool, bool]]] = {}
-    for episode in shared:
-        tasks.setdefault(a[episode]["task"], []).append((bool(a[episode]["success"]), bool(b[episode]["success"])))
+    for r in {key(r): r for r in a}.values():
+        partner = b_by_key.get(key(r))
+        if partner is not None:
+            tasks.setdefault(r["task"], []).append((bool(r["success"]), bool(partner["success"])))
+    return tasks
+
+
+def compare_pairs(tasks: dict[str, list[tuple[bool, bool]]], seed: int = 0) -> list[PairedComparison]:
+    """Per task and, last, overall (task ALL, its interval stratified by task)."""
     rng = np.random.default_rng(seed)
     outcomes = {task: np.array(pairs, dtype=float) for task, pairs in tasks.items()}
     rows = [_compare(task, pairs, [_resample(pairs, rng)]) for task, pairs in outcomes.items()]
     everything = np.concatenate(list(outcomes.values()))
     rows.append(_compare(OVERALL, everything, [_resample(pairs, rng) for pairs in outcomes.values()]))
-    unpaired = {"only_in_a": len(a) - len(shared), "only_in_b": len(b) - len(shared)}
-    return rows, unpaired
+    return rows
 
 
 def _resample(pairs: np.ndarray, rng: np.random.Generator) -> np.ndarray:

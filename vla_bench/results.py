@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -12,10 +13,6 @@ from vla_bench.errors import UsageError
 from vla_bench.metrics import SUMMARY_COLUMNS, Summary, summarize_run
 
 EPISODES_FILE, SUMMARY_FILE, RUN_FILE = "episodes.jsonl", "summary.csv", "run.json"
-LEADERBOARD_COLUMNS = ("policy", "split", *[c for c in SUMMARY_COLUMNS if c not in ("policy", "split", "task")],
-                       "complete", "instruction_mode", "timing")  # complete: False for a run that finished fewer
-# episodes than it planned; instruction_mode: what the policy read (vla-bench run --instruction-mode);
-# timing: synchronous, or realtime (+ its injected latency) (vla-bench run --realtime)
 
 
 @dataclass(frozen=True)
@@ -112,24 +109,6 @@ def read_summary(run_dir: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(f))
 
 
-def leaderboard(run_dirs: list[Path], allow_partial: bool = False) -> list[dict[str, Any]]:
-    """One row per (policy, split, instruction mode, timing) from the runs' ALL rows, best success
-    rate first; partial runs are refused unless `allow_partial`, and marked in the `complete` column."""
-    progress = check_complete(run_dirs, allow_partial)
-    rows: dict[tuple[str, ...], dict[str, Any]] = {}
-    for run_dir in run_dirs:
-        mode, clock = instruction_mode(run_dir), timing(run_dir)
-        for row in read_summary(run_dir):
-            if row["task"] == "ALL":
-                key = (row["policy"], row["split"], mode, clock)
-                if key in rows:
-                    raise UsageError(f"two runs of {key[0]} on {key[1]} ({run_dir} and an earlier one); "
-                                     "give each policy variant its own name")
-                rows[key] = {**{k: row[k] for k in LEADERBOARD_COLUMNS if k in row}, "instruction_mode": mode,
-                             "timing": clock, "complete": progress[run_dir].complete}
-    return sorted(rows.values(), key=lambda r: (-float(r["success_rate"]), r["policy"], r["split"]))
-
-
 def _config(run_dir: Path) -> dict[str, Any]:
     return read_run_info(run_dir).get("config", {}) if (run_dir / RUN_FILE).exists() else {}
 
@@ -176,4 +155,7 @@ def read_run_info(run_dir: Path) -> dict[str, Any]:
 
 
 def _fmt(value: Any) -> Any:
-    return f"{value:.4f}" if isinstance(value, float) else value
+    """Floats to 4 decimals; nan (a metric the episodes lack) as an empty cell."""
+    if isinstance(value, float):
+        return "" if math.isnan(value) else f"{value:.4f}"
+    return value

@@ -5,7 +5,8 @@ from pathlib import Path
 import pytest
 
 from vla_bench.cli import main
-from vla_bench.results import leaderboard, read_episodes
+from vla_bench.leaderboard import leaderboard
+from vla_bench.results import read_episodes
 from vla_bench.runner.runner import RunConfig, run
 from vla_bench.splits import load_manifest
 from vla_bench.task.registry import task_entry

@@ -73,8 +73,8 @@ def test_latency_must_be_a_non_negative_number(value, capsys):
 
 
 def test_leaderboard_and_report_tell_real_time_runs_apart(tmp_path):
+    from vla_bench.leaderboard import leaderboard
     from vla_bench.report import write_report
-    from vla_bench.results import leaderboard
 
     runs = []
     for name, kwargs in (("sync", {}), ("real", {"realtime": True}), ("late", {"realtime": True, "latency_ms": 250})):

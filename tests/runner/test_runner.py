@@ -222,7 +222,32 @@ def test_leaderboard_refuses_two_runs_of_one_policy_and_split(tmp_path, capsys):
     a = _run(tmp_path, "a", policy="random", tasks=("PickUp",), episodes_per_task=1)
     b = _run(tmp_path, "b", policy="random", tasks=("PickUp",), episodes_per_task=1)
     assert main(["leaderboard", str(a), str(b), "-o", str(tmp_path / "l.csv")]) == 2
-    assert "two runs of random on train" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "two runs of random on train" in err and "vla-bench run --name" in err
+
+
+def test_name_tells_two_runs_of_one_policy_apart(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    for name in ("random-a", "random-b"):
+        assert main(["run", "--policy", "random", "--split", "train", "--tasks", "PickUp", "--episodes-per-task", "1",
+                     "--workers", "1", "--no-progress", "--name", name]) == 0
+    assert {r["policy"] for r in read_episodes(tmp_path / "runs" / "random-a-train")} == {"random-a"}
+    assert main(["leaderboard", "-o", "l.csv"]) == 0  # every run under runs/
+    assert "random-a" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        main(["run", "--policy", "random", "--split", "train", "--name", "../escape"])
+    assert "use up to 64 letters" in capsys.readouterr().err
+
+
+def test_records_carry_the_policy_process_resources_and_run_json_its_parameters(tmp_path):
+    local = _run(tmp_path, "greedy", policy=f"{POLICIES}:Greedy", tasks=("PickUp",), episodes_per_task=1)
+    batched = _run(tmp_path, "rt1", policy="rt1", tasks=("PickUp",), episodes_per_task=1)
+    (greedy,), (learned,) = read_episodes(local), read_episodes(batched)
+    assert greedy["policy_peak_rss_mb"] > 50 and greedy["policy_gpu_mb"] == 0.0
+    assert learned["policy_peak_rss_mb"] > greedy["policy_peak_rss_mb"]  # the model's process holds its weights
+    assert json.loads((local / "run.json").read_text())["policy_parameters"] is None
+    assert json.loads((batched / "run.json").read_text())["policy_parameters"] > 1_000_000
+    assert greedy["energy"] > 0 and greedy["jerk"] > 0
 
 
 def test_numeric_options_are_checked(capsys):

@@ -1,0 +1,54 @@
+"""The leaderboard: groups by split and task set, ranks within a group, marks the policies an
+exact McNemar test cannot tell apart from the best, and reads runs/ when given no run."""
+import csv
+
+import pytest
+
+import vla_bench
+from tests.report.made_runs import write_run
+from vla_bench.cli import main
+from vla_bench.leaderboard import leaderboard, task_set
+
+MANIPULATION = vla_bench.list_tasks(domain="manipulation", builtin_only=True)
+EVERY_TASK = vla_bench.list_tasks(builtin_only=True)
+
+
+def test_task_sets_are_named_by_what_they_cover():
+    assert task_set(EVERY_TASK) == "all"
+    assert task_set(MANIPULATION) == "manipulation"
+    assert task_set(["Stack", "PickUp"]) == "PickUp+Stack"
+
+
+def test_ties_with_the_best_follow_the_exact_mcnemar_test(tmp_path):
+    best = [True] * 12 + [False] * 8
+    close = [True] * 11 + [False] * 9  # one discordant pair: p = 1
+    far = [False] * 20  # 12 discordant pairs, all the best's: p = 2 / 2**12
+    runs = [write_run(tmp_path / name, name, "train", {"PickUp": outcomes})
+            for name, outcomes in (("far", far), ("best", best), ("close", close))]
+    rows = leaderboard(runs)
+    assert [r["policy"] for r in rows] == ["best", "close", "far"]
+    assert [r["rank"] for r in rows] == [1, 2, 3]
+    assert [r["tied_with_best"] for r in rows] == [True, True, False]
+    assert float(rows[2]["p_vs_best"]) == pytest.approx(2 / 2**12, rel=1e-3)
+
+
+def test_runs_over_other_task_sets_are_ranked_apart(tmp_path):
+    both = write_run(tmp_path / "both", "generalist", "train", {t: [False] * 2 for t in EVERY_TASK})
+    manip = write_run(tmp_path / "manip", "specialist", "train", {t: [True] * 2 for t in MANIPULATION})
+    rows = {r["policy"]: r for r in leaderboard([both, manip])}
+    assert rows["generalist"]["task_set"] == "all" and rows["specialist"]["task_set"] == "manipulation"
+    assert rows["generalist"]["rank"] == rows["specialist"]["rank"] == 1  # each is alone in its group
+
+
+def test_the_command_reads_every_run_under_runs_when_given_none(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert main(["leaderboard", "-o", "board.csv"]) == 2
+    assert "no runs under runs/" in capsys.readouterr().err
+    for name in ("a", "b"):
+        write_run(tmp_path / "runs" / f"{name}-train", name, "train", {"PickUp": [name == "a"] * 8})  # p = 2 / 2**8
+    assert main(["leaderboard", "-o", "board.csv"]) == 0
+    with open(tmp_path / "board.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert [r["policy"] for r in rows] == ["a", "b"]
+    assert rows[0]["mean_energy"] and rows[0]["task_set"] == "PickUp" and rows[1]["tied_with_best"] == "False"
+    assert (tmp_path / "board.png").stat().st_size > 0

@@ -1,0 +1,66 @@
+"""The effort and smoothness metrics: energy metered from the actuators' forces at every physics
+step, RMS jerk from the controlled point's positions; both in every step's info."""
+import numpy as np
+import pytest
+
+from vla_bench.sim.effort import JerkMeter
+
+
+def test_jerk_is_zero_at_constant_velocity_and_exact_for_a_cubic():
+    steady = JerkMeter(period=0.1)
+    for k in range(10):
+        steady.add([0.05 * k, 0.0, 0.0])
+    assert steady.rms == pytest.approx(0.0, abs=1e-9)
+    cubic = JerkMeter(period=0.1)
+    for k in range(10):
+        t = 0.1 * k
+        cubic.add([t**3, 0.0, 0.0])  # x''' = 6 everywhere
+    assert cubic.rms == pytest.approx(6.0)
+    assert JerkMeter(0.1).rms == 0.0  # fewer than four positions: none
+
+
+def _episode(env, seed, policy):
+    """The last info and the energy after each step; `policy(env)`, called after the reset, gives
+    the function that returns each action."""
+    _, info = env.reset(seed=seed)
+    act = policy(env)
+    energies = [info["energy"]]
+    done = False
+    while not done:
+        _, _, terminated, truncated, info = env.step(act())
+        energies.append(info["energy"])
+        done = terminated or truncated
+    return info, energies
+
+
+def test_energy_starts_at_zero_grows_with_effort_and_a_random_arm_is_jerkier_than_the_expert(make_env):
+    env = make_env("PickUp")
+    expert_info, energies = _episode(env, 3, lambda e: e.unwrapped.make_expert().act)
+    assert energies[0] == 0.0 and np.all(np.diff(energies) >= 0) and energies[-1] > 0
+    assert expert_info["is_success"]
+    rng = np.random.default_rng(0)
+    random_info, random_energies = _episode(env, 3, lambda e: lambda: rng.uniform(-1, 1, 7))
+    assert random_info["jerk"] > 3 * expert_info["jerk"] > 0
+    per_step = lambda energy: energy[-1] / (len(energy) - 1)  # noqa: E731
+    assert per_step(random_energies) > per_step(energies)  # flailing costs more per step than a grasp
+
+
+def test_holding_still_costs_less_than_moving(make_env):
+    env = make_env("PickUp")
+    env.reset(seed=1)
+    for _ in range(5):
+        _, _, _, _, held = env.step(np.array([0, 0, 0, 0, 0, 0, 1.0]))
+    env.reset(seed=1)
+    for _ in range(5):
+        _, _, _, _, moved = env.step(np.array([1.0, 0, -1.0, 0, 0, 0, 1.0]))
+    assert moved["energy"] > 10 * held["energy"]
+    assert moved["jerk"] > held["jerk"]
+
+
+def test_the_base_meters_its_wheels(make_env):
+    env = make_env("GoToObject")
+    env.reset(seed=0)
+    _, _, _, _, turned = env.step(2)  # turn left
+    assert turned["energy"] > 0
+    _, _, _, _, info = env.step(1)  # forward
+    assert info["energy"] > turned["energy"]

@@ -1,0 +1,98 @@
+"""`vla-bench leaderboard`: one row per run (policy, split, instruction mode, timing), ranked
+only against rows over the same tasks, with a mark for the policies that cannot be told apart
+from the best.
+
+Rows over different task sets (a manipulation-only policy beside one that ran both domains)
+answer different questions, so each (split, task set) is its own group: `rank` counts within
+it, and `tied_with_best` says whether the exact McNemar test on the episodes both runs share
+finds no difference from the group's best row at the 5% level (`p_vs_best`; no correction for
+the several comparisons of a group, which makes ties rarer, not more common).
+"""
+from __future__ import annotations
+
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from vla_bench.compare import mcnemar_exact, paired_outcomes
+from vla_bench.errors import UsageError
+from vla_bench.metrics import SUMMARY_COLUMNS, summarize_run
+from vla_bench.results import (
+    check_complete,
+    instruction_mode,
+    read_episodes,
+    read_run_info,
+    timing,
+)
+
+_FIRST = SUMMARY_COLUMNS[: SUMMARY_COLUMNS.index("latency_ms_p95") + 1]  # the columns of version 0.1
+LEADERBOARD_COLUMNS = ("policy", "split", *[c for c in _FIRST if c not in ("policy", "split", "task")],
+                       "complete", "instruction_mode", "timing",  # complete: False for a run that finished
+                       # fewer episodes than it planned; instruction_mode: what the policy read (--instruction-mode);
+                       # timing: synchronous, or realtime (+ its injected latency) (--realtime)
+                       *SUMMARY_COLUMNS[len(_FIRST):], "policy_parameters", "task_set", "rank", "tied_with_best",
+                       "p_vs_best")
+SIGNIFICANCE = 0.05
+
+
+def task_set(tasks: list[str]) -> str:
+    """A name for the tasks a run covered: `all`, a domain's name, or the tasks joined by +."""
+    from vla_bench.task.registry import list_tasks
+
+    covered = set(tasks)
+    if covered == set(list_tasks(builtin_only=True)):
+        return "all"
+    for domain in ("manipulation", "navigation"):
+        if covered == {t for t in list_tasks(domain) if t in list_tasks(builtin_only=True)}:
+            return domain
+    return "+".join(sorted(covered))
+
+
+def leaderboard(run_dirs: list[Path], allow_partial: bool = False) -> list[dict[str, Any]]:
+    """The rows, grouped by split (in the suite's order) and task set, best first, each with the
+    `run_dir` it came from; partial runs are refused unless `allow_partial`, and then marked in
+    `complete`."""
+    from vla_bench.splits import SPLITS
+
+    progress = check_complete(run_dirs, allow_partial)
+    rows, seen = [], {}
+    for run_dir in run_dirs:
+        summary = [asdict(row) for row in summarize_run(read_episodes(run_dir))]  # the metrics of this version
+        overall = next((row for row in summary if row["task"] == "ALL"), None)
+        if overall is None:
+            continue
+        key = (overall["policy"], overall["split"], instruction_mode(run_dir), timing(run_dir))
+        if key in seen:
+            raise UsageError(f"two runs of {key[0]} on {key[1]} ({seen[key]} and {run_dir}); give each "
+                             "variant its own name (`vla-bench run --name`)")
+        seen[key] = run_dir
+        rows.append({**overall, "instruction_mode": key[2], "timing": key[3], "complete": progress[run_dir].complete,
+                     "policy_parameters": read_run_info(run_dir).get("policy_parameters"),
+                     "task_set": task_set([row["task"] for row in summary if row["task"] != "ALL"]),
+                     "run_dir": run_dir})
+    if not rows:
+        return []
+    table = pd.DataFrame(rows)
+    table["split_order"] = table["split"].map({name: i for i, name in enumerate(SPLITS)}).fillna(len(SPLITS))
+    table = table.sort_values(["split_order", "task_set", "success_rate", "policy"],
+                              ascending=[True, True, False, True], kind="stable")
+    table["rank"] = table.groupby(["split", "task_set"]).cumcount() + 1
+    table["p_vs_best"] = table.groupby(["split", "task_set"], group_keys=False)["run_dir"].apply(_p_against_first)
+    table["tied_with_best"] = table["p_vs_best"].map(lambda p: "" if pd.isna(p) else bool(p >= SIGNIFICANCE))
+    table["p_vs_best"] = table["p_vs_best"].map(lambda p: "" if pd.isna(p) else f"{p:.3g}")
+    return table.drop(columns=["split_order", "task"]).to_dict("records")  # run_dir: not a CSV column
+
+
+def _p_against_first(run_dirs: pd.Series) -> pd.Series:
+    """The exact McNemar p-value of each run against the group's first (best) run, on the episodes
+    both hold (1 for the best itself; nan when they share none, e.g. runs on fresh seeds)."""
+    best = read_episodes(run_dirs.iloc[0])
+    values = []
+    for run_dir in run_dirs:
+        pairs = [p for task in paired_outcomes(best, read_episodes(run_dir)).values() for p in task]
+        only_best = sum(a and not b for a, b in pairs)
+        only_other = sum(b and not a for a, b in pairs)
+        values.append(mcnemar_exact(only_best, only_other) if pairs else float("nan"))
+    return pd.Series(values, index=run_dirs.index)
