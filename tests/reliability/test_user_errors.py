@@ -174,3 +174,16 @@ def test_a_corrupt_run_json_is_a_one_line_error_on_resume(finished_run, tmp_path
     (copy / "run.json").write_text('{"config": ')
     code = main(["run", "--policy", "oracle", *TINY, "--out", str(copy), "--resume"])
     _one_line_error(capsys, code, "run.json is not valid JSON")
+
+
+def test_record_video_without_an_mp4_writer_is_refused_before_running(tmp_path):
+    """imageio falls back to another format when ffmpeg is missing; every video would fail."""
+    import os
+
+    result = subprocess.run([sys.executable, "-m", "vla_bench.cli", "run", "--policy", "random", "--split", "train",
+                             "--tasks", "PickUp", "--episodes-per-task", "1", "--record-video", "1",
+                             "--out", str(tmp_path / "run"), "--no-progress"],
+                            env={**os.environ, "IMAGEIO_FFMPEG_EXE": str(tmp_path / "no-ffmpeg")},
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 2 and "--record-video needs an MP4 writer" in result.stderr
+    assert not (tmp_path / "run" / "episodes.jsonl").exists()

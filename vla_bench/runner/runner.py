@@ -30,6 +30,7 @@ from vla_bench.results import (
 from vla_bench.runner.executors import make_executor
 from vla_bench.runner.instructions import policy_instructions
 from vla_bench.runner.provenance import provenance
+from vla_bench.runner.video import check_mp4_writer
 from vla_bench.runner.worker import WorkerConfig
 from vla_bench.specs import EpisodeSpec
 from vla_bench.splits import Manifest, generate_manifest, load_manifest, split_definition
@@ -138,6 +139,8 @@ def run(config: RunConfig) -> Path:
     episodes, manifest = select_episodes(config)
     manifest_hash = manifest.hash
     _check_run_dir(config)  # before any policy or model is built
+    if config.record_video:
+        check_mp4_writer()
     policy_cls = PolicySpec(config.policy, config.policy_args).policy_class()
     offered = list(dict.fromkeys(e.task for e in episodes))
     episodes = check_policy_fits(policy_cls, episodes, tasks_named=bool(config.tasks))

@@ -40,6 +40,24 @@ def write_video(path: Path, frames: list[np.ndarray], text: str, fps: float | No
     return path
 
 
+def check_mp4_writer() -> None:
+    """Fail before a run starts, in one line, when this machine cannot write MP4 (imageio picks
+    another format when imageio-ffmpeg is missing and every video would then fail)."""
+    import tempfile
+
+    import imageio.v2 as imageio
+
+    from vla_bench.errors import UsageError
+
+    with tempfile.TemporaryDirectory() as folder:
+        try:
+            write_video(Path(folder) / "check.mp4", [np.zeros((16, 16, 3), np.uint8)] * 2, "check")
+            imageio.get_reader(Path(folder) / "check.mp4").get_meta_data()
+        except Exception as err:
+            raise UsageError(f"--record-video needs an MP4 writer, and this machine has none ({type(err).__name__}: "
+                             f"{err}); install imageio-ffmpeg (a dependency of vla-bench) or drop --record-video") from err
+
+
 TRACE_VERSION = 1
 
 

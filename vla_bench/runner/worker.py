@@ -2,6 +2,7 @@
 policies) or steps environments for a policy served by the main process (batched policies)."""
 from __future__ import annotations
 
+import logging
 import signal
 import traceback
 from dataclasses import dataclass
@@ -15,6 +16,8 @@ from vla_bench.runner.episode import EpisodeRecord, PolicyFault
 from vla_bench.specs import EpisodeSpec
 from vla_bench.supervisor import supervise
 from vla_bench.task.registry import task_entry
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -135,9 +138,13 @@ def _run_jobs(worker_id: int, config: WorkerConfig, jobs, results, policy_for) -
                                  realtime=config.realtime, extra_latency_ms=config.latency_ms,
                                  on_step=lambda step, index=index: results.put(("step", worker_id, index, step)))
             if frames:
-                fps = record.steps / record.sim_seconds if record.sim_seconds > 0 else None
-                write_video(video_path(config.run_dir, episode), frames, episode.instruction, fps)
-                write_trace(trace_path(config.run_dir, episode), record.to_json(), trace or [], episode.factors)
+                try:
+                    fps = record.steps / record.sim_seconds if record.sim_seconds > 0 else None
+                    write_video(video_path(config.run_dir, episode), frames, episode.instruction, fps)
+                    write_trace(trace_path(config.run_dir, episode), record.to_json(), trace or [], episode.factors)
+                except Exception as err:  # a by-product: the episode's record stands without its video
+                    log.warning("episode %s: its video could not be written (%s: %s)", episode.episode_id,
+                                type(err).__name__, err)
             results.put(("done", worker_id, index, record.to_json()))
     except Exception:  # a crash outside an episode's own faults: tell the runner, which records it
         results.put(("crash", worker_id, None, traceback.format_exc()))
