@@ -38,3 +38,31 @@ def test_latency_is_averaged_over_steps_not_episodes():
                {**_record("A", True), "steps": 30, "latency_ms_mean": 5.0}]
     (row, _) = summarize_run(records)
     assert row.latency_ms_mean == pytest.approx(4.0)
+
+
+def test_stratified_bootstrap_keeps_each_tasks_share():
+    from vla_bench.metrics import stratified_bootstrap_interval
+
+    low, high = stratified_bootstrap_interval([(10, 10), (0, 10)])  # one task always, one never: no variance
+    assert low == high == 0.5
+    low, high = stratified_bootstrap_interval([(5, 10), (5, 10)])
+    assert low < 0.5 < high and high - low < 2 * 1.96 * (0.25 / 20) ** 0.5 + 0.05
+    assert stratified_bootstrap_interval([]) == (0.0, 0.0)
+
+
+def test_recovery_rate_counts_disturbed_episodes_whose_train_twin_succeeded():
+    def record(split, k, success, fired=True):
+        return {**_record("A", success), "split": split, "episode_id": f"{split}/A/{k:03d}",
+                "perturbed": ["disturbance"] if split == "novel_disturbances" else [],
+                "disturbance": {"kind": "push_arm"} if fired and split == "novel_disturbances" else None}
+
+    train = [record("train", k, k < 3) for k in range(4)]  # the twins of 0, 1, 2 succeeded
+    disturbed = [record("novel_disturbances", 0, True), record("novel_disturbances", 1, False),
+                 record("novel_disturbances", 2, True, fired=False), record("novel_disturbances", 3, True)]
+    (row, overall) = summarize_run(disturbed, train)
+    assert row.recovery_rate == pytest.approx(2 / 3) and row.recovery_episodes == 3
+    assert row.disturbance_fired == 0.75 and overall.recovery_rate == row.recovery_rate
+    (alone, _) = summarize_run(disturbed)  # no twin run: no recovery rate, but the fire rate
+    assert alone.recovery_rate != alone.recovery_rate and alone.disturbance_fired == 0.75  # nan
+    (plain, _) = summarize_run(train, train)
+    assert plain.recovery_rate != plain.recovery_rate  # nan: not a disturbed split

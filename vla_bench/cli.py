@@ -91,7 +91,7 @@ def _parser() -> argparse.ArgumentParser:
                                                        "entry points, or ws://HOST:PORT (a policy server speaking "
                                                        "openpi's protocol; --policy-arg profile=NAME|FILE maps keys)")
     runner.add_argument("--split", required=True, help="train, novel_objects, novel_instructions, "
-                                                      "novel_compositions or novel_environments")
+                                                      "novel_compositions, novel_environments or novel_disturbances")
     runner.add_argument("--policy-arg", action="append", default=[], metavar="KEY=VALUE",
                         help="constructor argument for the policy (repeatable; values parse as JSON when they can)")
     runner.add_argument("--tasks", default="", help="comma-separated subset of tasks (default: all of the split)")
@@ -103,6 +103,9 @@ def _parser() -> argparse.ArgumentParser:
                         help="what results call the policy (default: its own name, e.g. rt1); give each variant "
                              "of a policy (another checkpoint, other --policy-arg) its own")
     runner.add_argument("--out", type=Path, help="run directory (default: runs/<name or policy>-<split>)")
+    runner.add_argument("--twin-run", type=Path, metavar="RUN_DIR",
+                        help="novel_disturbances: the same policy's train run, whose successes the recovery rate "
+                             "pairs episode by episode (default: the train run beside this one)")
     runner.add_argument("--resume", action="store_true", help="finish an interrupted run in the same directory")
     runner.add_argument("--record-video", type=_at_least(0), default=0, metavar="K", help="save MP4s of the first K episodes per task")
     runner.add_argument("--supervisor", choices=["on", "off"], default="on",
@@ -158,6 +161,9 @@ def _parser() -> argparse.ArgumentParser:
                         help="report folder (default: RUN_DIR/report for one run, ./report for several)")
     report.add_argument("--allow-partial", action="store_true",
                         help="include runs that finished fewer episodes than planned (marked partial)")
+    report.add_argument("--gallery", nargs="+", type=Path, default=[], metavar="RUN_DIR",
+                        help="more runs whose recorded videos (--record-video) join report.html's gallery, "
+                             "without entering any table (e.g. short runs made only to record episodes)")
     report.set_defaults(handler=_report)
 
     comparer = commands.add_parser("compare", help="paired comparison of two runs on the same episodes",
@@ -298,7 +304,7 @@ def _run(args: argparse.Namespace) -> int:
                        supervisor=args.supervisor == "on", step_timeout=args.step_timeout, seed=args.seed,
                        progress=not args.no_progress, instruction_mode=args.instruction_mode,
                        replan_every=args.replan_every, realtime=args.realtime, latency_ms=args.latency_ms,
-                       name=args.name)
+                       name=args.name, twin_run=args.twin_run)
     try:
         run_dir = run(config)
     except KeyboardInterrupt:
@@ -391,7 +397,7 @@ def _report(args: argparse.Namespace) -> int:
     run_dirs = _run_dirs(args.run_dirs)
     out = args.output or (run_dirs[0] / "report" if len(run_dirs) == 1 else Path("report"))
     check_output_dir(out, "-o")
-    path = write_report(run_dirs, out, allow_partial=args.allow_partial)
+    path = write_report(run_dirs, out, allow_partial=args.allow_partial, gallery_dirs=args.gallery)
     print(f"report: {path}")
     return 0
 

@@ -57,9 +57,12 @@ def leaderboard(run_dirs: list[Path], allow_partial: bool = False) -> list[dict[
     from vla_bench.splits import SPLITS
 
     progress = check_complete(run_dirs, allow_partial)
+    episodes = {run_dir: read_episodes(run_dir) for run_dir in run_dirs}
     rows, seen = [], {}
     for run_dir in run_dirs:
-        summary = [asdict(row) for row in summarize_run(read_episodes(run_dir))]  # the metrics of this version
+        twin = _twin(run_dir, episodes)
+        summary = [asdict(row) for row in summarize_run(episodes[run_dir], episodes.get(twin) or read_episodes(twin)
+                                                        if twin else ())]  # the metrics of this version
         overall = next((row for row in summary if row["task"] == "ALL"), None)
         if overall is None:
             continue
@@ -83,6 +86,21 @@ def leaderboard(run_dirs: list[Path], allow_partial: bool = False) -> list[dict[
     table["tied_with_best"] = table["p_vs_best"].map(lambda p: "" if pd.isna(p) else bool(p >= SIGNIFICANCE))
     table["p_vs_best"] = table["p_vs_best"].map(lambda p: "" if pd.isna(p) else f"{p:.3g}")
     return table.drop(columns=["split_order", "task"]).to_dict("records")  # run_dir: not a CSV column
+
+
+def _twin(run_dir: Path, episodes: dict[Path, list[dict]]) -> Path | None:
+    """For a run of disturbed episodes: the same policy's train run under the same conditions among
+    the runs, else the one its run.json names (None for other runs)."""
+    records = episodes[run_dir]
+    if not records or not any("disturbance" in (r.get("perturbed") or ()) for r in records):
+        return None
+    conditions = (records[0]["policy"], instruction_mode(run_dir), timing(run_dir))
+    for other, others in episodes.items():
+        if others and others[0]["split"] == "train" and (others[0]["policy"], instruction_mode(other),
+                                                          timing(other)) == conditions:
+            return other
+    named = read_run_info(run_dir).get("recovery_twin_run") if (run_dir / "run.json").exists() else None
+    return Path(named) if named and Path(named).is_dir() else None
 
 
 def _p_against_first(run_dirs: pd.Series) -> pd.Series:

@@ -72,14 +72,21 @@ class Summary:
     mean_energy: float
     peak_policy_rss_mb: float
     peak_policy_gpu_mb: float
+    # novel_disturbances (nan elsewhere): success over the episodes whose train twin succeeded, how many
+    # those were, and the share of episodes in which the disturbance fired
+    recovery_rate: float
+    recovery_episodes: float
+    disturbance_fired: float
 
 
 SUMMARY_COLUMNS = tuple(f.name for f in fields(Summary))
 
 
-def summarize(records: Sequence[Mapping], policy: str, split: str, task: str) -> Summary:
+def summarize(records: Sequence[Mapping], policy: str, split: str, task: str,
+              twins: Mapping[str, Mapping] | None = None) -> Summary:
     """One summary row over episode records (dicts with the episodes.jsonl fields); a row over
-    several tasks (task = ALL) also gets the stratified bootstrap interval."""
+    several tasks (task = ALL) also gets the stratified bootstrap interval. `twins`: the same
+    policy's train records by `twin_id`, for the recovery rate of disturbed episodes."""
     n = len(records)
     successes = sum(bool(r["success"]) for r in records)
     low, high = wilson_interval(successes, n)
@@ -106,7 +113,27 @@ def summarize(records: Sequence[Mapping], policy: str, split: str, task: str) ->
         peak_policy_rss_mb=max((r["policy_peak_rss_mb"] for r in records if "policy_peak_rss_mb" in r),
                                default=math.nan),
         peak_policy_gpu_mb=max((r["policy_gpu_mb"] for r in records if "policy_gpu_mb" in r), default=math.nan),
+        **recovery(records, twins),
     )
+
+
+def twin_id(episode_id: str) -> str:
+    """The task and index of an episode id `split/task/index`: the same episode's twin in every
+    split (the committed manifests draw episode k of a task from the same seed in each)."""
+    return episode_id.split("/", 1)[-1]
+
+
+def recovery(records: Sequence[Mapping], twins: Mapping[str, Mapping] | None) -> dict[str, float]:
+    """Over disturbed episodes (records with the `disturbance` factor perturbed): the success rate
+    of those whose undisturbed twin succeeded (recovery_rate), how many those were, and the share
+    in which the disturbance fired. All nan for records of other splits."""
+    disturbed = [r for r in records if "disturbance" in (r.get("perturbed") or ())]
+    if not disturbed:
+        return {"recovery_rate": math.nan, "recovery_episodes": math.nan, "disturbance_fired": math.nan}
+    paired = [r for r in disturbed if twins and (t := twins.get(twin_id(r["episode_id"]))) and t["success"]]
+    return {"recovery_rate": float(np.mean([bool(r["success"]) for r in paired])) if paired else math.nan,
+            "recovery_episodes": float(len(paired)) if twins else math.nan,
+            "disturbance_fired": float(np.mean([r.get("disturbance") is not None for r in disturbed]))}
 
 
 def _per_task_counts(records: Sequence[Mapping]) -> list[tuple[int, int]]:
@@ -122,14 +149,17 @@ def _mean_of(records: Sequence[Mapping], key: str) -> float:
     return float(np.mean(values)) if values else math.nan
 
 
-def summarize_run(records: Sequence[Mapping]) -> list[Summary]:
-    """Rows per (policy, split, task) in first-seen order, then one task = ALL row per (policy, split)."""
+def summarize_run(records: Sequence[Mapping], twin_records: Sequence[Mapping] = ()) -> list[Summary]:
+    """Rows per (policy, split, task) in first-seen order, then one task = ALL row per (policy,
+    split). `twin_records`: the same policy's train run, for the recovery rate of disturbed episodes."""
+    twins = {twin_id(r["episode_id"]): r for r in twin_records} or None
     groups: dict[tuple[str, str, str], list[Mapping]] = {}
     for r in records:
         groups.setdefault((r["policy"], r["split"], r["task"]), []).append(r)
-    rows = [summarize(rs, *key) for key, rs in groups.items()]
+    rows = [summarize(rs, *key, twins=twins) for key, rs in groups.items()]
     for policy, split in dict.fromkeys((p, s) for p, s, _ in groups):
-        rows.append(summarize([r for r in records if r["policy"] == policy and r["split"] == split], policy, split, "ALL"))
+        rows.append(summarize([r for r in records if r["policy"] == policy and r["split"] == split], policy, split,
+                              "ALL", twins=twins))
     return rows
 
 

@@ -89,8 +89,9 @@ def read_episodes(run_dir: Path) -> list[dict[str, Any]]:
     return records
 
 
-def write_summary(run_dir: Path, records: list[Mapping[str, Any]]) -> list[Summary]:
-    rows = summarize_run(records)
+def write_summary(run_dir: Path, records: list[Mapping[str, Any]], twin_records: list[Mapping[str, Any]] = ()
+                  ) -> list[Summary]:
+    rows = summarize_run(records, twin_records)
     write_rows(run_dir / SUMMARY_FILE, SUMMARY_COLUMNS, [asdict(r) for r in rows])
     return rows
 

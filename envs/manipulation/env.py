@@ -18,6 +18,7 @@ import numpy as np
 
 from vla_bench.assets import catalog
 from vla_bench.envs.manipulation import cabinet
+from vla_bench.envs.manipulation.disturbances import ArmPush, displace_target, knock_out
 from vla_bench.envs.manipulation.expert import ManipulationExpert
 from vla_bench.envs.manipulation.geometry import VerticalExtent
 from vla_bench.envs.manipulation.objects import (
@@ -38,6 +39,7 @@ from vla_bench.sim.panda import FINGER_MAX, HOME_QPOS, PandaHandles
 from vla_bench.sim.rendering import OffscreenRenderer
 from vla_bench.specs import EpisodeSpec, PoolSelection
 from vla_bench.task.base import UNSAFE_CONTACT_FORCE, TaskEnv
+from vla_bench.task.disturbance import DisturbanceEvent, DisturbanceSpec
 from vla_bench.task.instruction import instruction_space
 
 SETTLE_SECONDS = 0.3  # objects drop onto the table before the first observation
@@ -55,6 +57,8 @@ class ManipulationEnv(TaskEnv):
         "camera", "friction", "mass_scale", "instruction_template")
     needs_cabinet: ClassVar[bool] = False
     task_roles: ClassVar[tuple[str, ...]] = ("target",)  # objects the task manipulates (not distractors)
+    disturbance_kinds = ("displace_target", "knock_out", "push_arm")  # a task that never lifts its target drops knock_out
+    disturbance_steps = (1, 6)  # a push comes early, during the approach; the target waits for the hand
 
     def __init__(self, render_mode: str | None = "rgb_array", image_size: int = 128, shadows: bool = False,
                  control_hz: float = 10.0, timestep: float = 0.002, pools: PoolSelection | None = None,
@@ -178,12 +182,21 @@ class ManipulationEnv(TaskEnv):
         self._max_robot_force = 0.0
         self._start_pos = {role: self.object_pos(role).copy() for role in self._bodies}
         self._start_keypoints = [self.ee_pos.copy(), *self.keypoints()]
+        self._push: ArmPush | None = None
+
+    def apply_disturbance(self, spec: DisturbanceSpec, step: int) -> DisturbanceEvent | None:
+        if spec.kind == "push_arm":
+            self._push = ArmPush(self, spec, step)
+            return self._push.event()
+        return {"displace_target": displace_target, "knock_out": knock_out}[spec.kind](self, spec, step)
 
     def _advance(self, action: np.ndarray) -> int:
         action = np.asarray(action, dtype=np.float64)
         if action.shape != (7,) or not np.all(np.isfinite(action)):
             raise ValueError(f"action must be 7 finite numbers in [-1, 1], got {action!r}")
         action = np.clip(action, -1.0, 1.0)
+        if self._push is not None and not self._push.update():
+            self.disturbance_event, self._push = self._push.event(), None  # the push ended: where it left the hand
         self._controller.apply(self.data, action)
         self.effort.step(self.data, self.physics.substeps)
         self.check_stable()
@@ -356,6 +369,10 @@ class ManipulationEnv(TaskEnv):
         g1, g2 = self.data.contact.geom1[: self.data.ncon], self.data.contact.geom2[: self.data.ncon]
         b1, b2 = self.model.geom_bodyid[g1], self.model.geom_bodyid[g2]
         return set(g2[(b1 == body) & (b2 != body)].tolist()) | set(g1[(b2 == body) & (b1 != body)].tolist())
+
+    def touching_bodies(self, role: str) -> set[int]:
+        """The bodies an object touches now (0: the world's geoms, the table among them)."""
+        return self._touching_bodies(self._bodies[role])
 
     def _touching_bodies(self, body: int) -> set[int]:
         return set(self.model.geom_bodyid[list(self._touching_geoms(body))].tolist())

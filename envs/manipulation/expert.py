@@ -8,6 +8,7 @@ the generator resumes once a waypoint is reached, so later waypoints read the li
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import chain
 from typing import TYPE_CHECKING, Callable, Iterator
 
 import numpy as np
@@ -59,13 +60,28 @@ class ManipulationExpert:
         self._steps = 0
         self._settled = 0
         self._last_gripper = OPEN
+        self._seen_disturbance = None
         self._advance()
+
+    def _replan_after_disturbance(self) -> None:
+        """A disturbance that moved the target invalidates the plan: lift the hand clear, then
+        plan the task again from the state it left (a push on the arm needs nothing: the
+        waypoint follower steers back)."""
+        event = self.env.disturbance_event
+        if event is None or event is self._seen_disturbance:
+            return
+        self._seen_disturbance = event
+        if event.moved == "target":
+            lift = retreat(self.env, height=max(0.15, float(self.env.ee_pos[2])), gripper=self._last_gripper)
+            self._plan = chain(lift, self.env.expert_plan())
+            self._advance()
 
     def _advance(self) -> None:
         self._waypoint = next(self._plan, None)
         self._steps = self._settled = 0
 
     def act(self) -> np.ndarray:
+        self._replan_after_disturbance()
         env, cfg = self.env, self.env.controller_config
         while self._waypoint is not None:
             wp = self._waypoint

@@ -11,6 +11,10 @@ Observations: `rgb` and `depth` from the egocentric camera, `proprio` = (x, y, c
 from odometry, `instruction`. Actions: Discrete(4) {0 stop, 1 forward 0.25 m, 2 turn left 15°,
 3 turn right 15°}, or with `action_mode="continuous"` a Box(2) (v, ω) in [-1, 1] scaled to
 0.5 m/s and 60°/s for one control period, where a command with |v| and |ω| under 0.05 is stop.
+
+Disturbances (the `novel_disturbances` split, `disturbances.py`): an obstacle on the path, the goal
+moved within its room, a door closed ahead. They change the house the env keeps (`rearrange`), so
+the grids, the collision geoms and the goal regions follow; L* stays the undisturbed one.
 """
 from __future__ import annotations
 
@@ -22,15 +26,17 @@ import numpy as np
 from scipy.ndimage import distance_transform_edt
 
 from vla_bench.assets import colors, furniture
+from vla_bench.envs.navigation import disturbances
 from vla_bench.envs.navigation.expert import NavigationExpert
 from vla_bench.envs.navigation.geodesic import OccupancyGrid
-from vla_bench.envs.navigation.layout import Furnishing, House, house_from_factors, part_rgb, sample_house
+from vla_bench.envs.navigation.layout import CLEARANCE, Furnishing, House, house_from_factors, part_rgb, sample_house
 from vla_bench.envs.navigation.region import GoalRegion
 from vla_bench.envs.navigation.robot import BASE, BASE_RADIUS, DriveConfig, DriveController
 from vla_bench.envs.navigation.scene import build_floor_plan_scene
 from vla_bench.sim.rendering import OffscreenRenderer
 from vla_bench.specs import EpisodeSpec, PoolSelection
 from vla_bench.task.base import SimulationUnstable, TaskEnv
+from vla_bench.task.disturbance import DisturbanceEvent, DisturbanceSpec
 from vla_bench.task.instruction import instruction_space
 from vla_bench.task.sampling import FactorSampler
 
@@ -39,6 +45,7 @@ SAFETY_DISTANCE = 0.05  # the supervisor blocks a forward step that would bring 
 CONTINUOUS_PERIOD = 0.25  # seconds one continuous command is held
 MAX_SPEED, MAX_TURN_RATE = 0.5, np.radians(60)
 STOP, FORWARD, LEFT, RIGHT = range(4)
+Box = tuple[float, float, float, float]  # an axis-aligned footprint: x0, y0, x1, y1
 
 
 class NavigationEnv(TaskEnv):
@@ -49,6 +56,8 @@ class NavigationEnv(TaskEnv):
     factors: ClassVar[tuple[str, ...]] = (
         "furniture_kind", "color", "floor_plan", "wall_color", "floor_color", "room_light", "instruction_template")
     success_distance: ClassVar[float] = SUCCESS_DISTANCE
+    disturbance_kinds = ("block_path", "move_goal", "close_door")
+    disturbance_steps = (2, 8)  # the robot has turned towards its path and started along it
 
     def __init__(self, render_mode: str | None = "rgb_array", image_size: int = 128, action_mode: str = "discrete",
                  pools: PoolSelection | None = None) -> None:
@@ -104,12 +113,9 @@ class NavigationEnv(TaskEnv):
 
     # ------------------------------------------------------------------------ the episode
     def _start_episode(self, episode: EpisodeSpec) -> None:
-        self.house = house_from_factors(episode.factors)
-        self.goals = [self.house.furnishings[i] for i in episode.factors["goals"]]
+        self.goal_ids = tuple(episode.factors["goals"])  # the goals' indices in house.furnishings
+        self.rearrange(house_from_factors(episode.factors), ())
         self._build(episode.factors)
-        self.free_space = self.house.free_space()
-        self._regions = [goal_region(self.house, goal) for goal in self.goals]  # precomputed: cheap to query each step
-        self._fields = [region.field(self.free_space) for region in self._regions]
         self._goal_index = 0
         self._stopped_wrong = False
         self._hold = False
@@ -133,6 +139,30 @@ class NavigationEnv(TaskEnv):
             self.effort.step(self.data, int(CONTINUOUS_PERIOD / self.model.opt.timestep))
             self._drive.set_velocity(self.data, 0.0, 0.0)
         return self._after_motion()
+
+    def apply_disturbance(self, spec: DisturbanceSpec, step: int) -> DisturbanceEvent | None:
+        return disturbances.KINDS[spec.kind](self, spec, step)
+
+    def rearrange(self, house: House, blockers: tuple[Box, ...]) -> None:
+        """Make `house`, plus `blockers` (footprints of obstacles that are no furniture), the world
+        that success, collision checks and planners see: grids and goal regions are derived here
+        once (cheap to query each step), at the start and after a disturbance."""
+        self.house, self.blockers = house, blockers
+        self.goals = [house.furnishings[i] for i in self.goal_ids]
+        self._obstacle_grid, self.free_space = world_grids(house, blockers)
+        self._clearance = distance_transform_edt(~self._obstacle_grid.blocked) * self._obstacle_grid.resolution
+        self._regions = [goal_region(house, goal) for goal in self.goals]
+        self._fields = [region.field(self.free_space) for region in self._regions]
+
+    def route_length(self, house: House, blockers: tuple[Box, ...]) -> float:
+        """Geodesic length from the robot into the current goal's success region were the world
+        `house` with `blockers` (a disturbance's candidate); inf when that goal or a later one
+        could not be reached."""
+        _, free = world_grids(house, blockers)
+        distances = free.distances_to(*nearest_free(free, self.pose[:2]))
+        lengths = [_closest_in_region(distances, free, goal_region(house, house.furnishings[i]).field(free))[0]
+                   for i in self.goal_ids[self._goal_index:]]
+        return lengths[0] if lengths and np.all(np.isfinite(lengths)) else float("inf")
 
     def success_conditions(self) -> dict[str, bool]:
         index = min(self._goal_index, len(self.goals) - 1)
@@ -193,10 +223,17 @@ class NavigationEnv(TaskEnv):
             point = _closest_in_region(distances, self.free_space, field)[1]
         return point
 
+    def goal_path(self, inside: float = 0.0) -> list[tuple[float, float]]:
+        """The robot's position (its nearest free point) and the waypoints of the taut geodesic
+        path from there to `goal_target(inside)`."""
+        start = self.nearest_free(self.pose[:2])
+        target = self.goal_target(inside)
+        return [start, *(self.free_space.path(start, target)[1:] or [target])]
+
     def forward_is_blocked(self, heading: float | None = None) -> bool:
         """Whether one forward step (along `heading`, default the robot's) would bring the body
-        closer to a wall or furniture than SAFETY_DISTANCE (a step that keeps or gains distance
-        is never blocked)."""
+        closer to a wall, furniture or obstacle than SAFETY_DISTANCE (a step that keeps or gains
+        distance is never blocked)."""
         x, y, yaw = self.pose
         yaw = yaw if heading is None else heading
         now = self._clearance_at(x, y)
@@ -207,7 +244,7 @@ class NavigationEnv(TaskEnv):
         return False
 
     def _clearance_at(self, x: float, y: float) -> float:
-        """Distance from (x, y) to the nearest wall or furniture (0 outside the house)."""
+        """Distance from (x, y) to the nearest wall, furniture or obstacle (0 outside the house)."""
         grid = self._obstacle_grid
         i, j = grid.cell(x, y)
         if not (0 <= i < grid.blocked.shape[0] and 0 <= j < grid.blocked.shape[1]):
@@ -228,6 +265,7 @@ class NavigationEnv(TaskEnv):
         self.close()
         spec = build_floor_plan_scene(self.house.plan, self.house.start, tuple(factors["wall_color"]),
                                       tuple(factors["floor_color"]), factors["room_light"], self.image_size)
+        disturbances.add_parked_bodies(spec)
         palette = colors()
         for n, item in enumerate(self.house.furnishings):
             body = spec.worldbody.add_body(name=f"furniture_{n}", pos=[item.x, item.y, 0],
@@ -243,10 +281,8 @@ class NavigationEnv(TaskEnv):
         self.effort = self._drive.effort
         mujoco.mj_step(self.model, self.data, nstep=100)  # settle on the wheels
         self._robot_geoms = {g for g in range(self.model.ngeom) if self._is_robot(g)}
-        self._obstacle_geoms = {g for g in range(self.model.ngeom)
-                                if (self.model.geom(g).name or "").startswith(("wall_", "furniture_"))}
-        self._obstacle_grid = self.house.grid()
-        self._clearance = distance_transform_edt(~self._obstacle_grid.blocked) * self._obstacle_grid.resolution
+        self._obstacle_geoms = {g for g in range(self.model.ngeom) if (self.model.geom(g).name or "").startswith(
+            ("wall_", "furniture_", disturbances.PREFIX))}
         if self.render_mode == "rgb_array":
             self._renderer = OffscreenRenderer(self.model, self.image_size, self.image_size)
 
@@ -309,17 +345,30 @@ class NavigationEnv(TaskEnv):
 
     def nearest_free(self, point) -> tuple[float, float]:
         """`point`, or the nearest free cell's centre when the robot stands in the inflated margin."""
-        grid = self.free_space
-        i, j = grid.cell(*point)
-        if 0 <= i < grid.blocked.shape[0] and 0 <= j < grid.blocked.shape[1] and not grid.blocked[i, j]:
-            return float(point[0]), float(point[1])
-        free = np.argwhere(~grid.blocked)
-        k = int(np.argmin(np.hypot(free[:, 0] - i, free[:, 1] - j)))
-        return grid.point(int(free[k, 0]), int(free[k, 1]))
+        return nearest_free(self.free_space, point)
 
 
 _GEOM = {"box": mujoco.mjtGeom.mjGEOM_BOX, "cylinder": mujoco.mjtGeom.mjGEOM_CYLINDER,
          "sphere": mujoco.mjtGeom.mjGEOM_SPHERE}
+
+
+def world_grids(house: House, blockers: tuple[Box, ...] = ()) -> tuple[OccupancyGrid, OccupancyGrid]:
+    """The obstacles (walls, furniture, `blockers`) and the free space of the robot's centre
+    (`House.free_space` plus the blockers)."""
+    grid = house.grid()
+    for box in blockers:
+        grid.block_box(*box)
+    return grid, grid.inflated(BASE_RADIUS + CLEARANCE)
+
+
+def nearest_free(grid: OccupancyGrid, point) -> tuple[float, float]:
+    """`point`, or the nearest free cell's centre when it lies in the grid's blocked part."""
+    i, j = grid.cell(*point)
+    if 0 <= i < grid.blocked.shape[0] and 0 <= j < grid.blocked.shape[1] and not grid.blocked[i, j]:
+        return float(point[0]), float(point[1])
+    free = np.argwhere(~grid.blocked)
+    k = int(np.argmin(np.hypot(free[:, 0] - i, free[:, 1] - j)))
+    return grid.point(int(free[k, 0]), int(free[k, 1]))
 
 
 def goal_region(house: House, goal: Furnishing) -> GoalRegion:

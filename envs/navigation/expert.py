@@ -2,8 +2,9 @@
 within the success distance of the footprint along a path that crosses no wall), then stops.
 
 It plans on the same inflated occupancy grid that defines L*, aims a little inside the success
-region (so the discrete steps cannot stop it just short), and re-plans when a goal is reached or
-the robot drifts off its path.
+region (so the discrete steps cannot stop it just short), and re-plans when a goal is reached,
+the robot drifts off its path, or a disturbance changed the house (an obstacle, a moved goal, a
+closed door).
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from vla_bench.envs.navigation.robot import wrap_angle
 
 if TYPE_CHECKING:
     from vla_bench.envs.navigation.env import NavigationEnv
+    from vla_bench.task.disturbance import DisturbanceEvent
 
 AIM_INSIDE = 0.25  # aim this far inside the success region's edge
 WAYPOINT_REACHED = 0.2  # metres
@@ -29,8 +31,18 @@ class NavigationExpert:
         self._segment_start: tuple[float, float] = (0.0, 0.0)  # where the leg to `_path[0]` began
         self._escape_heading: float | None = None
         self._last_turn: int | None = None
+        self._seen_disturbance: DisturbanceEvent | None = None
+
+    def _forget_plan_after_disturbance(self) -> None:
+        """A disturbance changed the free space: the path (and an escape planned around the old
+        obstacles) may run through it, so plan again from here."""
+        event = self.env.disturbance_event
+        if event is not None and event is not self._seen_disturbance:
+            self._seen_disturbance = event
+            self._path, self._escape_heading, self._planned_for = [], None, None
 
     def act(self):
+        self._forget_plan_after_disturbance()
         env = self.env
         if self._escape_heading is not None:  # finish an escape manoeuvre: face its heading, then one step
             error = wrap_angle(self._escape_heading - env.pose[2])
@@ -83,12 +95,9 @@ class NavigationExpert:
         return not self.env.forward_is_blocked()
 
     def _plan(self) -> None:
-        env = self.env
-        target = env.goal_target(inside=AIM_INSIDE)
-        start = env.nearest_free(env.pose[:2])
-        self._path = env.free_space.path(start, target)[1:] or [target]
-        self._segment_start = start
-        self._planned_for = env.goal_index
+        path = self.env.goal_path(inside=AIM_INSIDE)
+        self._segment_start, self._path = path[0], path[1:]
+        self._planned_for = self.env.goal_index
 
     def _replan_and_act(self):
         self._plan()

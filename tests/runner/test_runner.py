@@ -254,3 +254,18 @@ def test_numeric_options_are_checked(capsys):
     with pytest.raises(SystemExit):
         main(["run", "--policy", "random", "--split", "train", "--workers", "-1"])
     assert "must be at least 0" in capsys.readouterr().err
+
+
+def test_a_disturbed_run_pairs_with_the_train_run_beside_it_for_the_recovery_rate(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    common = dict(policy="oracle", tasks=("PickUp",), episodes_per_task=2, workers=1, progress=False)
+    alone = run(RunConfig(split="novel_disturbances", out=tmp_path / "elsewhere", **common))
+    assert read_summary(alone)[-1]["recovery_rate"] == ""  # no train run to pair with
+    run(RunConfig(split="train", **common))
+    disturbed = run(RunConfig(split="novel_disturbances", **common))
+    assert disturbed == Path("runs/oracle-novel_disturbances")
+    overall = read_summary(disturbed)[-1]
+    assert float(overall["recovery_episodes"]) == 2 and float(overall["recovery_rate"]) == 1.0
+    assert float(overall["disturbance_fired"]) > 0
+    assert json.loads((disturbed / "run.json").read_text())["recovery_twin_run"] == "runs/oracle-train"
+    assert all(r["disturbance"] is None or r["disturbance"]["step"] >= 1 for r in read_episodes(disturbed))

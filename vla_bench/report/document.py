@@ -46,10 +46,14 @@ def load_runs(run_dirs: list[Path], allow_partial: bool) -> list[Run]:
     return runs
 
 
-def write_report(run_dirs: list[Path], out: Path, allow_partial: bool = False) -> Path:
+def write_report(run_dirs: list[Path], out: Path, allow_partial: bool = False,
+                 gallery_dirs: list[Path] = ()) -> Path:
     """The figures, report.md and report.html in `out`; returns report.md. Partial runs are
-    refused unless `allow_partial`; then they are labelled partial everywhere."""
+    refused unless `allow_partial`; then they are labelled partial everywhere. The HTML gallery
+    shows the recorded episodes of the runs and of `gallery_dirs` (runs made only to record
+    videos, e.g. `--episodes-per-task 4 --record-video 4`, which no table counts)."""
     runs = load_runs(run_dirs, allow_partial)
+    recorded = runs + load_runs(list(gallery_dirs), allow_partial=True)
     out.mkdir(parents=True, exist_ok=True)
     tables = {
         "Overview": overview(run_dirs, allow_partial, runs),
@@ -60,7 +64,8 @@ def write_report(run_dirs: list[Path], out: Path, allow_partial: bool = False) -
     notes = {
         "Overview": "Rows over the same split and tasks are ranked together; `tied` marks those an exact McNemar "
                     "test on the shared episodes cannot tell apart from the best (p ≥ 0.05). Intervals: Wilson, "
-                    "and over tasks the stratified bootstrap.",
+                    "and over tasks the stratified bootstrap. `recovery` (novel_disturbances): success over the "
+                    "episodes whose train twin succeeded.",
         "novel_environments: per-factor effects": "Success on episodes that perturb only this factor minus "
                                                   "success on their twin train episodes (same task and index), "
                                                   "with a paired bootstrap interval stratified by task.",
@@ -79,9 +84,10 @@ def write_report(run_dirs: list[Path], out: Path, allow_partial: bool = False) -
     for name, (title, figure) in plots.items():
         if figure is not None:
             figure.savefig(out / name, dpi=150, bbox_inches="tight")
-            figures._pyplot().close(figure)
+            figure.savefig((out / name).with_suffix(".pdf"), bbox_inches="tight")  # vector, for papers
+            figures.pyplot().close(figure)
             saved[name] = title
-    (out / "report.html").write_text(_html(runs, tables, notes, saved, out))
+    (out / "report.html").write_text(_html(runs, tables, notes, saved, out, gallery(recorded)))
     path = out / "report.md"
     path.write_text(_markdown(runs, tables, notes, saved))
     return path
@@ -97,10 +103,12 @@ def overview(run_dirs: list[Path], allow_partial: bool, runs: list[Run]) -> pd.D
                      "tasks": r["task_set"], "episodes": episodes, "success": r["success_rate"],
                      "Wilson 95%": _interval(r["success_ci_low"], r["success_ci_high"]),
                      "bootstrap 95%": _interval(r["success_boot_low"], r["success_boot_high"]),
-                     "rank": r["rank"], "tied": "=" if r["tied_with_best"] is True and r["rank"] > 1 else "",
+                     "rank": r["rank"], "tied": "yes" if r["tied_with_best"] is True and r["rank"] > 1 else "",
+                     "recovery": r["recovery_rate"],
                      "collisions": r["collision_rate"], "SPL": r["spl"], "interventions": r["intervention_rate"],
                      "errors": r["errors"], "parameters": r["policy_parameters"]})
-    return pd.DataFrame(rows)
+    table = pd.DataFrame(rows)
+    return table.drop(columns=["recovery"]) if not table.empty and table["recovery"].isna().all() else table
 
 
 def per_domain(runs: list[Run]) -> pd.DataFrame:
@@ -229,7 +237,7 @@ figure.failure figcaption{color:#a11}video{width:256px;height:256px;background:#
 
 
 def _html(runs: list[Run], tables: dict[str, pd.DataFrame], notes: dict[str, str], saved: dict[str, str],
-          out: Path) -> str:
+          out: Path, videos: dict[str, list[dict[str, Any]]]) -> str:
     parts = ["<!doctype html><html><head><meta charset='utf-8'><title>vla-bench report</title>",
              f"<style>{STYLE}</style></head><body><h1>vla-bench report</h1>",
              f"<p>Runs: {html.escape(', '.join(str(run.path) for run in runs))}</p>"]
@@ -240,7 +248,6 @@ def _html(runs: list[Run], tables: dict[str, pd.DataFrame], notes: dict[str, str
     for name, title in saved.items():
         data = base64.b64encode((out / name).read_bytes()).decode()
         parts += [f"<h2>{html.escape(title)}</h2>", f"<img alt='{html.escape(title)}' src='data:image/png;base64,{data}'>"]
-    videos = gallery(runs)
     if videos:
         parts += ["<h2>Episodes</h2>", "<p>Recorded episodes (<code>vla-bench run --record-video K</code>): per task "
                   "and run, a success and a failure where there are both; the instruction is written on the frames.</p>"]

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from vla_bench.compare import compare_pairs, paired_outcomes
+from vla_bench.metrics import twin_id
 
 SEVERAL = "2-3 factors"  # episodes that perturb several factors at once
 
@@ -29,11 +30,6 @@ class FactorEffect:
     p_value: float  # exact McNemar
 
 
-def twin_key(record: dict) -> str:
-    """The task and index of an episode id `split/task/index`: the same in every split."""
-    return record["episode_id"].split("/", 1)[-1]
-
-
 def factor_effects(policy: str, novel: list[dict], train: list[dict], seed: int = 0) -> list[FactorEffect]:
     """One effect per perturbed factor (episodes that perturb only it), then one for episodes that
     perturb several, each over the pairs with a twin in `train`."""
@@ -44,7 +40,7 @@ def factor_effects(policy: str, novel: list[dict], train: list[dict], seed: int 
             groups.setdefault(perturbed[0] if len(perturbed) == 1 else SEVERAL, []).append(record)
     effects = []
     for factor in sorted(groups, key=lambda f: (f == SEVERAL, f)):
-        pairs = paired_outcomes(groups[factor], train, key=twin_key)
+        pairs = paired_outcomes(groups[factor], train, key=lambda r: twin_id(r["episode_id"]))
         if not pairs:
             continue
         overall = compare_pairs(pairs, seed)[-1]

@@ -22,7 +22,8 @@ EFFICIENCY_METRICS = (("collision_rate", "collision rate", False), ("interventio
                       ("mean_jerk", "RMS jerk (m/s³, log)", True), ("mean_energy", "energy Σ τ²·dt (log)", True))
 
 
-def _pyplot():
+def pyplot():
+    """matplotlib's pyplot on the Agg backend (files only: no display needed)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -75,7 +76,7 @@ def success_by_split(table: pd.DataFrame, title: str) -> object | None:
     `table` columns: label, split, success_rate, ci_low, ci_high."""
     if table.empty:
         return None
-    plt = _pyplot()
+    plt = pyplot()
     labels = list(dict.fromkeys(table["label"]))
     splits = _splits_in_order(table["split"])
     colors, offsets = split_colors(splits), dict(zip(splits, _offsets(len(splits))))
@@ -100,7 +101,7 @@ def task_heatmaps(cells: pd.DataFrame) -> object | None:
     `cells` columns: label, task, split, success_rate."""
     if cells.empty:
         return None
-    plt = _pyplot()
+    plt = pyplot()
     labels = list(dict.fromkeys(cells["label"]))
     tasks = list(dict.fromkeys(cells["task"]))
     splits = _splits_in_order(cells["split"])
@@ -133,7 +134,7 @@ def efficiency(table: pd.DataFrame) -> object | None:
     split. `table` columns: label, split, domain and the metrics of EFFICIENCY_METRICS."""
     if table.empty:
         return None
-    plt = _pyplot()
+    plt = pyplot()
     domains = list(dict.fromkeys(table["domain"]))
     labels = list(dict.fromkeys(table["label"]))
     splits = _splits_in_order(table["split"])
@@ -174,7 +175,7 @@ def factor_effects(effects: pd.DataFrame) -> object | None:
     `effects` columns: policy, factor, difference, ci_low, ci_high."""
     if effects.empty:
         return None
-    plt = _pyplot()
+    plt = pyplot()
     factors = list(dict.fromkeys(effects["factor"]))
     policies = list(dict.fromkeys(effects["policy"]))
     colors, offsets = policy_colors(policies), dict(zip(policies, _offsets(len(policies))))
@@ -208,5 +209,5 @@ def plot_leaderboard(rows: list[dict], path: Path) -> Path:
     figure = success_by_split(table, "vla-bench leaderboard: success rate (95% Wilson intervals)")
     if figure is not None:
         figure.savefig(path, dpi=150, bbox_inches="tight")
-        _pyplot().close(figure)
+        pyplot().close(figure)
     return path

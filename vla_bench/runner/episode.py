@@ -70,6 +70,7 @@ class EpisodeRecord:
     jerk: float = 0.0  # RMS jerk of the end effector (or base), m/s³
     policy_peak_rss_mb: float = 0.0  # peak resident memory of the process that ran the policy (0: elsewhere)
     policy_gpu_mb: float = 0.0  # peak GPU memory PyTorch allocated there
+    disturbance: dict[str, Any] | None = None  # novel_disturbances: what happened, when (a DisturbanceEvent)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -326,6 +327,7 @@ def run_episode(env: gym.Env, policy: Policy, episode: EpisodeSpec, split: str =
     record.progress = float(info.get("progress", 0.0))
     record.energy = float(info.get("energy", 0.0))
     record.jerk = float(info.get("jerk", 0.0))
+    record.disturbance = info.get("disturbance")
     record.success_conditions = dict(info.get("success_conditions", {}))
     if "sim_time" in info:
         record.sim_seconds = float(info["sim_time"] - start_time)

@@ -60,6 +60,7 @@ class RunConfig:
     realtime: bool = False  # simulated time runs on while the policy computes: see vla_bench.runner.realtime
     latency_ms: float = 0.0  # real time: a fixed delay added to every call's measured latency
     name: str | None = None  # what results call the policy (default: its own name); tells two variants apart
+    twin_run: Path | None = None  # novel_disturbances: the policy's train run, for the recovery rate
 
     @property
     def run_dir(self) -> Path:
@@ -182,10 +183,27 @@ def run(config: RunConfig) -> Path:
     finally:
         pool.close()
         progress.close()
-        write_summary(run_dir, read_episodes(run_dir))
+        twin = twin_run(config, worker_config.policy_name)
+        info["recovery_twin_run"] = str(twin) if twin else None
+        write_summary(run_dir, read_episodes(run_dir), read_episodes(twin) if twin else [])
         info["ended"] = datetime.now(timezone.utc).isoformat()
         write_run_info(run_dir, info)
     return run_dir
+
+
+def twin_run(config: RunConfig, policy: str) -> Path | None:
+    """For a split of disturbed episodes, the same policy's train run that pairs them for the
+    recovery rate: `twin_run`, else the train run beside this one (same folder, `train` in place of
+    the split's name), if it holds the same policy's episodes."""
+    if not split_definition(config.split).disturbed:
+        return None
+    run_dir = config.run_dir
+    twin = config.twin_run or run_dir.with_name(run_dir.name.replace(config.split, "train"))
+    records = read_episodes(twin) if twin != run_dir else []
+    if not records or records[0]["policy"] != policy or records[0]["split"] != "train":
+        log.warning("no train run of %s at %s: recovery_rate is left empty (pass --twin-run)", policy, twin)
+        return None
+    return twin
 
 
 def policy_name(config: RunConfig, policy_cls: type) -> str:

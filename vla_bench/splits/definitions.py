@@ -1,4 +1,4 @@
-"""The five evaluation splits: which factor pools each draws from, and which compositions.
+"""The evaluation splits: which factor pools each draws from, and which compositions.
 
 A split never lists values: it says, per factor, whether episodes draw from the seen or the
 unseen pool of `assets/factors.json`, and whether the (task, color, object) composition of the
@@ -28,6 +28,7 @@ class SplitDefinition:
     compositions: Literal["seen", "held_out", "any"] = "seen"
     perturb_one_of: tuple[str, ...] = ()  # per episode, draw one (or several) of these from unseen pools
     multi_factor_share: float = 0.0  # share of perturbed episodes that change 2 or 3 factors at once
+    disturbed: bool = False  # each episode is its train twin plus one scheduled disturbance (unseen pool)
 
 
 SPLITS: dict[str, SplitDefinition] = {
@@ -42,6 +43,9 @@ SPLITS: dict[str, SplitDefinition] = {
         SplitDefinition("novel_environments", "unseen textures, lighting, camera poses, distractors, physics and "
                         "floor plans; mostly one factor at a time", perturb_one_of=ENVIRONMENT_FACTORS,
                         multi_factor_share=0.3),
+        SplitDefinition("novel_disturbances", "recovery: each episode is its train twin with one scheduled physical "
+                        "disturbance (the target moved, a held object knocked away, a push on the arm, an obstacle "
+                        "on the path, the goal moved, a door closed)", disturbed=True),
     )
 }
 

@@ -25,6 +25,7 @@ from vla_bench.splits.definitions import (
     is_held_out,
     split_definition,
 )
+from vla_bench.task.disturbance import FACTOR as DISTURBANCE
 from vla_bench.task.registry import list_tasks, task_entry
 
 MANIFEST_DIR = Path(__file__).resolve().parent / "manifests"
@@ -87,7 +88,13 @@ def draw_episode(split: SplitDefinition, task: str, seed: int) -> EpisodeSpec:
         episode = env.sample_episode(sub_seed, pools)
         held_out = is_held_out(composition(episode))
         if split.compositions == "any" or held_out == (split.compositions == "held_out"):
-            return EpisodeSpec(episode.task, episode.seed, episode.factors, episode.instruction,
+            factors = episode.factors
+            if split.disturbed:  # drawn from a stream of its own: the rest of the episode is the train twin's
+                disturbance_seed = int(np.random.SeedSequence([seed, attempt, 1]).generate_state(1)[0])
+                factors = {**factors, DISTURBANCE: env.sample_disturbance(
+                    disturbance_seed, PoolSelection({DISTURBANCE: "unseen"}))}
+                unseen = (*unseen, DISTURBANCE)
+            return EpisodeSpec(episode.task, episode.seed, factors, episode.instruction,
                                episode_id=f"{split.name}/{task}/{seed}", perturbed=tuple(unseen))
     raise RuntimeError(f"no {split.compositions} composition for {task} in {MAX_DRAWS} draws")
 

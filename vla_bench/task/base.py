@@ -8,12 +8,15 @@ and moved, and a task family only what makes it different:
   observation with the info every step carries plus the episode's factors and instruction;
 - `step` refuses to run before `reset`, lets the domain advance the world, and merges the info
   keys the metrics read (`unsafe_contacts`, `collisions`, `path_length`, `shortest_path_length`,
-  `progress`, `is_success`, `success_conditions`, `sim_time`, `energy`, `jerk`) with the domain's own;
+  `progress`, `is_success`, `success_conditions`, `sim_time`, `energy`, `jerk`, `disturbance`) with
+  the domain's own, and fires the episode's scheduled disturbance, if it has one
+  (`vla_bench.task.disturbance`), through the domain's `apply_disturbance`;
 - `compose_instruction` fills a template of `assets/instructions.json` drawn from the seen or
   unseen paraphrases.
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, ClassVar
 
 import gymnasium as gym
@@ -24,6 +27,9 @@ from vla_bench.assets import instructions
 from vla_bench.sim.effort import EffortMeter, JerkMeter
 from vla_bench.sim.rendering import OffscreenRenderer
 from vla_bench.specs import EpisodeSpec, PoolSelection
+from vla_bench.task import disturbance
+from vla_bench.task.disturbance import DisturbanceEvent, DisturbanceSpec
+from vla_bench.task.sampling import FactorSampler
 
 # A robot contact pushing harder than this is an unsafe event, for the collision metric and the
 # supervisor alike (a firm grasp squeezes with about 25 N per finger).
@@ -57,6 +63,8 @@ class TaskEnv(gym.Env):
     max_episode_steps: ClassVar[int]  # set by @register_task
     # {"seen": [...], "unseen": [...]} paraphrases with {slot}s; None reads assets/instructions.json
     instruction_templates: ClassVar[dict[str, list[str]] | None] = None
+    disturbance_kinds: ClassVar[tuple[str, ...]] = ()  # the disturbances that fit the task's episodes
+    disturbance_steps: ClassVar[tuple[int, int]] = (3, 12)  # the first step a disturbance may fire at is drawn here
 
     def __init__(self, render_mode: str | None, image_size: int, pools: PoolSelection | None) -> None:
         if render_mode not in (None, *self.metadata["render_modes"]):
@@ -72,6 +80,9 @@ class TaskEnv(gym.Env):
         self._path_length = 0.0
         self.effort: EffortMeter | None = None
         self._jerk = JerkMeter(1.0)
+        self.disturbance: DisturbanceSpec | None = None
+        self.disturbance_event: DisturbanceEvent | None = None
+        self._steps = 0
 
     # ------------------------------------------------------------------ what a domain provides
     def sample_episode(self, seed: int, pools: PoolSelection | None = None) -> EpisodeSpec:
@@ -101,9 +112,19 @@ class TaskEnv(gym.Env):
         """Fraction of the task done, in [0, 1]; 1 once the success conditions hold."""
         raise NotImplementedError
 
+    def apply_disturbance(self, spec: DisturbanceSpec, step: int) -> DisturbanceEvent | None:
+        """Carry out the episode's disturbance now if its situation has arisen (None: not yet)."""
+        raise NotImplementedError(f"{self.task_name} has no disturbances")
+
     def controlled_point(self) -> np.ndarray:
         """Where the robot is, for the jerk metric: the end effector, or the mobile base."""
         raise NotImplementedError
+
+    def sample_disturbance(self, seed: int, pools: PoolSelection | None = None) -> dict[str, Any]:
+        """A disturbance for one of this task's episodes, drawn from `seed` (as the factors are:
+        the seen pool unless `pools` says otherwise), as the JSON an EpisodeSpec's factors hold."""
+        sampler = FactorSampler(np.random.default_rng(seed), pools or self.pools)
+        return disturbance.sample_disturbance(sampler, self.disturbance_kinds, self.disturbance_steps).to_dict()
 
     def has_failed(self) -> bool:
         """The episode is over without success (e.g. stop called away from the goal)."""
@@ -119,8 +140,15 @@ class TaskEnv(gym.Env):
         self.episode = episode = self._episode_for_reset(seed, options)
         self._collisions = 0
         self._path_length = 0.0
+        self._steps = 0
+        self.disturbance_event = None
+        scheduled = episode.factors.get(disturbance.FACTOR)
+        scene = replace(episode, factors={k: v for k, v in episode.factors.items() if k != disturbance.FACTOR})
         try:
-            self._start_episode(episode)
+            self.disturbance = DisturbanceSpec.from_dict(scheduled) if scheduled else None
+            if self.disturbance and self.disturbance.kind not in self.disturbance_kinds:
+                raise ValueError(f"disturbance {self.disturbance.kind!r} is not one of {list(self.disturbance_kinds)}")
+            self._start_episode(scene)
         except SimulationUnstable:
             raise
         except (KeyError, TypeError, ValueError, IndexError, AttributeError) as err:
@@ -137,6 +165,9 @@ class TaskEnv(gym.Env):
         if self.data is None or self.episode is None:
             raise RuntimeError("call reset() before step()")
         unsafe = self._advance(action)
+        self._steps += 1
+        if self.disturbance and self.disturbance_event is None and self._steps >= self.disturbance.after_step:
+            self.disturbance_event = self.apply_disturbance(self.disturbance, self._steps)
         self._jerk.add(self.controlled_point())
         success = self.is_success()
         return self._observation(), float(success), success or self.has_failed(), False, self._info(unsafe)
@@ -186,4 +217,5 @@ class TaskEnv(gym.Env):
             "sim_time": float(self.data.time),
             "energy": self.effort.energy,
             "jerk": self._jerk.rms,
+            "disturbance": self.disturbance_event.to_dict() if self.disturbance_event else None,
         } | self._domain_info()

@@ -21,6 +21,7 @@ class DrawerEnv(ManipulationEnv):
 
     needs_cabinet = True
     task_roles: tuple[str, ...] = ()
+    disturbance_kinds = ("push_arm",)
 
     def sample_objects(self, sampler: ObjectSampler):
         return {}
@@ -114,6 +115,7 @@ class PutInDrawer(DrawerEnv):
     """
 
     task_roles = ("target",)
+    disturbance_kinds = ("displace_target", "knock_out", "push_arm")
 
     def sample_objects(self, sampler: ObjectSampler):
         kind = sampler.kind(where=lambda k: k.graspable and footprint_radius(k, 1.1) < 0.05)

@@ -46,6 +46,8 @@ class PushToRegion(ManipulationEnv):
     Expert: lowers the closed hand behind the object and pushes it to the region's centre.
     """
 
+    disturbance_kinds = ("displace_target", "push_arm")  # the target is never lifted
+
     def sample_extras(self, sampler: ObjectSampler):
         names = list(regions())
         return {"region": names[int(sampler.rng.integers(len(names)))]}

@@ -34,6 +34,9 @@ class GoToRelation(NavigationEnv):
     Expert: follows the taut geodesic path on the occupancy grid into the goal's region and stops.
     """
 
+    # a moved goal could leave its anchor's side, and the instruction would no longer name it
+    disturbance_kinds = ("block_path", "close_door")
+
     def choose_goals(self, rng: np.random.Generator, house: House, distances: np.ndarray):
         items = house.furnishings
         options = []
