@@ -12,14 +12,15 @@ from typing import Sequence
 
 import numpy as np
 import pandas as pd
-from matplotlib.ticker import LogLocator, MaxNLocator
+from matplotlib.ticker import LogLocator, MaxNLocator, NullFormatter
 
 ROW_INCHES = 0.42  # height per policy row
 SPLIT_SPREAD = 0.6  # of a row's height, taken by its splits' dots
+# (summary column, panel title, log scale where the values span more than a decade)
 EFFICIENCY_METRICS = (("collision_rate", "collision rate", False), ("intervention_rate", "intervention rate", False),
                       ("spl", "SPL", False), ("mean_progress", "progress (0…1)", False),
                       ("mean_completion_s", "time to success (sim. s)", False), ("mean_steps", "steps", False),
-                      ("mean_jerk", "RMS jerk (m/s³, log)", True), ("mean_energy", "energy Σ τ²·dt (log)", True))
+                      ("mean_jerk", "RMS jerk (m/s³)", True), ("mean_energy", "energy Σ τ²·dt", True))
 
 
 def pyplot():
@@ -39,7 +40,7 @@ def split_colors(splits: Sequence[str]) -> dict[str, tuple]:
     from vla_bench.splits import SPLITS
 
     names = [*SPLITS, *[s for s in splits if s not in SPLITS]]
-    palette = colormaps["Set1"].colors
+    palette = colormaps["Dark2"].colors  # all dark enough to read on white
     return {name: palette[i % len(palette)] for i, name in enumerate(names)}
 
 
@@ -153,9 +154,11 @@ def efficiency(table: pd.DataFrame) -> object | None:
                 y = np.array([labels.index(label) for label in values["label"]]) + offsets[split]
                 ax.plot(values[key].to_numpy(float), y, "o", ms=4, color=colors[split], label=split)
             _rows_axis(ax, labels, show_labels=m % per_row == 0)
-            if log and not shown.empty:
+            values = shown[key].to_numpy(float)
+            if log and len(values) and values.max() > 10 * values.min():  # a log scale only across decades
                 ax.set_xscale("log")
                 ax.xaxis.set_major_locator(LogLocator(numticks=4))
+                ax.xaxis.set_minor_formatter(NullFormatter())  # labelled minor ticks crowd the panel
             else:
                 ax.xaxis.set_major_locator(MaxNLocator(nbins=4))
             if shown.empty:
