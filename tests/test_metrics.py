@@ -50,18 +50,20 @@ def test_stratified_bootstrap_keeps_each_tasks_share():
     assert stratified_bootstrap_interval([]) == (0.0, 0.0)
 
 
-def test_recovery_rate_counts_disturbed_episodes_whose_train_twin_succeeded():
+def test_recovery_rate_counts_fired_disturbances_whose_train_twin_succeeded():
     def record(split, k, success, fired=True):
-        return {**_record("A", success), "split": split, "episode_id": f"{split}/A/{k:03d}",
+        return {**_record("A", success), "split": split, "episode_id": f"{split}/A/{k:03d}", "seed": 100 + k,
                 "perturbed": ["disturbance"] if split == "novel_disturbances" else [],
                 "disturbance": {"kind": "push_arm"} if fired and split == "novel_disturbances" else None}
 
     train = [record("train", k, k < 3) for k in range(4)]  # the twins of 0, 1, 2 succeeded
     disturbed = [record("novel_disturbances", 0, True), record("novel_disturbances", 1, False),
                  record("novel_disturbances", 2, True, fired=False), record("novel_disturbances", 3, True)]
-    (row, overall) = summarize_run(disturbed, train)
-    assert row.recovery_rate == pytest.approx(2 / 3) and row.recovery_episodes == 3
+    (row, overall) = summarize_run(disturbed, train)  # 2 never fired, 3's twin failed: 0 and 1 count
+    assert row.recovery_rate == 0.5 and row.recovery_episodes == 2
     assert row.disturbance_fired == 0.75 and overall.recovery_rate == row.recovery_rate
+    other_seeds = [{**r, "seed": r["seed"] + 1000} for r in train]  # a fresh --seed draw: no twins
+    assert summarize_run(disturbed, other_seeds)[0].recovery_episodes == 0
     (alone, _) = summarize_run(disturbed)  # no twin run: no recovery rate, but the fire rate
     assert alone.recovery_rate != alone.recovery_rate and alone.disturbance_fired == 0.75  # nan
     (plain, _) = summarize_run(train, train)

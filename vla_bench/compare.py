@@ -1,6 +1,6 @@
 """`vla-bench compare RUN_A RUN_B`: is A's success different from B's on the same episodes?
 
-Episodes are paired by `episode_id`, so the comparison sees only what differs between the
+Episodes are paired by `episode_id` and seed, so the comparison sees only what differs between the
 policies, not which episodes each happened to run. Per task and overall it reports the success
 difference with the exact McNemar test (a two-sided binomial test on the discordant pairs:
 episodes one policy solved and the other did not) and a paired bootstrap interval; the overall
@@ -17,9 +17,9 @@ from typing import Callable
 import numpy as np
 
 from vla_bench.errors import UsageError
+from vla_bench.metrics import BOOTSTRAP_SAMPLES
 from vla_bench.results import read_episodes
 
-BOOTSTRAP_SAMPLES = 10_000
 OVERALL = "ALL"
 
 
@@ -54,15 +54,17 @@ def compare_runs(run_a: Path, run_b: Path, seed: int = 0) -> tuple[list[PairedCo
     if not tasks:
         raise UsageError(f"{run_a} and {run_b} share no episode (pairs are matched by episode_id)")
     shared = sum(len(pairs) for pairs in tasks.values())
-    unpaired = {"only_in_a": len({r["episode_id"] for r in a}) - shared,
-                "only_in_b": len({r["episode_id"] for r in b}) - shared}
+    unpaired = {"only_in_a": len({(r["episode_id"], r.get("seed")) for r in a}) - shared,
+                "only_in_b": len({(r["episode_id"], r.get("seed")) for r in b}) - shared}
     return compare_pairs(tasks, seed), unpaired
 
 
-def paired_outcomes(a: list[dict], b: list[dict], key: Callable[[dict], str] = lambda r: r["episode_id"]
+def paired_outcomes(a: list[dict], b: list[dict], key: Callable[[dict], object] = lambda r: (r["episode_id"],
+                                                                                             r.get("seed"))
                     ) -> dict[str, list[tuple[bool, bool]]]:
     """(A's success, B's success) per task for the episodes both hold, matched by `key` (the
-    episode id; for twins from two splits, the task and index), in A's order."""
+    episode id and seed, so runs on other `--seed` draws never pair; for twins from two splits,
+    `vla_bench.metrics.twin_id`), in A's order."""
     b_by_key = {key(r): r for r in b}
     tasks: dict[str, list[tuple[bool, bool]]] = {}
     for r in {key(r): r for r in a}.values():

@@ -20,6 +20,7 @@ from vla_bench.compare import mcnemar_exact, paired_outcomes
 from vla_bench.errors import UsageError
 from vla_bench.metrics import SUMMARY_COLUMNS, summarize_run
 from vla_bench.results import (
+    RUN_FILE,
     check_complete,
     instruction_mode,
     read_episodes,
@@ -56,6 +57,7 @@ def leaderboard(run_dirs: list[Path], allow_partial: bool = False) -> list[dict[
     `complete`."""
     from vla_bench.splits import SPLITS
 
+    run_dirs = list(dict.fromkeys(run_dirs))  # a folder named twice is one run
     progress = check_complete(run_dirs, allow_partial)
     episodes = {run_dir: read_episodes(run_dir) for run_dir in run_dirs}
     rows, seen = [], {}
@@ -71,8 +73,9 @@ def leaderboard(run_dirs: list[Path], allow_partial: bool = False) -> list[dict[
             raise UsageError(f"two runs of {key[0]} on {key[1]} ({seen[key]} and {run_dir}); give each "
                              "variant its own name (`vla-bench run --name`)")
         seen[key] = run_dir
+        info = read_run_info(run_dir) if (run_dir / RUN_FILE).exists() else {}
         rows.append({**overall, "instruction_mode": key[2], "timing": key[3], "complete": progress[run_dir].complete,
-                     "policy_parameters": read_run_info(run_dir).get("policy_parameters"),
+                     "policy_parameters": info.get("policy_parameters") or "",
                      "task_set": task_set([row["task"] for row in summary if row["task"] != "ALL"]),
                      "run_dir": run_dir})
     if not rows:
@@ -82,7 +85,8 @@ def leaderboard(run_dirs: list[Path], allow_partial: bool = False) -> list[dict[
     table = table.sort_values(["split_order", "task_set", "success_rate", "policy"],
                               ascending=[True, True, False, True], kind="stable")
     table["rank"] = table.groupby(["split", "task_set"]).cumcount() + 1
-    table["p_vs_best"] = table.groupby(["split", "task_set"], group_keys=False)["run_dir"].apply(_p_against_first)
+    table["p_vs_best"] = table.groupby(["split", "task_set"], group_keys=False)["run_dir"].apply(
+        lambda group: _p_against_first(group, episodes))
     table["tied_with_best"] = table["p_vs_best"].map(lambda p: "" if pd.isna(p) else bool(p >= SIGNIFICANCE))
     table["p_vs_best"] = table["p_vs_best"].map(lambda p: "" if pd.isna(p) else f"{p:.3g}")
     return table.drop(columns=["split_order", "task"]).to_dict("records")  # run_dir: not a CSV column
@@ -103,13 +107,13 @@ def _twin(run_dir: Path, episodes: dict[Path, list[dict]]) -> Path | None:
     return Path(named) if named and Path(named).is_dir() else None
 
 
-def _p_against_first(run_dirs: pd.Series) -> pd.Series:
+def _p_against_first(run_dirs: pd.Series, episodes: dict[Path, list[dict]]) -> pd.Series:
     """The exact McNemar p-value of each run against the group's first (best) run, on the episodes
-    both hold (1 for the best itself; nan when they share none, e.g. runs on fresh seeds)."""
-    best = read_episodes(run_dirs.iloc[0])
+    both hold (1 for the best itself; nan when they share none, e.g. runs on other seeds)."""
+    best = episodes[run_dirs.iloc[0]]
     values = []
     for run_dir in run_dirs:
-        pairs = [p for task in paired_outcomes(best, read_episodes(run_dir)).values() for p in task]
+        pairs = [p for task in paired_outcomes(best, episodes[run_dir]).values() for p in task]
         only_best = sum(a and not b for a, b in pairs)
         only_other = sum(b and not a for a, b in pairs)
         values.append(mcnemar_exact(only_best, only_other) if pairs else float("nan"))

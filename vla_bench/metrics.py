@@ -110,27 +110,31 @@ def summarize(records: Sequence[Mapping], policy: str, split: str, task: str,
         mean_progress=_mean_of(records, "progress"),
         mean_jerk=_mean_of([r for r in records if not r["error"]], "jerk"),
         mean_energy=_mean_of([r for r in records if not r["error"]], "energy"),
-        peak_policy_rss_mb=max((r["policy_peak_rss_mb"] for r in records if "policy_peak_rss_mb" in r),
+        peak_policy_rss_mb=max((r["policy_peak_rss_mb"] for r in records if r.get("policy_peak_rss_mb") is not None),
+                               default=math.nan),  # None: measured elsewhere (a policy server's client)
+        peak_policy_gpu_mb=max((r["policy_gpu_mb"] for r in records if r.get("policy_gpu_mb") is not None),
                                default=math.nan),
-        peak_policy_gpu_mb=max((r["policy_gpu_mb"] for r in records if "policy_gpu_mb" in r), default=math.nan),
         **recovery(records, twins),
     )
 
 
-def twin_id(episode_id: str) -> str:
-    """The task and index of an episode id `split/task/index`: the same episode's twin in every
-    split (the committed manifests draw episode k of a task from the same seed in each)."""
-    return episode_id.split("/", 1)[-1]
+def twin_id(record: Mapping) -> str:
+    """What an episode shares with its twin in another split: its task and environment seed (the
+    committed manifests draw episode k of a task from the same seed in every split, and a fresh
+    draw with `--seed` from other seeds, so it never pairs with a committed episode)."""
+    return f"{record['task']}/{record.get('seed')}"
 
 
 def recovery(records: Sequence[Mapping], twins: Mapping[str, Mapping] | None) -> dict[str, float]:
-    """Over disturbed episodes (records with the `disturbance` factor perturbed): the success rate
-    of those whose undisturbed twin succeeded (recovery_rate), how many those were, and the share
-    in which the disturbance fired. All nan for records of other splits."""
+    """Over the episodes of a disturbed split (records with the `disturbance` factor perturbed):
+    the success rate of those in which the disturbance fired and whose undisturbed twin succeeded
+    (recovery_rate), how many those were, and the share in which the disturbance fired. All nan
+    for records of other splits."""
     disturbed = [r for r in records if "disturbance" in (r.get("perturbed") or ())]
     if not disturbed:
         return {"recovery_rate": math.nan, "recovery_episodes": math.nan, "disturbance_fired": math.nan}
-    paired = [r for r in disturbed if twins and (t := twins.get(twin_id(r["episode_id"]))) and t["success"]]
+    paired = [r for r in disturbed if r.get("disturbance") is not None and twins
+              and (t := twins.get(twin_id(r))) and t["success"]]
     return {"recovery_rate": float(np.mean([bool(r["success"]) for r in paired])) if paired else math.nan,
             "recovery_episodes": float(len(paired)) if twins else math.nan,
             "disturbance_fired": float(np.mean([r.get("disturbance") is not None for r in disturbed]))}
@@ -152,7 +156,7 @@ def _mean_of(records: Sequence[Mapping], key: str) -> float:
 def summarize_run(records: Sequence[Mapping], twin_records: Sequence[Mapping] = ()) -> list[Summary]:
     """Rows per (policy, split, task) in first-seen order, then one task = ALL row per (policy,
     split). `twin_records`: the same policy's train run, for the recovery rate of disturbed episodes."""
-    twins = {twin_id(r["episode_id"]): r for r in twin_records} or None
+    twins = {twin_id(r): r for r in twin_records} or None
     groups: dict[tuple[str, str, str], list[Mapping]] = {}
     for r in records:
         groups.setdefault((r["policy"], r["split"], r["task"]), []).append(r)

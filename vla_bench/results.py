@@ -138,11 +138,6 @@ def run_label(run_dir: Path, policy: str) -> str:
     return policy_label(policy, instruction_mode(run_dir), timing(run_dir))
 
 
-def labelled_summary(run_dir: Path) -> list[dict[str, str]]:
-    """The run's summary rows with the policy named by `policy_label`."""
-    return [{**row, "policy": run_label(run_dir, row["policy"])} for row in read_summary(run_dir)]
-
-
 def write_run_info(run_dir: Path, info: Mapping[str, Any]) -> None:
     (run_dir / RUN_FILE).write_text(json.dumps(info, indent=2, sort_keys=True) + "\n")
 

@@ -76,7 +76,8 @@ def test_zero_success_is_drawn(tmp_path):
 
 def test_factor_effects_pair_each_episode_with_its_twin_in_train():
     def record(split, task, k, success, perturbed=()):
-        return {"episode_id": f"{split}/{task}/{k:03d}", "task": task, "success": success, "perturbed": list(perturbed)}
+        return {"episode_id": f"{split}/{task}/{k:03d}", "seed": 500 + k, "task": task, "success": success,
+                "perturbed": list(perturbed)}
 
     train = [record("train", "PickUp", k, True) for k in range(10)]
     novel = [record("novel_environments", "PickUp", k, k >= 4, ["lighting"]) for k in range(6)]  # 4 of 6 lost

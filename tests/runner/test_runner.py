@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from vla_bench.cli import main
+from vla_bench.errors import UsageError
 from vla_bench.metrics import SUMMARY_COLUMNS
 from vla_bench.results import EPISODES_FILE, read_episodes, read_summary
 from vla_bench.runner.episode import RECORD_FIELDS, TIMING_FIELDS
@@ -267,5 +268,8 @@ def test_a_disturbed_run_pairs_with_the_train_run_beside_it_for_the_recovery_rat
     overall = read_summary(disturbed)[-1]
     assert float(overall["recovery_episodes"]) == 2 and float(overall["recovery_rate"]) == 1.0
     assert float(overall["disturbance_fired"]) > 0
-    assert json.loads((disturbed / "run.json").read_text())["recovery_twin_run"] == "runs/oracle-train"
+    assert json.loads((disturbed / "run.json").read_text())["recovery_twin_run"] == str(tmp_path / "runs/oracle-train")
+    with pytest.raises(UsageError, match="holds no episodes.jsonl"):
+        run(RunConfig(split="novel_disturbances", out=tmp_path / "typo", twin_run=tmp_path / "runs/oracle-trian",
+                      **common))
     assert all(r["disturbance"] is None or r["disturbance"]["step"] >= 1 for r in read_episodes(disturbed))

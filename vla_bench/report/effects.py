@@ -2,7 +2,7 @@
 environment factor is drawn from its unseen pool, measured against the twin `train` episode.
 
 Episode k of a task has the same environment seed in every split, so the `novel_environments`
-episode and the `train` episode of the same task and index share the task, the instruction's
+episode and the `train` episode of the same task and seed share the task, the instruction's
 composition and, unless drawing the perturbed factor takes other random draws (distractors, a
 floor plan), every other factor value. Pairing them removes the between-episode variation that
 bare per-factor success rates carry.
@@ -40,7 +40,7 @@ def factor_effects(policy: str, novel: list[dict], train: list[dict], seed: int 
             groups.setdefault(perturbed[0] if len(perturbed) == 1 else SEVERAL, []).append(record)
     effects = []
     for factor in sorted(groups, key=lambda f: (f == SEVERAL, f)):
-        pairs = paired_outcomes(groups[factor], train, key=lambda r: twin_id(r["episode_id"]))
+        pairs = paired_outcomes(groups[factor], train, key=twin_id)
         if not pairs:
             continue
         overall = compare_pairs(pairs, seed)[-1]

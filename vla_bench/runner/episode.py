@@ -68,8 +68,9 @@ class EpisodeRecord:
     completion_s: float = 0.0  # simulated seconds to the end, waits of a robot with no command to hold included
     energy: float = 0.0  # Σ actuator torque² · dt over the episode (vla_bench.sim.effort)
     jerk: float = 0.0  # RMS jerk of the end effector (or base), m/s³
-    policy_peak_rss_mb: float = 0.0  # peak resident memory of the process that ran the policy (0: elsewhere)
-    policy_gpu_mb: float = 0.0  # peak GPU memory PyTorch allocated there
+    policy_peak_rss_mb: float | None = None  # peak resident memory of the process that ran the policy (None:
+    # elsewhere, a server's; or the episode failed before it ran)
+    policy_gpu_mb: float | None = None  # peak GPU memory PyTorch allocated there
     disturbance: dict[str, Any] | None = None  # novel_disturbances: what happened, when (a DisturbanceEvent)
 
     def to_json(self) -> dict[str, Any]:

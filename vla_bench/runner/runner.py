@@ -140,6 +140,11 @@ def run(config: RunConfig) -> Path:
     episodes, manifest = select_episodes(config)
     manifest_hash = manifest.hash
     _check_run_dir(config)  # before any policy or model is built
+    if config.twin_run is not None:
+        if not split_definition(config.split).disturbed:
+            raise UsageError(f"--twin-run pairs disturbed episodes with their train twins; {config.split} has none")
+        if not (config.twin_run / EPISODES_FILE).is_file():
+            raise UsageError(f"--twin-run {config.twin_run} holds no {EPISODES_FILE} (a train run of `vla-bench run`)")
     if config.record_video:
         check_mp4_writer()
     policy_cls = PolicySpec(config.policy, config.policy_args).policy_class()
@@ -184,7 +189,7 @@ def run(config: RunConfig) -> Path:
         pool.close()
         progress.close()
         twin = twin_run(config, worker_config.policy_name)
-        info["recovery_twin_run"] = str(twin) if twin else None
+        info["recovery_twin_run"] = str(twin.resolve()) if twin else None
         write_summary(run_dir, read_episodes(run_dir), read_episodes(twin) if twin else [])
         info["ended"] = datetime.now(timezone.utc).isoformat()
         write_run_info(run_dir, info)
