@@ -241,11 +241,17 @@ def test_name_tells_two_runs_of_one_policy_apart(tmp_path, monkeypatch, capsys):
 
 
 def test_records_carry_the_policy_process_resources_and_run_json_its_parameters(tmp_path):
+    import numpy as np
+
+    from vla_bench.runner.resources import peak_resident_mb
+
+    ballast = np.ones(600 * 2**20 // 8)  # this process peaks 600 MB higher: a spawned worker must not inherit it
+    del ballast
     local = _run(tmp_path, "greedy", policy=f"{POLICIES}:Greedy", tasks=("PickUp",), episodes_per_task=1)
     batched = _run(tmp_path, "rt1", policy="rt1", tasks=("PickUp",), episodes_per_task=1)
     (greedy,), (learned,) = read_episodes(local), read_episodes(batched)
-    assert greedy["policy_peak_rss_mb"] > 50 and greedy["policy_gpu_mb"] == 0.0
-    assert learned["policy_peak_rss_mb"] > greedy["policy_peak_rss_mb"]  # the model's process holds its weights
+    assert 50 < greedy["policy_peak_rss_mb"] < peak_resident_mb() - 400 and greedy["policy_gpu_mb"] == 0.0
+    assert learned["policy_peak_rss_mb"] > greedy["policy_peak_rss_mb"]  # batched: this process's peak
     assert json.loads((local / "run.json").read_text())["policy_parameters"] is None
     assert json.loads((batched / "run.json").read_text())["policy_parameters"] > 1_000_000
     assert greedy["energy"] > 0 and greedy["jerk"] > 0

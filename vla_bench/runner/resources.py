@@ -4,11 +4,20 @@ from __future__ import annotations
 
 import resource
 import sys
+from pathlib import Path
 from typing import Any
 
 
 def peak_resident_mb() -> float:
-    """This process's peak resident memory so far (Linux reports it in KiB)."""
+    """This process's peak resident memory so far: Linux's VmHWM, the high-water mark of its own
+    memory (getrusage's ru_maxrss would not do: Linux carries it across exec, so a spawned worker
+    would report its parent's peak), else ru_maxrss."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024  # kB
+    except (OSError, ValueError, IndexError):
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
