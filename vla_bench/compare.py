@@ -54,17 +54,21 @@ def compare_runs(run_a: Path, run_b: Path, seed: int = 0) -> tuple[list[PairedCo
     if not tasks:
         raise UsageError(f"{run_a} and {run_b} share no episode (pairs are matched by episode_id)")
     shared = sum(len(pairs) for pairs in tasks.values())
-    unpaired = {"only_in_a": len({(r["episode_id"], r.get("seed")) for r in a}) - shared,
-                "only_in_b": len({(r["episode_id"], r.get("seed")) for r in b}) - shared}
+    unpaired = {"only_in_a": len({episode_key(r) for r in a}) - shared,
+                "only_in_b": len({episode_key(r) for r in b}) - shared}
     return compare_pairs(tasks, seed), unpaired
 
 
-def paired_outcomes(a: list[dict], b: list[dict], key: Callable[[dict], object] = lambda r: (r["episode_id"],
-                                                                                             r.get("seed"))
+def episode_key(record: dict) -> tuple[str, int | None]:
+    """What makes two records the same episode: its id and seed (runs on other `--seed` draws
+    reuse the ids, never the seeds)."""
+    return record["episode_id"], record.get("seed")
+
+
+def paired_outcomes(a: list[dict], b: list[dict], key: Callable[[dict], object] = episode_key
                     ) -> dict[str, list[tuple[bool, bool]]]:
-    """(A's success, B's success) per task for the episodes both hold, matched by `key` (the
-    episode id and seed, so runs on other `--seed` draws never pair; for twins from two splits,
-    `vla_bench.metrics.twin_id`), in A's order."""
+    """(A's success, B's success) per task for the episodes both hold, matched by `key` (the same
+    episode; for twins from two splits, `vla_bench.metrics.twin_id`), in A's order."""
     b_by_key = {key(r): r for r in b}
     tasks: dict[str, list[tuple[bool, bool]]] = {}
     for r in {key(r): r for r in a}.values():

@@ -19,14 +19,7 @@ import pandas as pd
 from vla_bench.compare import mcnemar_exact, paired_outcomes
 from vla_bench.errors import UsageError
 from vla_bench.metrics import SUMMARY_COLUMNS, summarize_run
-from vla_bench.results import (
-    RUN_FILE,
-    check_complete,
-    instruction_mode,
-    read_episodes,
-    read_run_info,
-    timing,
-)
+from vla_bench.results import check_complete, instruction_mode, read_episodes, run_info, timing
 
 _FIRST = SUMMARY_COLUMNS[: SUMMARY_COLUMNS.index("latency_ms_p95") + 1]  # the columns of version 0.1
 LEADERBOARD_COLUMNS = ("policy", "split", *[c for c in _FIRST if c not in ("policy", "split", "task")],
@@ -51,15 +44,16 @@ def task_set(tasks: list[str]) -> str:
     return "+".join(sorted(covered))
 
 
-def leaderboard(run_dirs: list[Path], allow_partial: bool = False) -> list[dict[str, Any]]:
+def leaderboard(run_dirs: list[Path], allow_partial: bool = False,
+                episodes: dict[Path, list[dict]] | None = None) -> list[dict[str, Any]]:
     """The rows, grouped by split (in the suite's order) and task set, best first, each with the
     `run_dir` it came from; partial runs are refused unless `allow_partial`, and then marked in
-    `complete`."""
+    `complete`. `episodes`: the runs' records, for a caller that has read them already."""
     from vla_bench.splits import SPLITS
 
     run_dirs = list(dict.fromkeys(run_dirs))  # a folder named twice is one run
     progress = check_complete(run_dirs, allow_partial)
-    episodes = {run_dir: read_episodes(run_dir) for run_dir in run_dirs}
+    episodes = {run_dir: (episodes or {}).get(run_dir) or read_episodes(run_dir) for run_dir in run_dirs}
     rows, seen = [], {}
     for run_dir in run_dirs:
         twin = _twin(run_dir, episodes)
@@ -73,9 +67,8 @@ def leaderboard(run_dirs: list[Path], allow_partial: bool = False) -> list[dict[
             raise UsageError(f"two runs of {key[0]} on {key[1]} ({seen[key]} and {run_dir}); give each "
                              "variant its own name (`vla-bench run --name`)")
         seen[key] = run_dir
-        info = read_run_info(run_dir) if (run_dir / RUN_FILE).exists() else {}
         rows.append({**overall, "instruction_mode": key[2], "timing": key[3], "complete": progress[run_dir].complete,
-                     "policy_parameters": info.get("policy_parameters") or "",
+                     "policy_parameters": run_info(run_dir).get("policy_parameters") or "",
                      "task_set": task_set([row["task"] for row in summary if row["task"] != "ALL"]),
                      "run_dir": run_dir})
     if not rows:
@@ -103,7 +96,7 @@ def _twin(run_dir: Path, episodes: dict[Path, list[dict]]) -> Path | None:
         if others and others[0]["split"] == "train" and (others[0]["policy"], instruction_mode(other),
                                                           timing(other)) == conditions:
             return other
-    named = read_run_info(run_dir).get("recovery_twin_run") if (run_dir / "run.json").exists() else None
+    named = run_info(run_dir).get("recovery_twin_run")
     return Path(named) if named and Path(named).is_dir() else None
 
 

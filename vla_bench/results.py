@@ -30,7 +30,7 @@ class RunProgress:
 
 def run_progress(run_dir: Path) -> RunProgress:
     finished = len({r["episode_id"] for r in read_episodes(run_dir)})
-    planned = read_run_info(run_dir).get("episodes", finished) if (run_dir / RUN_FILE).exists() else finished
+    planned = run_info(run_dir).get("episodes", finished)
     return RunProgress(run_dir, finished, planned)
 
 
@@ -111,7 +111,7 @@ def read_summary(run_dir: Path) -> list[dict[str, str]]:
 
 
 def _config(run_dir: Path) -> dict[str, Any]:
-    return read_run_info(run_dir).get("config", {}) if (run_dir / RUN_FILE).exists() else {}
+    return run_info(run_dir).get("config", {})
 
 
 def instruction_mode(run_dir: Path) -> str:
@@ -140,6 +140,11 @@ def run_label(run_dir: Path, policy: str) -> str:
 
 def write_run_info(run_dir: Path, info: Mapping[str, Any]) -> None:
     (run_dir / RUN_FILE).write_text(json.dumps(info, indent=2, sort_keys=True) + "\n")
+
+
+def run_info(run_dir: Path) -> dict[str, Any]:
+    """The run's run.json, or {} for a run folder without one (made by hand, or before it existed)."""
+    return read_run_info(run_dir) if (run_dir / RUN_FILE).exists() else {}
 
 
 def read_run_info(run_dir: Path) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from vla_bench.leaderboard import leaderboard
 from vla_bench.metrics import summarize
 from vla_bench.report import figures
 from vla_bench.report.effects import factor_effects
-from vla_bench.results import check_complete, policy_label, read_episodes, read_run_info, run_label, timing
+from vla_bench.results import check_complete, policy_label, read_episodes, run_info, run_label, timing
 from vla_bench.runner.worker import media_path
 
 GALLERY_PER_OUTCOME = 1  # videos per (task, run) and outcome in the HTML gallery
@@ -41,8 +41,7 @@ def load_runs(run_dirs: list[Path], allow_partial: bool) -> list[Run]:
         if not episodes:
             continue
         label = run_label(run_dir, episodes[0]["policy"]) + ("" if progress[run_dir].complete else " (partial)")
-        info = read_run_info(run_dir) if (run_dir / "run.json").exists() else {}
-        runs.append(Run(run_dir, label, episodes[0]["split"], episodes, info))
+        runs.append(Run(run_dir, label, episodes[0]["split"], episodes, run_info(run_dir)))
     return runs
 
 
@@ -65,9 +64,9 @@ def write_report(run_dirs: list[Path], out: Path, allow_partial: bool = False,
         "Overview": "Rows over the same split and tasks are ranked together; `tied` marks those an exact McNemar "
                     "test on the shared episodes cannot tell apart from the best (p ≥ 0.05). Intervals: Wilson, "
                     "and over tasks the stratified bootstrap. `recovery` (novel_disturbances): success over the "
-                    "episodes whose train twin succeeded.",
+                    "episodes in which the disturbance fired and whose train twin succeeded.",
         "novel_environments: per-factor effects": "Success on episodes that perturb only this factor minus "
-                                                  "success on their twin train episodes (same task and index), "
+                                                  "success on their twin train episodes (same task and seed), "
                                                   "with a paired bootstrap interval stratified by task.",
         "Synchronous vs real time": "In real time, simulated time runs on while the policy computes "
                                     "(`vla-bench run --realtime`).",
@@ -97,7 +96,7 @@ def write_report(run_dirs: list[Path], out: Path, allow_partial: bool = False,
 def overview(run_dirs: list[Path], allow_partial: bool, runs: list[Run]) -> pd.DataFrame:
     planned = {run.path: run.info.get("episodes", len(run.episodes)) for run in runs}
     rows = []
-    for r in leaderboard(run_dirs, allow_partial):
+    for r in leaderboard(run_dirs, allow_partial, {run.path: run.episodes for run in runs}):
         episodes = str(r["episodes"]) if r["complete"] else f"{r['episodes']} of {planned[r['run_dir']]} (partial)"
         rows.append({"policy": policy_label(r["policy"], r["instruction_mode"], r["timing"]), "split": r["split"],
                      "tasks": r["task_set"], "episodes": episodes, "success": r["success_rate"],

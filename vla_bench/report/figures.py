@@ -72,28 +72,40 @@ def _offsets(count: int) -> np.ndarray:
     return (np.arange(count) - (count - 1) / 2) * (SPLIT_SPREAD / max(count, 1))
 
 
+def _interval_rows(table: pd.DataFrame, row: str, group: str, colors: dict[str, tuple], value: str,
+                   xlim: tuple[float, float], xlabel: str, title: str):
+    """A dot with its interval whiskers per (row, group): `row` labels the y axis, `group` picks
+    the color and the offset within the row, in the order of `colors`. `table` columns: row,
+    group, value, ci_low, ci_high."""
+    plt = pyplot()
+    rows = list(dict.fromkeys(table[row]))
+    groups = list(colors)
+    offsets = dict(zip(groups, _offsets(len(groups))))
+    fig, ax = plt.subplots(figsize=(7.5, ROW_INCHES * len(rows) + 1.4))
+    for name in groups:
+        part = table[table[group] == name]
+        y = np.array([rows.index(label) for label in part[row]]) + offsets[name]
+        center = part[value].to_numpy(float)
+        whiskers = np.clip([center - part["ci_low"].to_numpy(float), part["ci_high"].to_numpy(float) - center], 0, None)
+        ax.errorbar(center, y, xerr=whiskers, fmt="o", ms=4, capsize=2, lw=1, color=colors[name], label=name)
+    _rows_axis(ax, rows)
+    ax.set_xlim(*xlim)
+    ax.set_xlabel(xlabel)
+    ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), title=group, title_fontsize=7)
+    fig.tight_layout()
+    return fig, ax
+
+
 def success_by_split(table: pd.DataFrame, title: str) -> object | None:
     """Success rate with its interval: a row per policy label, a colored dot per split.
     `table` columns: label, split, success_rate, ci_low, ci_high."""
     if table.empty:
         return None
-    plt = pyplot()
-    labels = list(dict.fromkeys(table["label"]))
     splits = _splits_in_order(table["split"])
-    colors, offsets = split_colors(splits), dict(zip(splits, _offsets(len(splits))))
-    fig, ax = plt.subplots(figsize=(7.5, ROW_INCHES * len(labels) + 1.4))
-    for split in splits:
-        part = table[table["split"] == split]
-        y = np.array([labels.index(label) for label in part["label"]]) + offsets[split]
-        rate = part["success_rate"].to_numpy(float)
-        whiskers = np.clip([rate - part["ci_low"].to_numpy(float), part["ci_high"].to_numpy(float) - rate], 0, None)
-        ax.errorbar(rate, y, xerr=whiskers, fmt="o", ms=4, capsize=2, lw=1, color=colors[split], label=split)
-    _rows_axis(ax, labels)
-    ax.set_xlim(-0.02, 1.02)
-    ax.set_xlabel("success rate (95% interval)")
-    ax.set_title(title, fontsize=10)
-    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), title="split", title_fontsize=7)
-    fig.tight_layout()
+    colors = split_colors(splits)
+    fig, _ = _interval_rows(table, "label", "split", {s: colors[s] for s in splits}, "success_rate", (-0.02, 1.02),
+                            "success rate (95% interval)", title)
     return fig
 
 
@@ -178,24 +190,12 @@ def factor_effects(effects: pd.DataFrame) -> object | None:
     `effects` columns: policy, factor, difference, ci_low, ci_high."""
     if effects.empty:
         return None
-    plt = pyplot()
-    factors = list(dict.fromkeys(effects["factor"]))
     policies = list(dict.fromkeys(effects["policy"]))
-    colors, offsets = policy_colors(policies), dict(zip(policies, _offsets(len(policies))))
-    fig, ax = plt.subplots(figsize=(7.5, ROW_INCHES * len(factors) + 1.4))
-    for policy in policies:
-        part = effects[effects["policy"] == policy]
-        y = np.array([factors.index(f) for f in part["factor"]]) + offsets[policy]
-        diff = part["difference"].to_numpy(float)
-        whiskers = np.clip([diff - part["ci_low"].to_numpy(float), part["ci_high"].to_numpy(float) - diff], 0, None)
-        ax.errorbar(diff, y, xerr=whiskers, fmt="o", ms=4, capsize=2, lw=1, color=colors[policy], label=policy)
-    _rows_axis(ax, factors)
+    colors = policy_colors(policies)
+    fig, ax = _interval_rows(effects, "factor", "policy", {p: colors[p] for p in policies}, "difference", (-1.02, 1.02),
+                             "success difference against the twin train episodes (95% paired bootstrap)",
+                             "novel_environments: effect of each unseen factor")
     ax.axvline(0, color="k", lw=0.8)
-    ax.set_xlim(-1.02, 1.02)
-    ax.set_xlabel("success difference against the twin train episodes (95% paired bootstrap)")
-    ax.set_title("novel_environments: effect of each unseen factor", fontsize=10)
-    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), title="policy", title_fontsize=7)
-    fig.tight_layout()
     return fig
 
 

@@ -6,10 +6,8 @@ simulator that goes unstable, are recorded in `error` with the episode counted a
 from __future__ import annotations
 
 import ctypes
-import os
 import time
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any, Callable
 
 import gymnasium as gym
@@ -18,7 +16,7 @@ import numpy as np
 from vla_bench.metrics import spl
 from vla_bench.policy.base import Policy, TaskInfo
 from vla_bench.runner.realtime import control_period, held_action, late_steps, start_late
-from vla_bench.runner.resources import peak_gpu_mb, peak_resident_mb
+from vla_bench.runner.resources import peak_gpu_mb, peak_resident_mb, resident_memory_mb
 from vla_bench.specs import EpisodeSpec
 from vla_bench.task.base import SimulationUnstable
 from vla_bench.task.registry import task_entry
@@ -155,17 +153,6 @@ def release_freed_memory() -> None:
         ctypes.CDLL("libc.so.6").malloc_trim(0)
     except (OSError, AttributeError):  # not glibc
         pass
-
-
-def resident_memory_mb() -> float:
-    """This process's resident memory now (Linux /proc; elsewhere its peak)."""
-    try:
-        pages = int(Path("/proc/self/statm").read_text().split()[1])
-        return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
-    except (OSError, ValueError, IndexError):
-        import resource
-
-        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 RESET_ONLY_INFO = ("factors", "instruction")  # constant over an episode: a trace's header has them

@@ -1,11 +1,22 @@
-"""What a policy costs to run: the resource-use metrics of README "Metrics", measured in the
-process that holds the policy (a worker, the runner for a batched policy)."""
+"""Memory and parameters: a worker's resident memory (`worker_rss_mb`) and what a policy costs to
+run, the resource-use metrics of README "Metrics", measured in the process that holds the policy
+(a worker, the runner for a batched policy)."""
 from __future__ import annotations
 
+import os
 import resource
 import sys
 from pathlib import Path
 from typing import Any
+
+
+def resident_memory_mb() -> float:
+    """This process's resident memory now (Linux /proc; elsewhere its peak)."""
+    try:
+        pages = int(Path("/proc/self/statm").read_text().split()[1])
+        return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except (OSError, ValueError, IndexError):
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def peak_resident_mb() -> float:
