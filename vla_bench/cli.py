@@ -20,6 +20,7 @@ from vla_bench.results import (
     run_progress,
     write_rows,
 )
+from vla_bench.runner.executors import EXECUTORS
 from vla_bench.runner.instructions import INSTRUCTION_MODES
 from vla_bench.splits.definitions import split_definition
 from vla_bench.task.registry import list_tasks, task_entry
@@ -126,6 +127,18 @@ def _parser() -> argparse.ArgumentParser:
                              "steps in which the robot executes the rest of its chunk, then its last command")
     runner.add_argument("--latency-ms", type=_finite("milliseconds", positive=False), default=0.0, metavar="MS",
                         help="with --realtime, add this fixed delay to every call's measured latency (default: 0)")
+    runner.add_argument("--executor", choices=EXECUTORS, default="auto",
+                        help="where episodes run: local (worker processes, each with its own copy of the policy), "
+                             "batched (workers step environments, this process serves the policy to all of them "
+                             "through act_batch), ray (actors on a Ray cluster; needs vla-bench[ray]), or auto: "
+                             "batched for a policy that batches (a learned baseline on a GPU), else local "
+                             "(default: %(default)s)")
+    runner.add_argument("--ray-address", metavar="auto|HOST:PORT",
+                        help="with --executor ray, the cluster to join: auto for the one `ray start` began on this "
+                             "machine, or its head's HOST:PORT (default: start a cluster on this machine)")
+    runner.add_argument("--batch-wait-ms", type=_finite("milliseconds", positive=False), default=5.0, metavar="MS",
+                        help="a batching policy's call waits at most this long for episodes that are not yet "
+                             "waiting for an action (default: %(default)g)")
     runner.add_argument("--no-progress", action="store_true", help="no progress bar")
     runner.set_defaults(handler=_run)
 
@@ -295,6 +308,8 @@ def _list(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     if args.latency_ms and not args.realtime:
         raise UsageError("--latency-ms delays the robot's clock: it needs --realtime")
+    if args.ray_address and args.executor != "ray":
+        raise UsageError("--ray-address names the Ray cluster of --executor ray")
     from vla_bench.policy.loader import parse_policy_args
     from vla_bench.runner.runner import RunConfig, run
 
@@ -304,7 +319,8 @@ def _run(args: argparse.Namespace) -> int:
                        supervisor=args.supervisor == "on", step_timeout=args.step_timeout, seed=args.seed,
                        progress=not args.no_progress, instruction_mode=args.instruction_mode,
                        replan_every=args.replan_every, realtime=args.realtime, latency_ms=args.latency_ms,
-                       name=args.name, twin_run=args.twin_run)
+                       name=args.name, twin_run=args.twin_run, executor=args.executor,
+                       ray_address=args.ray_address, batch_wait_ms=args.batch_wait_ms)
     try:
         run_dir = run(config)
     except KeyboardInterrupt:

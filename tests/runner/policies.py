@@ -1,4 +1,5 @@
 """Purpose-built policies for the runner and supervisor tests (loaded as path/to/file.py:Class)."""
+import os
 import time
 
 import numpy as np
@@ -250,17 +251,32 @@ class BatchedChunks(Chunks):
         return actions
 
 
-class SlowGreedy(Greedy):
-    """Greedy, 20 ms a step: long enough runs to pull a server's plug mid-run."""
-
-    def act(self, observation):
-        time.sleep(0.02)
-        return super().act(observation)
-
-
 class Sleeps150ms(Greedy):
     """Greedy, but each call takes 150 ms: longer than manipulation's 100 ms control period."""
 
     def act(self, observation):
         time.sleep(0.15)
         return super().act(observation)
+
+
+class SlowGreedy(Greedy):
+    """Greedy, taking `delay` seconds a step: runs long enough to pull a server's plug or lose a
+    node mid-run. With `pid_file`, the process that built it writes its pid there."""
+
+    def __init__(self, delay=0.02, pid_file=None):
+        self.delay = delay
+        if pid_file:
+            with open(pid_file, "w") as f:
+                f.write(str(os.getpid()))
+
+    def act(self, observation):
+        time.sleep(self.delay)
+        return super().act(observation)
+
+
+class SlowBatchedGreedy(SlowGreedy, BatchedGreedy):
+    """SlowGreedy served through act_batch (a policy actor on a Ray cluster)."""
+
+    def __init__(self, delay=0.02, pid_file=None):
+        SlowGreedy.__init__(self, delay, pid_file)
+        BatchedGreedy.__init__(self)

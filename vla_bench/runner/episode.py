@@ -79,6 +79,11 @@ class PolicyFault(RuntimeError):
     """The policy broke the adapter contract in this episode."""
 
 
+class EpisodeLost(RuntimeError):
+    """The episode could not go on for a reason outside it (the process serving its policy died
+    or restarted): an executor runs it again elsewhere instead of recording it."""
+
+
 class EnvironmentFault(RuntimeError):
     """The episode's environment could not be built or reset (a missing asset, a corrupt spec)."""
 
@@ -245,6 +250,8 @@ def run_episode(env: gym.Env, policy: Policy, episode: EpisodeSpec, split: str =
         try:
             shown = obs["instruction"] if policy_instruction is None else policy_instruction
             policy.reset(shown, task_info(env, episode, getattr(policy, "privileged", False)))
+        except EpisodeLost:
+            raise
         except Exception as err:  # the policy's own bug: recorded, the run goes on
             raise PolicyFault(f"policy reset raised {type(err).__name__}: {err}") from err
         if on_step is not None:
@@ -275,7 +282,7 @@ def run_episode(env: gym.Env, policy: Policy, episode: EpisodeSpec, split: str =
                 tick = time.perf_counter()
                 try:
                     raw = policy.act(obs if policy_instruction is None else {**obs, "instruction": policy_instruction})
-                except PolicyFault:  # already phrased (a policy served by the main process)
+                except (PolicyFault, EpisodeLost):  # already phrased (a policy served elsewhere), or not a fault
                     raise
                 except Exception as err:  # the policy's own bug: recorded, the run goes on
                     raise PolicyFault(f"policy raised {type(err).__name__}: {err}") from err

@@ -6,15 +6,17 @@ cluster (Ray, Slurm) can stand beside these without the runner knowing where epi
 from __future__ import annotations
 
 import multiprocessing as mp
+import os
 import queue
 import threading
 import time
 from dataclasses import dataclass
 from typing import Any, Iterator, Protocol
 
-from vla_bench.runner.episode import EpisodeRecord
+from vla_bench.errors import UsageError
+from vla_bench.policy.batching import act_each
 from vla_bench.runner.resources import peak_gpu_mb, peak_resident_mb
-from vla_bench.runner.worker import WorkerConfig, batched_worker, local_worker
+from vla_bench.runner.worker import WorkerConfig, batched_worker, failed_record, local_worker
 from vla_bench.specs import EpisodeSpec
 
 FIRST_STEP_GRACE_S = 60.0  # building and settling a scene, before the policy acts
@@ -23,6 +25,8 @@ Job = tuple[int, EpisodeSpec, bool, str | None]  # (index in the run, episode, r
 
 
 class Executor(Protocol):
+    size: int  # workers that run episodes
+
     def run(self, todo: list[Job]) -> Iterator[dict[str, Any]]: ...
 
     def close(self) -> None: ...
@@ -71,7 +75,7 @@ class LocalProcessExecutor:
                 self.workers[worker_id][1].put(job)
                 busy[worker_id] = _Running(job[0], job[1], time.monotonic())
             try:
-                kind, worker_id, index, payload = self.results.get(timeout=0.5)
+                kind, worker_id, index, payload = self.results.get(timeout=self._poll_s())
             except queue.Empty:
                 kind = None
             if kind == "ready":
@@ -92,6 +96,10 @@ class LocalProcessExecutor:
                 self._on_message(kind, worker_id, payload, busy)
             self._after_messages(busy)
             yield from self._reap_hung(busy, idle)
+
+    def _poll_s(self) -> float:
+        """How long to wait for the next message before looking for hung workers again."""
+        return 0.5
 
     def _on_message(self, kind: str, worker_id: int, payload: Any, busy: dict[int, _Running]) -> None:
         """A message other than done or crash: here only the per-step heartbeat."""
@@ -136,9 +144,7 @@ class LocalProcessExecutor:
         return self._start_worker()
 
     def _fail(self, episode: EpisodeSpec, error: str) -> dict[str, Any]:
-        return EpisodeRecord(self.config.policy_name, self.config.split, episode.task, episode.episode_id,
-                             episode.seed, episode.instruction, error=error, perturbed=list(episode.perturbed),
-                             instruction_mode=self.config.instruction_mode).to_json()
+        return failed_record(self.config, episode, error)
 
     def close(self) -> None:
         for _, jobs in self.workers.values():
@@ -152,21 +158,32 @@ class LocalProcessExecutor:
 class BatchedProcessExecutor(LocalProcessExecutor):
     """Workers step environments; this process holds the one policy and batches its calls.
 
-    When every running episode waits for an action, one `act_batch` call answers them all.
+    A batch fires as soon as every running episode waits for an action, or once the first of
+    those waiting has waited `batch_wait_s`: an episode slow to step (or to build its scene)
+    holds the others back by that much at most.
     """
 
     target = staticmethod(batched_worker)
 
-    def __init__(self, config: WorkerConfig, size: int, step_timeout: float, policy: Any) -> None:
+    def __init__(self, config: WorkerConfig, size: int, step_timeout: float, policy: Any,
+                 batch_wait_s: float = 0.005) -> None:
         super().__init__(config, size, step_timeout)
-        self.policy = policy
+        self.policy, self.batch_wait_s = policy, batch_wait_s
         self.replies: dict[int, Any] = {}
-        self._waiting: dict[int, dict[str, Any]] = {}
+        self._waiting: dict[int, tuple[float, dict[str, Any]]] = {}  # worker: (when it asked, its observation)
         self._reset_faults: dict[int, str] = {}
 
     def _args(self, worker_id: int, jobs) -> tuple:
         self.replies[worker_id] = self.ctx.Queue()
         return worker_id, self.config, jobs, self.results, self.replies[worker_id]
+
+    def _poll_s(self) -> float:
+        if not self._waiting:
+            return super()._poll_s()
+        return max(self._first_asked() + self.batch_wait_s - time.monotonic(), 0.0)
+
+    def _first_asked(self) -> float:
+        return min(asked for asked, _ in self._waiting.values())
 
     def _on_message(self, kind: str, worker_id: int, payload: Any, busy: dict[int, _Running]) -> None:
         if kind == "reset":
@@ -178,58 +195,72 @@ class BatchedProcessExecutor(LocalProcessExecutor):
         elif kind == "act" and worker_id in self._reset_faults:
             self.replies[worker_id].put(("fault", self._reset_faults.pop(worker_id)))
         elif kind == "act":
-            self._waiting[worker_id] = {**payload, "episode_id": busy[worker_id].episode.episode_id}
+            observation = {**payload, "episode_id": busy[worker_id].episode.episode_id}
+            self._waiting[worker_id] = (time.monotonic(), observation)
 
     def _finished(self, record: dict[str, Any]) -> dict[str, Any]:
         """The policy ran here, not in the worker: its resource use is this process's."""
         return {**record, "policy_peak_rss_mb": peak_resident_mb(), "policy_gpu_mb": peak_gpu_mb()}
 
     def _after_messages(self, busy: dict[int, _Running]) -> None:
-        self._waiting = {w: obs for w, obs in self._waiting.items() if w in busy}
+        self._waiting = {w: waiting for w, waiting in self._waiting.items() if w in busy}
+        if not self._waiting:
+            return
         now = time.monotonic()
         for worker_id in self._waiting:  # waiting on this process is not hanging
             busy[worker_id].beat = now
-        if not self._waiting or set(self._waiting) != set(busy):
+        if len(self._waiting) < len(busy) and now - self._first_asked() < self.batch_wait_s:
             return
         order = sorted(self._waiting)
-        for worker_id, reply in zip(order, self._answer([self._waiting[w] for w in order])):
+        for worker_id, reply in zip(order, self._answer([self._waiting[w][1] for w in order])):
             self.replies[worker_id].put(reply)
-            busy[worker_id].beat = time.monotonic()  # waiting on us is not hanging
+            busy[worker_id].beat = time.monotonic()
         self._waiting.clear()
 
     def _answer(self, observations: list[dict[str, Any]]) -> list[tuple[str, Any]]:
-        """Actions for the waiting observations. The call runs on a daemon thread so that a hung
-        policy cannot keep the process alive; if the batch raises, each observation is retried
-        alone with `act`, so only the episodes whose observation breaks the policy fail."""
+        """Replies to the waiting observations: one `act_batch` call, on a daemon thread so that a
+        hung policy cannot keep the process alive; only the episodes whose observation breaks the
+        policy fail (`act_each`)."""
         outcome: dict[str, Any] = {}
-
-        def call() -> None:
-            try:
-                outcome["actions"] = self.policy.act_batch(observations)
-            except Exception as err:  # the policy's own bug: recorded per episode
-                outcome["error"] = err
-
-        thread = threading.Thread(target=call, daemon=True)
+        thread = threading.Thread(target=lambda: outcome.update(actions=act_each(self.policy, observations)),
+                                  daemon=True)
         thread.start()
         thread.join(self.step_timeout)
         if thread.is_alive():
             return [("fault", f"policy step exceeded --step-timeout of {self.step_timeout:g}s")] * len(observations)
-        actions = outcome.get("actions")
-        if "error" not in outcome and actions is not None and len(actions) == len(observations):
-            return [("action", a) for a in actions]
-        return [self._act_alone(obs) for obs in observations]
-
-    def _act_alone(self, observation: dict[str, Any]) -> tuple[str, Any]:
-        try:
-            return "action", self.policy.act(observation)
-        except Exception as err:
-            return "fault", f"policy raised {type(err).__name__}: {err}"
+        return [("fault", f"policy raised {type(a).__name__}: {a}") if isinstance(a, Exception) else ("action", a)
+                for a in outcome["actions"]]
 
 
+EXECUTORS = ("auto", "local", "batched", "ray")
 
-def make_executor(worker_config: WorkerConfig, policy: Any, workers: int, step_timeout: float) -> Executor:
-    """A batched executor serving `policy` itself when it overrides act_batch; otherwise every
-    worker builds its own copy (from `worker_config.policy`) and `policy` is not used."""
-    if policy.batches():
-        return BatchedProcessExecutor(worker_config, workers, step_timeout, policy)
-    return LocalProcessExecutor(worker_config, workers, step_timeout)
+
+def connect_ray(address: str | None) -> None:
+    """Join (or start) the Ray cluster of --executor ray, failing with a usage error when Ray is
+    not installed or the cluster cannot be reached (called before a run writes anything)."""
+    try:
+        from vla_bench.runner.ray_executor import connect
+    except ImportError as err:
+        raise UsageError("--executor ray needs Ray: pip install 'vla-bench[ray]'") from err
+    connect(address)
+
+
+def make_executor(kind: str, worker_config: WorkerConfig, policy: Any, workers: int, jobs: int, step_timeout: float,
+                  batch_wait_s: float = 0.005, ray_address: str | None = None) -> Executor:
+    """The executor `kind` names (see EXECUTORS), with `workers` processes or actors (0: one per
+    core of this machine, or of the Ray cluster), never more than `jobs`. `auto` serves `policy`
+    itself from this process when it batches (`Policy.batches()`) and otherwise lets every worker
+    build its own copy from `worker_config.policy`; `ray` does either on a cluster."""
+    if kind == "ray":
+        from vla_bench.runner.ray_executor import RayExecutor
+
+        connect_ray(ray_address)
+        return RayExecutor(worker_config, min(workers, jobs) if workers else 0, step_timeout, policy, ray_address,
+                           batch_wait_s, jobs)
+    size = min(workers or os.cpu_count() or 1, max(jobs, 1))
+    if kind == "batched" and not policy.batches():
+        raise UsageError(f"--executor batched serves one policy to every episode through act_batch; "
+                         f"{type(policy).__name__} does not batch (Policy.batches() is False): use local")
+    if kind == "batched" or (kind == "auto" and policy.batches()):
+        return BatchedProcessExecutor(worker_config, size, step_timeout, policy, batch_wait_s)
+    return LocalProcessExecutor(worker_config, size, step_timeout)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -27,7 +26,7 @@ from vla_bench.results import (
     write_run_info,
     write_summary,
 )
-from vla_bench.runner.executors import make_executor
+from vla_bench.runner.executors import connect_ray, make_executor
 from vla_bench.runner.instructions import policy_instructions
 from vla_bench.runner.provenance import provenance
 from vla_bench.runner.video import check_mp4_writer
@@ -61,6 +60,9 @@ class RunConfig:
     latency_ms: float = 0.0  # real time: a fixed delay added to every call's measured latency
     name: str | None = None  # what results call the policy (default: its own name); tells two variants apart
     twin_run: Path | None = None  # novel_disturbances: the policy's train run, for the recovery rate
+    executor: str = "auto"  # where episodes run: see vla_bench.runner.executors.make_executor
+    ray_address: str | None = None  # --executor ray: the cluster to join (None: start one here)
+    batch_wait_ms: float = 5.0  # a batching policy's call waits at most this long for more episodes
 
     @property
     def run_dir(self) -> Path:
@@ -140,6 +142,8 @@ def run(config: RunConfig) -> Path:
     episodes, manifest = select_episodes(config)
     manifest_hash = manifest.hash
     _check_run_dir(config)  # before any policy or model is built
+    if config.executor == "ray":
+        connect_ray(config.ray_address)
     if config.twin_run is not None:
         if not split_definition(config.split).disturbed:
             raise UsageError(f"--twin-run pairs disturbed episodes with their train twins; {config.split} has none")
@@ -160,20 +164,20 @@ def run(config: RunConfig) -> Path:
     shown = policy_instructions(config.instruction_mode, episodes, manifest.episodes)
     todo = [(i, e, e.episode_id in video_ids, shown.get(e.episode_id)) for i, e in enumerate(episodes)
             if e.episode_id not in done]
-    workers = min(config.workers or os.cpu_count() or 1, max(len(todo), 1))  # processes that will run
-    info = {"config": {**config.identity(), "workers": workers, "record_video": config.record_video,
-                       "step_timeout": config.step_timeout},
-            "manifest_hash": manifest_hash, "episodes": len(episodes), "tasks_left_out": left_out,
-            **provenance(policy), "started": started, "ended": None}
-    write_run_info(run_dir, info)
-
     worker_config = WorkerConfig(PolicySpec(config.policy, config.policy_args), policy_name(config, policy_cls),
                                  config.split, config.supervisor, run_dir, instruction_mode=config.instruction_mode,
                                  replan_every=config.replan_every, realtime=config.realtime,
                                  latency_ms=config.latency_ms)
-    pool = make_executor(worker_config, policy, workers, config.step_timeout)
-    if not policy.batches() and hasattr(policy, "close"):
-        policy.close()  # each worker builds its own; this one was for the checks (a server connection, say)
+    pool = make_executor(config.executor, worker_config, policy, config.workers, len(todo), config.step_timeout,
+                         config.batch_wait_ms / 1000, config.ray_address)
+    info = {"config": {**config.identity(), "workers": pool.size, "executor": type(pool).__name__,
+                       "record_video": config.record_video, "step_timeout": config.step_timeout},
+            "manifest_hash": manifest_hash, "episodes": len(episodes), "tasks_left_out": left_out,
+            **provenance(policy), "started": started, "ended": None}
+    write_run_info(run_dir, info)
+
+    if getattr(pool, "policy", None) is not policy and hasattr(policy, "close"):
+        policy.close()  # workers or actors build their own; this one was for the checks (a server connection, say)
     progress = _progress_bar(len(episodes), len(episodes) - len(todo), config.progress)
     watch = FailureWatch(run_dir)
     try:

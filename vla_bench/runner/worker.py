@@ -111,45 +111,56 @@ def ignore_ctrl_c() -> None:
 
 def _run_jobs(worker_id: int, config: WorkerConfig, jobs, results, policy_for) -> None:
     """The worker loop both kinds share: announce readiness, then run each job's episode with
-    `policy_for(index)`, with a heartbeat per step, an optional video, and its record at the end."""
+    `policy_for(index)`, with a heartbeat per step, and send its record at the end."""
     import vla_bench  # noqa: F401  (registers tasks in a spawned process)
-    from vla_bench.runner.episode import run_episode
-    from vla_bench.runner.video import write_trace, write_video
 
     envs = EnvCache(config)
     results.put(("ready", worker_id, None, None))
     try:
         while (job := jobs.get()) is not None:
-            index, episode, record_video, policy_instruction = job
-            frames: list | None = [] if record_video else None
-            trace: list | None = [] if record_video else None
-            try:
-                env = envs.get(episode.task)
-            except Exception as err:  # e.g. a missing asset file: this episode fails, the worker lives on
-                failed = EpisodeRecord(config.policy_name, config.split, episode.task, episode.episode_id,
-                                       episode.seed, episode.instruction, perturbed=list(episode.perturbed),
-                                       instruction_mode=config.instruction_mode,
-                                       error=f"environment could not be built: {type(err).__name__}: {err}")
-                results.put(("done", worker_id, index, failed.to_json()))
-                continue
-            record = run_episode(env, policy_for(index), episode, config.split, config.policy_name, frames=frames,
-                                 trace=trace, instruction_mode=config.instruction_mode,
-                                 policy_instruction=policy_instruction, replan_every=config.replan_every,
-                                 realtime=config.realtime, extra_latency_ms=config.latency_ms,
-                                 on_step=lambda step, index=index: results.put(("step", worker_id, index, step)))
-            if frames:
-                try:
-                    fps = record.steps / record.sim_seconds if record.sim_seconds > 0 else None
-                    write_video(video_path(config.run_dir, episode), frames, episode.instruction, fps)
-                    write_trace(trace_path(config.run_dir, episode), record.to_json(), trace or [], episode.factors)
-                except Exception as err:  # a by-product: the episode's record stands without its video
-                    log.warning("episode %s: its video could not be written (%s: %s)", episode.episode_id,
-                                type(err).__name__, err)
-            results.put(("done", worker_id, index, record.to_json()))
+            index = job[0]
+            record = run_job(config, envs, policy_for(index), job,
+                             on_step=lambda step, index=index: results.put(("step", worker_id, index, step)))
+            results.put(("done", worker_id, index, record))
     except Exception:  # a crash outside an episode's own faults: tell the runner, which records it
         results.put(("crash", worker_id, None, traceback.format_exc()))
     finally:
         envs.close()
+
+
+def run_job(config: WorkerConfig, envs: EnvCache, policy, job, on_step) -> dict[str, Any]:
+    """One job's episode (index, EpisodeSpec, record a video, the instruction the policy reads or
+    None) as its record; its video and trace, if asked for, go under `config.run_dir`."""
+    from vla_bench.runner.episode import run_episode
+    from vla_bench.runner.video import write_trace, write_video
+
+    _, episode, record_video, policy_instruction = job
+    frames: list | None = [] if record_video else None
+    trace: list | None = [] if record_video else None
+    try:
+        env = envs.get(episode.task)
+    except Exception as err:  # e.g. a missing asset file: this episode fails, the worker lives on
+        return failed_record(config, episode, f"environment could not be built: {type(err).__name__}: {err}")
+    record = run_episode(env, policy, episode, config.split, config.policy_name, frames=frames, trace=trace,
+                         instruction_mode=config.instruction_mode, policy_instruction=policy_instruction,
+                         replan_every=config.replan_every, realtime=config.realtime,
+                         extra_latency_ms=config.latency_ms, on_step=on_step)
+    if frames:
+        try:
+            fps = record.steps / record.sim_seconds if record.sim_seconds > 0 else None
+            write_video(video_path(config.run_dir, episode), frames, episode.instruction, fps)
+            write_trace(trace_path(config.run_dir, episode), record.to_json(), trace or [], episode.factors)
+        except Exception as err:  # a by-product: the episode's record stands without its video
+            log.warning("episode %s: its video could not be written (%s: %s)", episode.episode_id,
+                        type(err).__name__, err)
+    return record.to_json()
+
+
+def failed_record(config: WorkerConfig, episode: EpisodeSpec, error: str) -> dict[str, Any]:
+    """The record of an episode that failed before or outside its own loop."""
+    return EpisodeRecord(config.policy_name, config.split, episode.task, episode.episode_id, episode.seed,
+                         episode.instruction, error=error, perturbed=list(episode.perturbed),
+                         instruction_mode=config.instruction_mode).to_json()
 
 
 def media_path(run_dir: Path, folder: str, task: str, episode_id: str, suffix: str) -> Path:

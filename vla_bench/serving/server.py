@@ -13,13 +13,13 @@ import logging
 import time
 import traceback
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
 import numpy as np
 
 from vla_bench.policy.base import Policy, TaskInfo
+from vla_bench.policy.batching import Batcher, act_each
 from vla_bench.policy.loader import PolicySpec
 from vla_bench.serving.client import EPISODE_KEYS, MAX_MESSAGE_BYTES
 from vla_bench.serving.wire import pack, unpack
@@ -50,12 +50,6 @@ def task_info_from(message: dict[str, Any]) -> TaskInfo:
     return TaskInfo(entry.name, entry.domain, observation_space, action_space, entry.max_episode_steps,
                     episode_seed=int(message["vla_bench/episode_seed"]),
                     episode_id=str(message["vla_bench/episode_id"]))
-
-
-@dataclass
-class _Request:
-    observation: dict[str, Any]
-    reply: asyncio.Future = field(repr=False)
 
 
 def observe(policy: Policy, message: dict[str, Any]) -> dict[str, Any]:
@@ -91,9 +85,8 @@ class PolicyServer:
                          "protocol": "openpi-websocket", "episode_keys": list(EPISODE_KEYS)}
         # calls a client gave up on (--step-timeout) may hold a thread for good: room for many
         self._threads = ThreadPoolExecutor(max_workers=64, thread_name_prefix="act")
-        self._pending: list[_Request] = []
         self._active: set[int] = set()  # connections that have sent an observation and are still open
-        self._arrived: asyncio.Event | None = None
+        self._batcher: Batcher | None = None
 
     def serve_forever(self, ready=None) -> None:
         asyncio.run(self._serve(ready))
@@ -101,8 +94,8 @@ class PolicyServer:
     async def _serve(self, ready) -> None:
         from websockets.asyncio.server import serve
 
-        self._arrived = asyncio.Event()
-        batcher = asyncio.create_task(self._batch_forever()) if self.shared is not None else None
+        self._batcher = Batcher(self._act_batch, lambda: len(self._active), self.batch_wait_s, self._threads)
+        batcher = asyncio.create_task(self._batcher.run()) if self.shared is not None else None
         async with serve(self._handle, self.host, self.port, compression=None, max_size=MAX_MESSAGE_BYTES,
                          process_request=_health_check) as server:
             if ready is not None:
@@ -137,7 +130,7 @@ class PolicyServer:
                     message = unpack(data, "observation")
                     if own is None:
                         self._active.add(id(connection))
-                        reply = await self._act_shared(message)
+                        reply = await self._batcher.submit(message)
                     else:
                         reply = await loop.run_in_executor(self._threads, self._act_own, own, message)
                     await connection.send(pack(reply))
@@ -151,72 +144,28 @@ class PolicyServer:
                     return
         finally:
             self._active.discard(id(connection))
-            self._arrived.set()  # a batch may have been waiting for this connection
+            if self._batcher is not None:
+                self._batcher.wake()  # a batch may have been waiting for this connection
 
     @staticmethod
     def _act_own(policy: Policy, message: dict[str, Any]) -> dict[str, Any]:
         return act_alone(policy, observe(policy, message))
 
-    async def _act_shared(self, message: dict[str, Any]) -> dict[str, Any]:
-        request = _Request(message, asyncio.get_running_loop().create_future())
-        self._pending.append(request)
-        self._arrived.set()
-        return await request.reply
-
-    async def _batch_forever(self) -> None:
-        """Answer pending observations in batches: once every active connection waits, or when the
-        oldest has waited `batch_wait_s`."""
-        loop = asyncio.get_running_loop()
-        while True:
-            await self._arrived.wait()
-            self._arrived.clear()
-            if not self._pending:
-                continue
-            deadline = loop.time() + self.batch_wait_s
-            while len(self._pending) < len(self._active) and loop.time() < deadline:
-                self._arrived.clear()
-                try:
-                    await asyncio.wait_for(self._arrived.wait(), deadline - loop.time())
-                except asyncio.TimeoutError:
-                    break
-            batch, self._pending = self._pending, []
-            try:
-                outcomes = await loop.run_in_executor(self._threads, self._act_batch, [r.observation for r in batch])
-            except Exception as err:  # never let the batcher die: every waiting client would hang
-                outcomes = [err] * len(batch)
-            for request, outcome in zip(batch, outcomes):
-                if request.reply.done():  # its connection went away meanwhile
-                    continue
-                if isinstance(outcome, BaseException):
-                    request.reply.set_exception(outcome)
-                else:
-                    request.reply.set_result(outcome)
-
     def _act_batch(self, messages: list[dict[str, Any]]) -> list[Any]:
-        """Replies (or the exception each request failed with). If the batch raises, each
-        observation is tried alone, so only those that break the policy fail."""
+        """Replies (or the exception each request failed with): a request whose reset raises
+        fails alone, and so does one whose observation breaks the policy (`act_each`)."""
         outcomes: list[Any] = []
-        observations = []
         for message in messages:
             try:
-                observations.append(observe(self.shared, message))
-                outcomes.append(None)
+                outcomes.append(observe(self.shared, message))
             except Exception as err:  # a reset that raised: that request fails
-                observations.append(None)
                 outcomes.append(err)
-        ready = [i for i, o in enumerate(outcomes) if o is None]
+        ready = [i for i, o in enumerate(outcomes) if not isinstance(o, Exception)]
         start = time.perf_counter()
-        try:
-            actions = self.shared.act_batch([observations[i] for i in ready])
-            infer_ms = (time.perf_counter() - start) * 1000
-            for i, action in zip(ready, actions, strict=True):
-                outcomes[i] = reply_for(action, infer_ms, len(ready))
-        except Exception:
-            for i in ready:
-                try:
-                    outcomes[i] = act_alone(self.shared, observations[i])
-                except Exception as err:
-                    outcomes[i] = err
+        actions = act_each(self.shared, [outcomes[i] for i in ready])
+        infer_ms = (time.perf_counter() - start) * 1000
+        for i, action in zip(ready, actions, strict=True):
+            outcomes[i] = action if isinstance(action, Exception) else reply_for(action, infer_ms, len(ready))
         return outcomes
 
 

@@ -1,0 +1,91 @@
+"""Batching never waits on the slowest episode: a batch fires when every episode waits, or once
+the first has waited the batch window; and a batch that breaks fails only its culprits."""
+import asyncio
+import queue
+import time
+from pathlib import Path
+
+import numpy as np
+
+from vla_bench.policy.base import TaskInfo
+from vla_bench.policy.batching import Batcher, act_each
+from vla_bench.policy.loader import PolicySpec
+from vla_bench.runner.executors import BatchedProcessExecutor, _Running
+from vla_bench.runner.worker import WorkerConfig
+from vla_bench.specs import EpisodeSpec
+
+from .policies import BatchedGreedy, BatchedRaisesOnOne
+
+WINDOW_S = 0.05
+
+
+def test_a_full_batch_fires_at_once_and_a_partial_one_after_the_window():
+    batches = []
+
+    def answer(items):
+        batches.append(list(items))
+        return [item * 10 for item in items]
+
+    async def scenario():
+        batcher = Batcher(answer, expected=lambda: 2, wait_s=3600)  # only a full batch could fire
+        runner = asyncio.create_task(batcher.run())
+        full = await asyncio.gather(batcher.submit(1), batcher.submit(2))
+        batcher.wait_s = WINDOW_S
+        alone = await asyncio.wait_for(batcher.submit(3), timeout=60)  # the second client never asks
+        runner.cancel()
+        return full, alone
+
+    full, alone = asyncio.run(scenario())
+    assert full == [10, 20] and alone == 30
+    assert batches == [[1, 2], [3]]
+
+
+def test_a_failing_request_fails_alone():
+    async def scenario():
+        batcher = Batcher(lambda items: [ValueError("bad") if i < 0 else i for i in items], lambda: 2, WINDOW_S)
+        runner = asyncio.create_task(batcher.run())
+        outcomes = await asyncio.gather(batcher.submit(-1), batcher.submit(5), return_exceptions=True)
+        runner.cancel()
+        return outcomes
+
+    bad, good = asyncio.run(scenario())
+    assert isinstance(bad, ValueError) and good == 5
+
+
+def test_act_each_retries_a_broken_batch_one_observation_at_a_time():
+    observations = [{"episode_id": "a/0", "proprio": np.zeros(15)}, {"episode_id": "a/1", "proprio": np.zeros(15)}]
+    outcomes = act_each(BatchedRaisesOnOne(), observations)
+    assert outcomes[0].shape == (7,) and isinstance(outcomes[1], ValueError)
+
+
+def _executor_with_two_running_episodes() -> tuple[BatchedProcessExecutor, dict]:
+    config = WorkerConfig(PolicySpec("random"), "greedy", "train", True, Path("unused"))
+    executor = BatchedProcessExecutor(config, 2, step_timeout=30, policy=BatchedGreedy(), batch_wait_s=WINDOW_S)
+    executor.replies = {0: queue.Queue(), 1: queue.Queue()}
+    busy = {w: _Running(w, EpisodeSpec("PickUp", w, {}, "", f"train/PickUp/00{w}"), time.monotonic())
+            for w in (0, 1)}
+    for w in busy:
+        executor.policy.reset("", TaskInfo("PickUp", "manipulation", None, None, 10,
+                                           episode_id=busy[w].episode.episode_id))
+    return executor, busy
+
+
+def test_the_batched_executor_answers_a_waiting_episode_without_its_slow_neighbour():
+    executor, busy = _executor_with_two_running_episodes()
+    executor._on_message("act", 0, {"proprio": np.zeros(15)}, busy)  # episode 1 is still stepping (or resetting)
+    executor._after_messages(busy)
+    assert executor.replies[0].empty()  # within the window: it may yet batch with episode 1
+    time.sleep(WINDOW_S * 2)
+    executor._after_messages(busy)
+    kind, action = executor.replies[0].get_nowait()
+    assert kind == "action" and action.shape == (7,)
+    assert executor.replies[1].empty()
+
+
+def test_the_batched_executor_fires_at_once_when_every_episode_waits():
+    executor, busy = _executor_with_two_running_episodes()
+    executor.batch_wait_s = 3600
+    for w in busy:
+        executor._on_message("act", w, {"proprio": np.zeros(15)}, busy)
+    executor._after_messages(busy)
+    assert executor.replies[0].get_nowait()[0] == executor.replies[1].get_nowait()[0] == "action"

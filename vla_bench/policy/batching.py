@@ -1,0 +1,89 @@
+"""Serving one policy to many episodes at once: what the batched executor, the Ray policy actor
+and `vla-bench serve` share.
+
+`act_each` makes one `act_batch` call fail only the observations that break the policy;
+`Batcher` gathers requests that arrive together into one call without waiting on a straggler.
+"""
+from __future__ import annotations
+
+import asyncio
+from concurrent.futures import Executor
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from vla_bench.policy.base import Policy
+
+
+def act_each(policy: Policy, observations: list[dict[str, Any]]) -> list[Any]:
+    """An action per observation from one `act_batch` call; if that raises or answers a wrong
+    number of observations, each observation goes alone through `act`, and those that break the
+    policy get their exception in their place."""
+    try:
+        actions = policy.act_batch(observations)
+        if actions is not None and len(actions) == len(observations):
+            return list(actions)
+    except Exception:  # some observation breaks the batch: find which, one by one
+        pass
+    outcomes: list[Any] = []
+    for observation in observations:
+        try:
+            outcomes.append(policy.act(observation))
+        except Exception as err:
+            outcomes.append(err)
+    return outcomes
+
+
+@dataclass
+class _Request:
+    item: Any
+    reply: asyncio.Future = field(repr=False)
+
+
+class Batcher:
+    """Answers requests in batches: a batch fires once `expected()` requests wait, or once the
+    first of them has waited `wait_s`, so an episode slow to step holds the others back by that
+    much at most. `answer(items)` runs on `threads` and returns an outcome per item (an exception
+    fails only its request). Call `run()` as a task of the event loop that submits."""
+
+    def __init__(self, answer: Callable[[list[Any]], list[Any]], expected: Callable[[], int], wait_s: float,
+                 threads: Executor | None = None) -> None:
+        self.answer, self.expected, self.wait_s, self.threads = answer, expected, wait_s, threads
+        self._pending: list[_Request] = []
+        self._arrived = asyncio.Event()
+
+    async def submit(self, item: Any) -> Any:
+        request = _Request(item, asyncio.get_running_loop().create_future())
+        self._pending.append(request)
+        self._arrived.set()
+        return await request.reply
+
+    def wake(self) -> None:
+        """Look again whether the batch is full (say, after a client left)."""
+        self._arrived.set()
+
+    async def run(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            await self._arrived.wait()
+            self._arrived.clear()
+            if not self._pending:
+                continue
+            deadline = loop.time() + self.wait_s
+            while len(self._pending) < self.expected() and loop.time() < deadline:
+                self._arrived.clear()
+                try:
+                    await asyncio.wait_for(self._arrived.wait(), deadline - loop.time())
+                except asyncio.TimeoutError:
+                    break
+            batch, self._pending = self._pending, []
+            try:
+                outcomes = await loop.run_in_executor(self.threads, self.answer, [r.item for r in batch])
+            except Exception as err:  # never let the batcher die: every waiting request would hang
+                outcomes = [err] * len(batch)
+            for request, outcome in zip(batch, outcomes):
+                if request.reply.done():  # its requester went away meanwhile
+                    continue
+                if isinstance(outcome, BaseException):
+                    request.reply.set_exception(outcome)
+                else:
+                    request.reply.set_result(outcome)
