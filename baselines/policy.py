@@ -51,7 +51,7 @@ class LearnedPolicy(Policy):
     observation_keys: ClassVar[dict[str, tuple[str, ...]]]  # per domain; set per baseline by policy_class
 
     def __init__(self, checkpoint: str | None = None, device: str = "cpu", threads: int = 1) -> None:
-        if threads > 0 and device == "cpu":
+        if threads > 0:  # on a GPU too: its CPU side (the instruction encoder) must leave the cores to the workers
             torch.set_num_threads(threads)
         self.device = pick_device(device)
         self.checkpoint_path = path = Path(checkpoint) if checkpoint else baseline_entry(self.baseline).shipped_checkpoint

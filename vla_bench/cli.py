@@ -217,6 +217,9 @@ def _parser() -> argparse.ArgumentParser:
                                 "(DART): manipulation, Gaussian noise of this standard deviation on the hand's "
                                 "motion; navigation, the probability that a random move replaces the expert's "
                                 "(default: %(default)s)")
+    collector.add_argument("--step-timeout", type=_finite("seconds", positive=True), default=30.0, metavar="SECONDS",
+                           help="leave out (with a warning) an episode whose expert takes longer than this for one "
+                                "step, or whose worker dies; its worker is replaced (default: 30)")
     collector.add_argument("--no-progress", action="store_true", help="no progress bar")
     collector.set_defaults(handler=_collect)
 
@@ -252,7 +255,13 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("--serving", action="store_true",
                        help="instead: per-step latency of a policy served by `vla-bench serve` on this machine "
                             "against the same policy in process, on the same observations (p50/p95)")
-    bench.add_argument("--policy", default="random", help="the policy --serving times (default: %(default)s)")
+    bench.add_argument("--batch-sizes", metavar="N,N,...",
+                       help="instead: the policy's latency per call answering this many episodes at once (act_batch "
+                            "where it batches, else one act after another), e.g. 1,4,16")
+    bench.add_argument("--policy", default="random",
+                       help="the policy --serving or --batch-sizes times (default: %(default)s)")
+    bench.add_argument("--policy-arg", action="append", default=[], metavar="KEY=VALUE",
+                       help="constructor argument for that policy, e.g. device=cuda (repeatable)")
     bench.add_argument("--json", action="store_true", help="print JSON instead of a table")
     bench.set_defaults(handler=_bench)
     return parser
@@ -442,7 +451,7 @@ def _collect(args: argparse.Namespace) -> int:
         task_entry(task)
     out = collect(args.split, args.out, args.episodes_per_task, tasks or None, only_successful=not args.keep_failures,
                   seed=args.seed, workers=args.workers or os.cpu_count() or 1, action_noise=args.action_noise,
-                  progress=not args.no_progress)
+                  progress=not args.no_progress, step_timeout=args.step_timeout)
     for root in dataset_roots(out):
         dataset = LeRobotDataset(root)
         print(f"{len(dataset)} episodes, {dataset.info['total_frames']} frames: {root}")
@@ -473,6 +482,8 @@ def _bench(args: argparse.Namespace) -> int:
         task_entry(task)  # fail early with the list of valid names
     if args.serving:
         return _bench_serving(args, tasks)
+    if args.batch_sizes:
+        return _bench_batches(args, tasks)
     results = [bench_task(task, steps=args.steps, image_size=args.image_size) for task in tasks]
     if args.json:
         print(json.dumps([asdict(r) | {"overhead": r.overhead} for r in results], indent=2))
@@ -484,6 +495,41 @@ def _bench(args: argparse.Namespace) -> int:
     print("steps/s are control steps (manipulation: 10 Hz, 50 physics steps each; navigation: one move each); "
           "env and raw+render draw the same images.")
     return 0
+
+
+def _bench_batches(args: argparse.Namespace, tasks: list[str]) -> int:
+    from vla_bench.policy.latency import measure_batches
+    from vla_bench.policy.loader import PolicySpec, parse_policy_args
+
+    try:
+        sizes = [int(n) for n in args.batch_sizes.split(",") if n]
+    except ValueError:
+        sizes = []
+    if not sizes or min(sizes) < 1:
+        raise UsageError(f"--batch-sizes takes positive integers separated by commas, got {args.batch_sizes!r}")
+    spec = PolicySpec(args.policy, parse_policy_args(args.policy_arg))
+    results = [r for task in tasks for r in measure_batches(spec, task, sizes, calls=args.steps,
+                                                            image_size=args.image_size)]
+    if args.json:
+        print(json.dumps([asdict(r) | {"hz_per_episode": r.hz_per_episode} for r in results], indent=2))
+        return 0
+    print(f"{'task':14s} {'batch':>6s} {'call p50/p95':>16s} {'Hz per episode':>15s} {'observations/s':>15s}")
+    for r in results:
+        print(f"{r.task:14s} {r.batch:>6d} {r.ms_p50:>7.2f}/{r.ms_p95:<7.2f}ms {r.hz_per_episode:>14.1f} "
+              f"{r.observations_per_s:>15.0f}")
+    print(f"{args.policy} {' '.join(args.policy_arg)}: {args.steps} calls per batch size, the policy alone "
+          f"(no simulation); torch threads: {_torch_threads()}.")
+    return 0
+
+
+def _torch_threads() -> str:
+    import importlib.util
+
+    if importlib.util.find_spec("torch") is None:
+        return "no torch"
+    import torch
+
+    return str(torch.get_num_threads())
 
 
 def _bench_serving(args: argparse.Namespace, tasks: list[str]) -> int:

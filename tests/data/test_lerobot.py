@@ -1,5 +1,7 @@
 """Collected demonstrations round-trip through the loader exactly as the environment produced them."""
 import json
+import os
+import signal
 
 import gymnasium as gym
 import numpy as np
@@ -7,9 +9,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from vla_bench.cli import main
-from vla_bench.data import collect as collect_module
 from vla_bench.data.cameras import depth_image
-from vla_bench.data.collect import SCHEMAS, collect, record_demonstration
+from vla_bench.data.collect import SCHEMAS, DemonstrationExecutor, collect, record_demonstration
 from vla_bench.data.lerobot import LeRobotDataset, LeRobotWriter
 from vla_bench.splits import SPLITS, committed_seeds, generate_manifest, load_manifest
 
@@ -93,22 +94,44 @@ def test_demonstrations_never_repeat_an_evaluation_episode():
 
 
 def test_an_interrupted_collection_leaves_nothing_behind(tmp_path, monkeypatch):
-    recorded = []
+    written = []
 
-    def record_then_fail(job):
-        if recorded:
+    def write_then_interrupt(self, demo, images=None):
+        if written:
             raise KeyboardInterrupt
-        recorded.append(job)
-        return original(job)
+        written.append(demo)
+        return original(self, demo, images)
 
-    original = collect_module._record
-    monkeypatch.setattr(collect_module, "_record", record_then_fail)
+    original = LeRobotWriter.add
+    monkeypatch.setattr(LeRobotWriter, "add", write_then_interrupt)
     with pytest.raises(KeyboardInterrupt):
         collect("train", tmp_path / "demos", episodes_per_task=2, tasks=["CloseDrawer"], progress=False)
-    assert recorded and not list(tmp_path.iterdir())  # neither demos/ nor demos.partial/
-    monkeypatch.setattr(collect_module, "_record", original)
+    assert written and not list(tmp_path.iterdir())  # neither demos/ nor demos.partial/
+    monkeypatch.setattr(LeRobotWriter, "add", original)
     collect("train", tmp_path / "demos", episodes_per_task=1, tasks=["CloseDrawer"], progress=False)
     assert LeRobotDataset(tmp_path / "demos" / "manipulation").info["total_episodes"] == 1
+
+
+@pytest.mark.parametrize("fault", [signal.SIGSTOP, signal.SIGKILL], ids=["hangs", "dies"])
+def test_a_recording_that_hangs_or_dies_is_left_out_and_collection_goes_on(tmp_path, monkeypatch, caplog, fault):
+    """A worker stopped mid-episode (an expert that never returns) or killed costs that episode,
+    not the collection: the worker is replaced and the other episodes are written in order."""
+    lost = []
+    on_message = DemonstrationExecutor._on_message
+
+    def fault_the_first_to_step(self, kind, worker_id, payload, busy):
+        if not lost and kind == "step" and payload >= 3:
+            lost.append(busy[worker_id].episode.episode_id)
+            os.kill(self.workers[worker_id][0].pid, fault)
+        return on_message(self, kind, worker_id, payload, busy)
+
+    monkeypatch.setattr(DemonstrationExecutor, "_on_message", fault_the_first_to_step)
+    out = collect("train", tmp_path / "demos", episodes_per_task=3, tasks=["CloseDrawer"], workers=2, seed=5,
+                  only_successful=False, progress=False, step_timeout=2)
+    drawn = generate_manifest("train", 3, seed=5, tasks=["CloseDrawer"], exclude_seeds=committed_seeds()).episodes
+    written = [e.meta["episode_id"] for e in LeRobotDataset(out / "manipulation")]
+    assert lost and written == [e.episode_id for e in drawn if e.episode_id not in lost]
+    assert f"episode {lost[0]} left out of the dataset" in caplog.text
 
 
 def test_the_meta_files_lerobot_v21_reads_are_there(tmp_path):

@@ -12,10 +12,11 @@ The folder appears only when collection finished: it is written as OUT.partial a
 """
 from __future__ import annotations
 
-import multiprocessing
+import logging
 import shutil
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator
 
 import gymnasium as gym
 import numpy as np
@@ -25,10 +26,13 @@ from vla_bench.data.lerobot import EncodedImages, Episode, LeRobotWriter
 from vla_bench.errors import UsageError
 from vla_bench.policy import OraclePolicy
 from vla_bench.runner.episode import check_action, task_info
+from vla_bench.runner.executors import LocalProcessExecutor
+from vla_bench.runner.worker import EnvCache, ignore_ctrl_c, serve_jobs
 from vla_bench.specs import EpisodeSpec
 from vla_bench.splits import committed_seeds, generate_manifest
 from vla_bench.task.registry import task_entry
 
+log = logging.getLogger(__name__)
 DEFAULT_SEED = 1  # seed 0 draws the committed manifests' episodes, which `committed_seeds` excludes anyway
 
 
@@ -50,19 +54,23 @@ SCHEMAS = {
 }
 
 
-def record_demonstration(env: gym.Env, episode: EpisodeSpec, action_noise: float = 0.0) -> Episode:
+def record_demonstration(env: gym.Env, episode: EpisodeSpec, action_noise: float = 0.0,
+                         on_step: Callable[[int], None] | None = None) -> Episode:
     """Run the oracle on one episode and keep every observation it acted on, with its action.
 
     `action_noise` perturbs what is executed, never what is recorded (DART): in manipulation it is
     the standard deviation of Gaussian noise on the hand's translation (rotation noise spoils
     grasps, so not there); in navigation the probability that a random move or turn replaces the
-    expert's move (never its stop). The noise is seeded by the episode, so datasets reproduce."""
+    expert's move (never its stop). The noise is seeded by the episode, so datasets reproduce.
+    `on_step(k)` is called after each step (a worker's heartbeat)."""
     policy = OraclePolicy()
     noise = np.random.default_rng([episode.seed, 7])
     domain = env.unwrapped.domain
     cameras = DOMAIN_CAMERAS[domain]
     obs, _ = env.reset(seed=episode.seed, options={"episode": episode})
     policy.reset(obs["instruction"], task_info(env, episode, privileged=True))
+    if on_step is not None:
+        on_step(0)  # the scene is built and the expert has planned
     frames: dict[str, list[np.ndarray]] = {camera: [] for camera in cameras}
     states, actions = [], []
     done, info = False, {}
@@ -74,6 +82,8 @@ def record_demonstration(env: gym.Env, episode: EpisodeSpec, action_noise: float
         actions.append(np.atleast_1d(np.asarray(action, dtype=np.float64)))  # the file keeps float32
         obs, _, terminated, truncated, info = env.step(_perturbed(action, domain, action_noise, noise))
         done = terminated or truncated
+        if on_step is not None:
+            on_step(len(actions))
     return Episode(
         instruction=episode.instruction,
         images={CAMERA_FEATURES[c]: np.stack(v) for c, v in frames.items()},
@@ -96,10 +106,12 @@ def _perturbed(action, domain: str, action_noise: float, noise: np.random.Genera
 
 def collect(split: str, out: Path, episodes_per_task: int = 50, tasks: list[str] | None = None,
             only_successful: bool = True, seed: int = DEFAULT_SEED, workers: int = 1, action_noise: float = 0.0,
-            progress: bool = True) -> Path:
+            progress: bool = True, step_timeout: float = 30.0) -> Path:
     """Record the oracle on `episodes_per_task` fresh episodes of every task of `split` (or of
-    `tasks`); failed demonstrations are left out unless `only_successful` is False. Episodes are
-    written in order, so the datasets are the same for any `workers`."""
+    `tasks`); failed demonstrations are left out unless `only_successful` is False. `workers`
+    processes record (the runner's, with its hang protection: a worker silent for longer than
+    `step_timeout` in a step, or one that dies, is replaced and its episode left out with a
+    warning). Episodes are written in order, so the datasets are the same for any `workers`."""
     from tqdm import tqdm
 
     out = Path(out)
@@ -110,22 +122,44 @@ def collect(split: str, out: Path, episodes_per_task: int = 50, tasks: list[str]
     partial = out.with_name(out.name + ".partial")
     shutil.rmtree(partial, ignore_errors=True)  # a previous, interrupted collection
     writers: dict[str, LeRobotWriter] = {}
+    pool = DemonstrationExecutor(min(workers, len(chosen)) or 1, step_timeout)
     try:
-        with _demonstrations([(e, action_noise) for e in chosen], workers) as demos:
-            for episode, (demo, images) in zip(chosen, tqdm(demos, total=len(chosen), unit="episode",
-                                                             disable=not progress, desc=f"collect {split}")):
-                if demo.success or not only_successful:
-                    _writer(writers, partial, episode.task).add(demo, images)
+        recorded = tqdm(pool.run([(i, e, action_noise) for i, e in enumerate(chosen)]), total=len(chosen),
+                        unit="episode", disable=not progress, desc=f"collect {split}")
+        for episode, outcome in zip(chosen, in_order(recorded, [e.episode_id for e in chosen])):
+            if isinstance(outcome, LostDemonstration):
+                log.warning("episode %s left out of the dataset: %s", episode.episode_id, outcome.error)
+                continue
+            demo, images = outcome
+            if demo.success or not only_successful:
+                _writer(writers, partial, episode.task).add(demo, images)
         for writer in writers.values():
             writer.close()
     except BaseException:
         shutil.rmtree(partial, ignore_errors=True)
         raise
+    finally:
+        pool.close()
     partial.mkdir(parents=True, exist_ok=True)
     if out.exists():
         out.rmdir()  # empty, checked above
     partial.rename(out)
     return out
+
+
+def in_order(outcomes: Iterable[Any], order: list[str]) -> Iterator[Any]:
+    """Outcomes that arrive in any order (each naming its episode id), yielded in `order`."""
+    waiting: dict[str, Any] = {}
+    position = 0
+    for outcome in outcomes:
+        waiting[_episode_of(outcome)] = outcome
+        while position < len(order) and order[position] in waiting:
+            yield waiting.pop(order[position])
+            position += 1
+
+
+def _episode_of(outcome: Any) -> str:
+    return outcome.episode_id if isinstance(outcome, LostDemonstration) else outcome[0].meta["episode_id"]
 
 
 def _writer(writers: dict[str, LeRobotWriter], root: Path, task: str) -> LeRobotWriter:
@@ -148,32 +182,33 @@ def dataset_roots(path: Path) -> list[Path]:
     return [path / domain for domain in SCHEMAS if (path / domain / "meta" / "info.json").exists()]
 
 
-class _demonstrations:
-    """Demonstrations of `episodes` in order, recorded here or by a pool of processes."""
+@dataclass(frozen=True)
+class LostDemonstration:
+    """An episode whose recording hung or whose worker died: left out of the dataset."""
 
-    def __init__(self, episodes: list[tuple[EpisodeSpec, float]], workers: int) -> None:
-        self.episodes, self.workers, self.pool = episodes, workers, None
-
-    def __enter__(self):
-        if self.workers <= 1:
-            return map(_record, self.episodes)
-        self.pool = multiprocessing.get_context("spawn").Pool(self.workers)
-        return self.pool.imap(_record, self.episodes)
-
-    def __exit__(self, *exc) -> None:
-        if self.pool is not None:
-            self.pool.terminate()
+    episode_id: str
+    error: str
 
 
-_ENVS: dict[str, gym.Env] = {}  # one environment per task in each collecting process
+def _demonstration_worker(worker_id: int, config: None, jobs, results) -> None:
+    ignore_ctrl_c()
+    serve_jobs(worker_id, jobs, results, EnvCache(lambda task: gym.make(task_entry(task).env_id)), _record)
 
 
-def _record(job: tuple[EpisodeSpec, float]) -> tuple[Episode, EncodedImages]:
+class DemonstrationExecutor(LocalProcessExecutor):
+    """The runner's pool of worker processes, recording demonstrations instead of evaluating."""
+
+    target = staticmethod(_demonstration_worker)
+
+    def __init__(self, size: int, step_timeout: float) -> None:
+        super().__init__(None, size, step_timeout)
+
+    def _fail(self, episode: EpisodeSpec, error: str) -> LostDemonstration:
+        return LostDemonstration(episode.episode_id, error)
+
+
+def _record(envs: EnvCache, job: tuple[int, EpisodeSpec, float], on_step) -> tuple[Episode, EncodedImages]:
     """A demonstration with its frames already PNG-encoded (and not sent back raw)."""
-    import vla_bench  # noqa: F401  (registers tasks in a spawned process)
-
-    episode, action_noise = job
-    if episode.task not in _ENVS:
-        _ENVS[episode.task] = gym.make(task_entry(episode.task).env_id)
-    demo = record_demonstration(_ENVS[episode.task], episode, action_noise)
+    _, episode, action_noise = job
+    demo = record_demonstration(envs.get(episode.task), episode, action_noise, on_step)
     return replace(demo, images={}), EncodedImages.of(demo)

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
-import queue
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from multiprocessing.connection import Connection, wait
 from typing import Any, Iterator, Protocol
 
 from vla_bench.errors import UsageError
@@ -54,8 +54,10 @@ class LocalProcessExecutor:
     def __init__(self, config: WorkerConfig, size: int, step_timeout: float) -> None:
         self.ctx = mp.get_context("spawn")  # MuJoCo's GL contexts do not survive fork
         self.config, self.size, self.step_timeout = config, size, step_timeout
-        self.results = self.ctx.Queue()
-        self.workers: dict[int, tuple[Any, Any]] = {}
+        self.workers: dict[int, tuple[Any, Any]] = {}  # worker: (its process, its job queue)
+        # each worker writes to a pipe of its own: one killed mid-message breaks only its own pipe,
+        # where with a shared queue it would leave the queue's lock held and every other worker stuck
+        self.inboxes: dict[int, Connection] = {}
         self.ready: set[int] = set()  # workers that have built their policy
         self._next_id = 0
 
@@ -74,28 +76,38 @@ class LocalProcessExecutor:
                 job = pending.pop()
                 self.workers[worker_id][1].put(job)
                 busy[worker_id] = _Running(job[0], job[1], time.monotonic())
-            try:
-                kind, worker_id, index, payload = self.results.get(timeout=self._poll_s())
-            except queue.Empty:
-                kind = None
-            if kind == "ready":
-                self.ready.add(worker_id)
-                if worker_id in busy:
-                    busy[worker_id].beat = time.monotonic()
-            elif kind is not None and index is not None and (worker_id not in busy or busy[worker_id].index != index):
-                pass  # from a worker already replaced, or about an episode already recorded
-            elif kind == "done":
-                del busy[worker_id]
-                idle.append(worker_id)
-                yield self._finished(payload)
-            elif kind == "crash" and worker_id in busy:  # the worker died outside an episode's own faults
-                yield self._fail(busy.pop(worker_id).episode, f"worker crashed: {str(payload).strip().splitlines()[-1]}")
-                idle.append(self._replace(worker_id))
-            elif kind is not None and worker_id in busy:
-                busy[worker_id].beat, busy[worker_id].acting = time.monotonic(), True
-                self._on_message(kind, worker_id, payload, busy)
+            for kind, worker_id, index, payload in self._receive():
+                if kind == "ready":
+                    self.ready.add(worker_id)
+                    if worker_id in busy:
+                        busy[worker_id].beat = time.monotonic()
+                elif index is not None and (worker_id not in busy or busy[worker_id].index != index):
+                    pass  # from a worker already replaced, or about an episode already recorded
+                elif kind == "done":
+                    del busy[worker_id]
+                    idle.append(worker_id)
+                    yield self._finished(payload)
+                elif kind == "crash" and worker_id in busy:  # the worker died outside an episode's own faults
+                    error = f"worker crashed: {str(payload).strip().splitlines()[-1]}"
+                    yield self._fail(busy.pop(worker_id).episode, error)
+                    idle.append(self._replace(worker_id))
+                elif worker_id in busy:
+                    busy[worker_id].beat, busy[worker_id].acting = time.monotonic(), True
+                    self._on_message(kind, worker_id, payload, busy)
             self._after_messages(busy)
             yield from self._reap_hung(busy, idle)
+
+    def _receive(self) -> list[tuple[str, int, int | None, Any]]:
+        """The messages waiting in the workers' pipes (at most one each), after waiting up to
+        `_poll_s()` for the first. A pipe whose worker died is dropped; `_reap_hung` replaces it."""
+        messages = []
+        for inbox in wait(list(self.inboxes.values()), timeout=self._poll_s()):
+            try:
+                messages.append(inbox.recv())
+            except Exception:  # EOF, or a message cut off by the worker's death
+                self.inboxes = {w: c for w, c in self.inboxes.items() if c is not inbox}
+                inbox.close()
+        return messages
 
     def _poll_s(self) -> float:
         """How long to wait for the next message before looking for hung workers again."""
@@ -129,18 +141,24 @@ class LocalProcessExecutor:
     def _start_worker(self) -> int:
         worker_id, self._next_id = self._next_id, self._next_id + 1
         jobs = self.ctx.Queue()
-        process = self.ctx.Process(target=self.target, args=self._args(worker_id, jobs), daemon=True)
+        inbox, outbox = self.ctx.Pipe(duplex=False)
+        process = self.ctx.Process(target=self.target, args=self._args(worker_id, jobs, outbox), daemon=True)
         process.start()
+        outbox.close()  # the worker holds the only writing end: its death reads as EOF here
         self.workers[worker_id] = (process, jobs)
+        self.inboxes[worker_id] = inbox
         return worker_id
 
-    def _args(self, worker_id: int, jobs) -> tuple:
-        return worker_id, self.config, jobs, self.results
+    def _args(self, worker_id: int, jobs, outbox) -> tuple:
+        return worker_id, self.config, jobs, outbox
 
     def _replace(self, worker_id: int) -> int:
         process, _ = self.workers.pop(worker_id)
         process.kill()
         process.join(timeout=5)
+        inbox = self.inboxes.pop(worker_id, None)
+        if inbox is not None:
+            inbox.close()
         return self._start_worker()
 
     def _fail(self, episode: EpisodeSpec, error: str) -> dict[str, Any]:
@@ -149,10 +167,35 @@ class LocalProcessExecutor:
     def close(self) -> None:
         for _, jobs in self.workers.values():
             jobs.put(None)
+        deadline = time.monotonic() + 5  # for all of them together: a busy worker does not read its jobs
         for process, _ in self.workers.values():
-            process.join(timeout=5)
+            process.join(timeout=max(deadline - time.monotonic(), 0))
             if process.is_alive():
                 process.kill()
+        for inbox in self.inboxes.values():
+            inbox.close()
+
+
+@dataclass
+class BatchingStats:
+    """What serving a policy in batches cost (run.json's `batching`): calls, the observations they
+    answered, and seconds in them, also weighted by batch size (the waits of the episodes, so the
+    rest of what episodes waited for their actions was transfer and batching)."""
+
+    calls: int = 0
+    observations: int = 0
+    call_s: float = 0.0
+    observation_wait_s: float = 0.0
+
+    def add(self, batch: int, seconds: float) -> None:
+        self.calls += 1
+        self.observations += batch
+        self.call_s += seconds
+        self.observation_wait_s += batch * seconds
+
+    def to_json(self) -> dict[str, float]:
+        mean = self.observations / self.calls if self.calls else 0.0
+        return {**asdict(self), "mean_batch": round(mean, 2)}
 
 
 class BatchedProcessExecutor(LocalProcessExecutor):
@@ -172,10 +215,11 @@ class BatchedProcessExecutor(LocalProcessExecutor):
         self.replies: dict[int, Any] = {}
         self._waiting: dict[int, tuple[float, dict[str, Any]]] = {}  # worker: (when it asked, its observation)
         self._reset_faults: dict[int, str] = {}
+        self.stats = BatchingStats()
 
-    def _args(self, worker_id: int, jobs) -> tuple:
+    def _args(self, worker_id: int, jobs, outbox) -> tuple:
         self.replies[worker_id] = self.ctx.Queue()
-        return worker_id, self.config, jobs, self.results, self.replies[worker_id]
+        return worker_id, self.config, jobs, outbox, self.replies[worker_id]
 
     def _poll_s(self) -> float:
         if not self._waiting:
@@ -212,7 +256,10 @@ class BatchedProcessExecutor(LocalProcessExecutor):
         if len(self._waiting) < len(busy) and now - self._first_asked() < self.batch_wait_s:
             return
         order = sorted(self._waiting)
-        for worker_id, reply in zip(order, self._answer([self._waiting[w][1] for w in order])):
+        start = time.perf_counter()
+        replies = self._answer([self._waiting[w][1] for w in order])
+        self.stats.add(len(order), time.perf_counter() - start)
+        for worker_id, reply in zip(order, replies):
             self.replies[worker_id].put(reply)
             busy[worker_id].beat = time.monotonic()
         self._waiting.clear()

@@ -40,7 +40,7 @@ from vla_bench.policy.loader import PolicySpec
 from vla_bench.runner.episode import EpisodeLost
 from vla_bench.runner.executors import FIRST_STEP_GRACE_S, Job
 from vla_bench.runner.resources import peak_gpu_mb, peak_resident_mb
-from vla_bench.runner.worker import EnvCache, WorkerConfig, failed_record, run_job
+from vla_bench.runner.worker import EnvCache, WorkerConfig, failed_record, run_job, supervised_env
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 3  # runs of one episode whose actor died, before it is recorded as failed
@@ -60,7 +60,7 @@ class EpisodeActor:
 
         enter(cwd)
         self.config = config
-        self.envs = EnvCache(config)
+        self.envs = EnvCache(partial(supervised_env, config))
         self.policy = config.policy.build() if server is None else ServedPolicy(server)
         self.beat, self.acting = time.monotonic(), False
 

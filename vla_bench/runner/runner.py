@@ -194,6 +194,8 @@ def run(config: RunConfig) -> Path:
         progress.close()
         twin = twin_run(config, worker_config.policy_name)
         info["recovery_twin_run"] = str(twin.resolve()) if twin else None
+        if hasattr(pool, "stats"):
+            info["batching"] = pool.stats.to_json()
         write_summary(run_dir, read_episodes(run_dir), read_episodes(twin) if twin else [])
         info["ended"] = datetime.now(timezone.utc).isoformat()
         write_run_info(run_dir, info)

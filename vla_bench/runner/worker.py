@@ -6,8 +6,9 @@ import logging
 import signal
 import traceback
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import gymnasium as gym
 
@@ -35,18 +36,15 @@ class WorkerConfig:
 
 
 class EnvCache:
-    """One supervised environment per task, built on first use."""
+    """One environment per task, built by `make(task)` on first use and kept for the worker's life."""
 
-    def __init__(self, config: WorkerConfig) -> None:
-        self.config = config
+    def __init__(self, make: Callable[[str], gym.Env]) -> None:
+        self.make = make
         self._envs: dict[str, gym.Env] = {}
 
     def get(self, task: str) -> gym.Env:
         if task not in self._envs:
-            # Gymnasium's passive checker cannot recover from a reset that raised (a corrupt episode):
-            # the contract tests check the envs instead, and a worker keeps one env per task for good.
-            env = gym.make(task_entry(task).env_id, image_size=self.config.image_size, disable_env_checker=True)
-            self._envs[task] = supervise(env, enabled=self.config.supervisor)
+            self._envs[task] = self.make(task)
         return self._envs[task]
 
     def close(self) -> None:
@@ -54,14 +52,23 @@ class EnvCache:
             env.close()
 
 
+def supervised_env(config: WorkerConfig, task: str) -> gym.Env:
+    """A task's environment as a run steps it: at the run's image size, behind the supervisor."""
+    # Gymnasium's passive checker cannot recover from a reset that raised (a corrupt episode):
+    # the contract tests check the envs instead, and a worker keeps one env per task for good.
+    env = gym.make(task_entry(task).env_id, image_size=config.image_size, disable_env_checker=True)
+    return supervise(env, enabled=config.supervisor)
+
+
 def local_worker(worker_id: int, config: WorkerConfig, jobs, results) -> None:
-    """Runs whole episodes with its own copy of the policy. jobs: (index, EpisodeSpec, record_video,
+    """Runs whole episodes with its own copy of the policy, sending its messages through
+    `results` (its own pipe to the executor). jobs: (index, EpisodeSpec, record_video,
     the instruction the policy reads or None for the episode's own)."""
     ignore_ctrl_c()
     try:
         policy = config.policy.build()
     except Exception:  # the runner built it once already, so this is rare: report it like a crash
-        results.put(("crash", worker_id, None, traceback.format_exc()))
+        results.send(("crash", worker_id, None, traceback.format_exc()))
         return
     _run_jobs(worker_id, config, jobs, results, lambda index: policy)
 
@@ -86,10 +93,10 @@ class ProxyPolicy:
         return self
 
     def reset(self, instruction: str, task) -> None:
-        self.requests.put(("reset", self.worker_id, self.index, (instruction, task)))
+        self.requests.send(("reset", self.worker_id, self.index, (instruction, task)))
 
     def act(self, observation: dict[str, Any]):
-        self.requests.put(("act", self.worker_id, self.index, observation))
+        self.requests.send(("act", self.worker_id, self.index, observation))
         kind, payload = self.replies.get()
         if kind == "fault":
             raise PolicyFault(payload)
@@ -110,20 +117,25 @@ def ignore_ctrl_c() -> None:
 
 
 def _run_jobs(worker_id: int, config: WorkerConfig, jobs, results, policy_for) -> None:
-    """The worker loop both kinds share: announce readiness, then run each job's episode with
-    `policy_for(index)`, with a heartbeat per step, and send its record at the end."""
+    """Both kinds of run worker: each job's episode with `policy_for(index)`, its record sent back."""
+    serve_jobs(worker_id, jobs, results, EnvCache(partial(supervised_env, config)),
+               lambda envs, job, on_step: run_job(config, envs, policy_for(job[0]), job, on_step))
+
+
+def serve_jobs(worker_id: int, jobs, results, envs: EnvCache, do_job: Callable[..., Any]) -> None:
+    """The loop every worker process shares (runs and `collect`): announce readiness, then for each
+    job send `do_job(envs, job, on_step)` back, `on_step` sending a heartbeat per step (what the
+    executor watches for hangs); a crash outside the job's own faults is reported, not raised."""
     import vla_bench  # noqa: F401  (registers tasks in a spawned process)
 
-    envs = EnvCache(config)
-    results.put(("ready", worker_id, None, None))
+    results.send(("ready", worker_id, None, None))
     try:
         while (job := jobs.get()) is not None:
             index = job[0]
-            record = run_job(config, envs, policy_for(index), job,
-                             on_step=lambda step, index=index: results.put(("step", worker_id, index, step)))
-            results.put(("done", worker_id, index, record))
-    except Exception:  # a crash outside an episode's own faults: tell the runner, which records it
-        results.put(("crash", worker_id, None, traceback.format_exc()))
+            payload = do_job(envs, job, lambda step, index=index: results.send(("step", worker_id, index, step)))
+            results.send(("done", worker_id, index, payload))
+    except Exception:  # a crash outside an episode's own faults: tell the executor, which records it
+        results.send(("crash", worker_id, None, traceback.format_exc()))
     finally:
         envs.close()
 

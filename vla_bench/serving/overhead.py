@@ -7,11 +7,10 @@ import sys
 import time
 from dataclasses import dataclass
 
-import gymnasium as gym
 import numpy as np
 
+from vla_bench.policy.latency import recorded_observations
 from vla_bench.policy.loader import PolicySpec
-from vla_bench.task.registry import task_entry
 
 
 @dataclass(frozen=True)
@@ -37,21 +36,10 @@ class OverheadResult:
 def measure_overhead(task: str = "PickUp", policy: str = "random", calls: int = 300,
                      image_size: int = 128) -> OverheadResult:
     """Time `act` on `calls` recorded observations of `task` (both cameras), in process and remote."""
-    from vla_bench.runner.episode import task_info
     from vla_bench.serving.client import RemotePolicy
     from vla_bench.serving.wire import pack
 
-    env = gym.make(task_entry(task).env_id, image_size=image_size, disable_env_checker=True)
-    obs, _ = env.reset(seed=0)
-    episode = env.unwrapped.episode
-    observations = [obs]
-    while len(observations) < calls:
-        obs, _, terminated, truncated, _ = env.step(env.action_space.sample())
-        observations.append(obs)
-        if terminated or truncated:
-            obs, _ = env.reset(seed=len(observations))
-    info = task_info(env, episode, privileged=False)
-    env.close()
+    observations, info = recorded_observations(task, calls, image_size)
 
     def timed(model) -> np.ndarray:
         model.reset(observations[0]["instruction"], info)
