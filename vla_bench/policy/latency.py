@@ -37,19 +37,22 @@ class BatchLatency:
 
 
 def recorded_observations(task: str, count: int, image_size: int = 128) -> tuple[list[dict[str, Any]], TaskInfo]:
-    """`count` observations of `task` under random actions (new episodes as needed), and the
-    TaskInfo of the first episode."""
+    """`count` observations of `task` under random actions, from the committed train episodes in
+    turn, and the TaskInfo of the first."""
     from vla_bench.runner.episode import task_info
+    from vla_bench.splits import load_manifest
 
+    episodes = load_manifest("train").for_task(task)
     env = gym.make(task_entry(task).env_id, image_size=image_size, disable_env_checker=True)
-    obs, _ = env.reset(seed=0)
-    info = task_info(env, env.unwrapped.episode, privileged=False)
+    obs, _ = env.reset(seed=episodes[0].seed, options={"episode": episodes[0]})
+    info = task_info(env, episodes[0], privileged=False)
     observations = [obs]
     while len(observations) < count:
         obs, _, terminated, truncated, _ = env.step(env.action_space.sample())
         observations.append(obs)
         if terminated or truncated:
-            obs, _ = env.reset(seed=len(observations))
+            episode = episodes[len(observations) % len(episodes)]
+            obs, _ = env.reset(seed=episode.seed, options={"episode": episode})
     env.close()
     return observations, info
 
