@@ -82,7 +82,8 @@ def main() -> None:
     summary = {
         "policy": args.policy, "policy_args": args.policy_arg, "executor": args.executor, "workers": workers,
         "machine": {"cores": os.cpu_count(), "cpu": platform.processor() or platform.machine(),
-                    "gl": os.environ.get("MUJOCO_GL", "default"), "gpu": _gpu()},
+                    "gl": json.loads((next(iter(walls.values()))[0] / "run.json").read_text())["gl_backend"],
+                    "gpu": _gpu()},
         "splits": {s: {"episodes": len(records[s]), "wall_s": round(w, 1),
                        "success": round(sum(r["success"] for r in records[s]) / max(len(records[s]), 1), 3),
                        "steps": sum(r["steps"] for r in records[s])} for s, (_, w) in walls.items()},
@@ -107,8 +108,8 @@ def _gpu() -> str | None:
 
 
 def _markdown(s: dict) -> str:
-    lines = [f"# {s['policy']} {' '.join(s['policy_args'])}: the full suite on {s['machine']['cores']} cores"
-             f"{', ' + s['machine']['gpu'] if s['machine']['gpu'] else ''} (MUJOCO_GL={s['machine']['gl']}, "
+    lines = [f"# {' '.join([s['policy'], *s['policy_args']])}: the full suite on {s['machine']['cores']} cores"
+             f"{', ' + s['machine']['gpu'] if s['machine']['gpu'] else ''} (GL: {s['machine']['gl']}, "
              f"{s['workers']} workers, executor {s['executor']})", "",
              "| split | episodes | steps | success | wall |", "|---|---:|---:|---:|---:|"]
     lines += [f"| {k} | {v['episodes']} | {v['steps']} | {v['success']:.3f} | {v['wall_s']:.1f} s |"

@@ -2,13 +2,15 @@
 the first has waited the batch window; and a batch that breaks fails only its culprits."""
 import asyncio
 import queue
+import threading
 import time
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from vla_bench.policy.base import TaskInfo
-from vla_bench.policy.batching import Batcher, act_each
+from vla_bench.policy.batching import Batcher, PolicyThread, act_each
 from vla_bench.policy.loader import PolicySpec
 from vla_bench.runner.executors import BatchedProcessExecutor, _Running
 from vla_bench.runner.worker import WorkerConfig
@@ -89,3 +91,15 @@ def test_the_batched_executor_fires_at_once_when_every_episode_waits():
         executor._on_message("act", w, {"proprio": np.zeros(15)}, busy)
     executor._after_messages(busy)
     assert executor.replies[0].get_nowait()[0] == executor.replies[1].get_nowait()[0] == "action"
+
+
+def test_a_policy_thread_runs_every_call_on_one_thread_and_moves_on_from_a_hung_one():
+    """CUDA keeps per-thread state (a fresh thread per call cost over a second a batch on a GPU)."""
+    thread = PolicyThread()
+    first, second = (thread.call(threading.get_ident, timeout=10) for _ in range(2))
+    assert first == second != threading.get_ident()
+    release = threading.Event()
+    with pytest.raises(TimeoutError):
+        thread.call(release.wait, timeout=0.2)  # hangs until released
+    assert thread.call(threading.get_ident, timeout=10) not in (first, threading.get_ident())  # a new thread
+    release.set()

@@ -2,12 +2,16 @@
 and `vla-bench serve` share.
 
 `act_each` makes one `act_batch` call fail only the observations that break the policy;
-`Batcher` gathers requests that arrive together into one call without waiting on a straggler.
+`Batcher` gathers requests that arrive together into one call without waiting on a straggler;
+`PolicyThread` runs a policy's calls on one long-lived thread.
 """
 from __future__ import annotations
 
 import asyncio
-from concurrent.futures import Executor
+import queue
+import threading
+from concurrent.futures import Executor, Future
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -87,3 +91,45 @@ class Batcher:
                     request.reply.set_exception(outcome)
                 else:
                     request.reply.set_result(outcome)
+
+
+class PolicyThread(Executor):
+    """Runs a policy's calls one at a time on one long-lived daemon thread. CUDA libraries keep
+    state per thread (cuBLAS and cuDNN handles cost about a second to make on a fresh thread), so a
+    fresh thread per call made every batch on a GPU take over a second. `call` gives up on a call
+    that outlasts its timeout: that call keeps its thread (a daemon, which cannot keep the process
+    alive), and later calls get a new one."""
+
+    def __init__(self) -> None:
+        self._start()
+
+    def _start(self) -> None:
+        self._jobs: queue.SimpleQueue = queue.SimpleQueue()
+        threading.Thread(target=self._serve, args=(self._jobs,), daemon=True, name="policy").start()
+
+    @staticmethod
+    def _serve(jobs: queue.SimpleQueue) -> None:
+        while True:
+            fn, args, kwargs, future = jobs.get()
+            if future.set_running_or_notify_cancel():
+                try:
+                    future.set_result(fn(*args, **kwargs))
+                except BaseException as err:  # the caller gets it
+                    future.set_exception(err)
+
+    def submit(self, fn, /, *args, **kwargs) -> Future:
+        future: Future = Future()
+        self._jobs.put((fn, args, kwargs, future))
+        return future
+
+    def call(self, fn: Callable[..., Any], *args: Any, timeout: float) -> Any:
+        """`fn(*args)` on the policy thread; TimeoutError after `timeout` seconds."""
+        try:
+            return self.submit(fn, *args).result(timeout)
+        except FutureTimeout:
+            self.abandon()
+            raise TimeoutError(f"the policy did not return within {timeout:g}s") from None
+
+    def abandon(self) -> None:
+        """Leave the current thread to its call; later calls run on a new one."""
+        self._start()

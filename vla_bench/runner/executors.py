@@ -7,14 +7,13 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
-import threading
 import time
 from dataclasses import asdict, dataclass
 from multiprocessing.connection import Connection, wait
 from typing import Any, Iterator, Protocol
 
 from vla_bench.errors import UsageError
-from vla_bench.policy.batching import act_each
+from vla_bench.policy.batching import PolicyThread, act_each
 from vla_bench.runner.resources import peak_gpu_mb, peak_resident_mb
 from vla_bench.runner.worker import WorkerConfig, batched_worker, failed_record, local_worker
 from vla_bench.specs import EpisodeSpec
@@ -216,6 +215,7 @@ class BatchedProcessExecutor(LocalProcessExecutor):
         self._waiting: dict[int, tuple[float, dict[str, Any]]] = {}  # worker: (when it asked, its observation)
         self._reset_faults: dict[int, str] = {}
         self.stats = BatchingStats()
+        self.policy_thread = PolicyThread()
 
     def _args(self, worker_id: int, jobs, outbox) -> tuple:
         self.replies[worker_id] = self.ctx.Queue()
@@ -233,7 +233,7 @@ class BatchedProcessExecutor(LocalProcessExecutor):
         if kind == "reset":
             instruction, task = payload
             try:
-                self.policy.reset(instruction, task)
+                self.policy_thread.call(self.policy.reset, instruction, task, timeout=self.step_timeout)
             except Exception as err:  # answered as a fault instead of the episode's first action
                 self._reset_faults[worker_id] = f"policy reset raised {type(err).__name__}: {err}"
         elif kind == "act" and worker_id in self._reset_faults:
@@ -265,18 +265,14 @@ class BatchedProcessExecutor(LocalProcessExecutor):
         self._waiting.clear()
 
     def _answer(self, observations: list[dict[str, Any]]) -> list[tuple[str, Any]]:
-        """Replies to the waiting observations: one `act_batch` call, on a daemon thread so that a
-        hung policy cannot keep the process alive; only the episodes whose observation breaks the
-        policy fail (`act_each`)."""
-        outcome: dict[str, Any] = {}
-        thread = threading.Thread(target=lambda: outcome.update(actions=act_each(self.policy, observations)),
-                                  daemon=True)
-        thread.start()
-        thread.join(self.step_timeout)
-        if thread.is_alive():
+        """Replies to the waiting observations: one `act_batch` call on the policy thread, of which
+        only the episodes whose observation breaks the policy fail (`act_each`)."""
+        try:
+            actions = self.policy_thread.call(act_each, self.policy, observations, timeout=self.step_timeout)
+        except TimeoutError:
             return [("fault", f"policy step exceeded --step-timeout of {self.step_timeout:g}s")] * len(observations)
         return [("fault", f"policy raised {type(a).__name__}: {a}") if isinstance(a, Exception) else ("action", a)
-                for a in outcome["actions"]]
+                for a in actions]
 
 
 EXECUTORS = ("auto", "local", "batched", "ray")

@@ -21,7 +21,6 @@ import logging
 import os
 import socket
 import tempfile
-import threading
 import time
 import uuid
 from collections import Counter, deque
@@ -35,7 +34,7 @@ from ray.exceptions import GetTimeoutError, RayActorError, RayError, RayTaskErro
 
 from vla_bench.errors import UsageError
 from vla_bench.policy.base import TaskInfo
-from vla_bench.policy.batching import Batcher, act_each
+from vla_bench.policy.batching import Batcher, PolicyThread, act_each
 from vla_bench.policy.loader import PolicySpec
 from vla_bench.runner.episode import EpisodeLost
 from vla_bench.runner.executors import FIRST_STEP_GRACE_S, Job
@@ -89,8 +88,8 @@ class EpisodeActor:
 class PolicyActor:
     """Serves one policy to many episode actors, batching the observations that arrive together.
     Every answer carries this incarnation's id, so an episode notices a restart (which lost the
-    state its `reset` made) and runs again. The policy's calls take turns; one that waits for its
-    turn past the step timeout (a call hangs) fails instead of queueing for good."""
+    state its `reset` made) and runs again. The policy's calls take turns on one thread; one that
+    outlasts the step timeout (a call hangs) fails, and later calls get a new thread."""
 
     def __init__(self, spec: PolicySpec, clients: int, batch_wait_s: float, step_timeout: float, cwd: str) -> None:
         import vla_bench  # noqa: F401
@@ -99,28 +98,27 @@ class PolicyActor:
         self.policy = spec.build()
         self.incarnation = uuid.uuid4().hex
         self.clients, self.batch_wait_s, self.step_timeout = clients, batch_wait_s, step_timeout
-        self.turn = threading.Lock()
+        self.thread = PolicyThread()
         self.batcher: Batcher | None = None
         self.batching: asyncio.Task | None = None
 
     async def reset(self, instruction: str, task: TaskInfo) -> str:
-        await asyncio.get_running_loop().run_in_executor(None, self._in_turn, self.policy.reset, instruction, task)
+        await self._in_turn(self.policy.reset, instruction, task)
         return self.incarnation
 
     async def act(self, observation: dict[str, Any]) -> tuple[str, Any]:
         if self.batcher is None:
-            self.batcher = Batcher(partial(self._in_turn, act_each, self.policy), lambda: self.clients,
-                                   self.batch_wait_s)
+            self.batcher = Batcher(partial(act_each, self.policy), lambda: self.clients, self.batch_wait_s,
+                                   self.thread)
             self.batching = asyncio.get_running_loop().create_task(self.batcher.run())
         return self.incarnation, await self.batcher.submit(observation)
 
-    def _in_turn(self, call, *args):
-        if not self.turn.acquire(timeout=self.step_timeout):
-            raise TimeoutError(f"the policy's previous call has not returned in {self.step_timeout:g}s")
+    async def _in_turn(self, call, *args) -> Any:
         try:
-            return call(*args)
-        finally:
-            self.turn.release()
+            return await asyncio.wait_for(asyncio.wrap_future(self.thread.submit(call, *args)), self.step_timeout)
+        except asyncio.TimeoutError:
+            self.thread.abandon()
+            raise TimeoutError(f"the policy did not return within {self.step_timeout:g}s") from None
 
     def usage(self) -> tuple[float, float | None]:
         """Peak resident and GPU memory of this process, in MB."""

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from vla_bench.policy.base import Policy, TaskInfo
-from vla_bench.policy.batching import Batcher, act_each
+from vla_bench.policy.batching import Batcher, PolicyThread, act_each
 from vla_bench.policy.loader import PolicySpec
 from vla_bench.serving.client import EPISODE_KEYS, MAX_MESSAGE_BYTES
 from vla_bench.serving.wire import pack, unpack
@@ -94,7 +94,8 @@ class PolicyServer:
     async def _serve(self, ready) -> None:
         from websockets.asyncio.server import serve
 
-        self._batcher = Batcher(self._act_batch, lambda: len(self._active), self.batch_wait_s, self._threads)
+        # the shared policy's calls on one thread of their own (see PolicyThread: CUDA state is per thread)
+        self._batcher = Batcher(self._act_batch, lambda: len(self._active), self.batch_wait_s, PolicyThread())
         batcher = asyncio.create_task(self._batcher.run()) if self.shared is not None else None
         async with serve(self._handle, self.host, self.port, compression=None, max_size=MAX_MESSAGE_BYTES,
                          process_request=_health_check) as server:
