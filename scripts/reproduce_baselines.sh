@@ -30,8 +30,9 @@ run() {  # run POLICY SPLIT OUT [ARGS...]: an official run, resumed if it was in
 for stage in ${*:-demos train runs curves results}; do
   case $stage in
     demos)
+      # lossless: the baselines train on frames exactly as the evaluation renders them, not on video
       [ -d "$DATA" ] || $VLA collect --split train --seed 1 --episodes-per-task "$EPISODES" --action-noise 0.2 \
-        --workers "$WORKERS" --out "$DATA" --no-progress ;;
+        --workers "$WORKERS" --out "$DATA" --lossless --no-progress ;;
     train)
       mkdir -p "$TRAINING"
       pids=()

@@ -203,8 +203,10 @@ def _parser() -> argparse.ArgumentParser:
     collector = commands.add_parser("collect", help="record the oracle's demonstrations as LeRobot datasets",
                                     description="Run the scripted expert on fresh episodes drawn from a split's "
                                                 "definition (never an episode of a committed manifest) and write "
-                                                "OUT/manipulation and OUT/navigation in the LeRobotDataset v2.1 "
-                                                "layout (parquet, PNG frames). OUT appears only once complete.")
+                                                "OUT/manipulation and OUT/navigation as LeRobot datasets (format "
+                                                "v3.0: parquet data, MP4 video per camera), which LeRobot's own "
+                                                "LeRobotDataset and training script read. OUT appears only once "
+                                                "complete.")
     collector.add_argument("--split", default="train", help="(default: %(default)s)")
     collector.add_argument("--episodes-per-task", type=_at_least(1), default=50, help="(default: %(default)s)")
     collector.add_argument("--seed", type=int, default=1, help="which fresh draw (default: %(default)s)")
@@ -220,6 +222,9 @@ def _parser() -> argparse.ArgumentParser:
     collector.add_argument("--step-timeout", type=_finite("seconds", positive=True), default=30.0, metavar="SECONDS",
                            help="leave out (with a warning) an episode whose expert takes longer than this for one "
                                 "step, or whose worker dies; its worker is replaced (default: 30)")
+    collector.add_argument("--lossless", action="store_true",
+                           help="store camera frames as PNG images in the data files, exactly as rendered, instead "
+                                "of AV1 video (several times larger)")
     collector.add_argument("--no-progress", action="store_true", help="no progress bar")
     collector.set_defaults(handler=_collect)
 
@@ -451,7 +456,7 @@ def _collect(args: argparse.Namespace) -> int:
         task_entry(task)
     out = collect(args.split, args.out, args.episodes_per_task, tasks or None, only_successful=not args.keep_failures,
                   seed=args.seed, workers=args.workers or os.cpu_count() or 1, action_noise=args.action_noise,
-                  progress=not args.no_progress, step_timeout=args.step_timeout)
+                  progress=not args.no_progress, step_timeout=args.step_timeout, lossless=args.lossless)
     for root in dataset_roots(out):
         dataset = LeRobotDataset(root)
         print(f"{len(dataset)} episodes, {dataset.info['total_frames']} frames: {root}")

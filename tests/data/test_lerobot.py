@@ -1,10 +1,13 @@
-"""Collected demonstrations round-trip through the loader exactly as the environment produced them."""
+"""Collected demonstrations round-trip through the loader as the environment produced them: exactly
+with PNG frames, within the codec's error and in their place with video; v2.1 datasets still load."""
 import json
 import os
 import signal
+from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
+import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
@@ -12,13 +15,16 @@ from vla_bench.cli import main
 from vla_bench.data.cameras import depth_image
 from vla_bench.data.collect import SCHEMAS, DemonstrationExecutor, collect, record_demonstration
 from vla_bench.data.lerobot import LeRobotDataset, LeRobotWriter
+from vla_bench.data.lerobot import writer as layout
 from vla_bench.splits import SPLITS, committed_seeds, generate_manifest, load_manifest
 
+V21_FIXTURE = Path(__file__).parent / "fixtures" / "lerobot_v21"
 
-def _writer(root, domain="manipulation", fps=10):
+
+def _writer(root, domain="manipulation", fps=10, video=False):
     schema = SCHEMAS[domain]
     return LeRobotWriter(root, fps=fps, robot_type=schema.robot_type, state_names=schema.state_names,
-                         action_names=schema.action_names)
+                         action_names=schema.action_names, video=video)
 
 
 def test_demonstrations_round_trip(tmp_path):
@@ -73,16 +79,74 @@ def test_collect_command_writes_a_dataset_per_domain(tmp_path, capsys):
     assert main(["collect", "--split", "train", "--tasks", "PickUp,OpenDrawer,GoToObject", "--episodes-per-task", "1",
                  "--out", str(out), "--workers", "1"]) == 0
     info = json.loads((out / "manipulation" / "meta" / "info.json").read_text())
-    assert info["codebase_version"] == "v2.1" and info["total_episodes"] == 2 and info["fps"] == 10
+    assert info["codebase_version"] == "v3.0" and info["total_episodes"] == 2 and info["fps"] == 10
     assert {"observation.images.front", "observation.images.wrist", "observation.state", "action"} <= set(info["features"])
+    assert info["features"]["observation.images.front"]["dtype"] == "video"
     navigation = json.loads((out / "navigation" / "meta" / "info.json").read_text())
     assert navigation["total_episodes"] == 1 and navigation["features"]["action"]["shape"] == [1]
     assert "observation.images.depth" in navigation["features"]
-    data = out / "manipulation" / "data" / "chunk-000"
-    table = pq.read_table(data / "episode_000001.parquet")
-    assert table.num_rows == info["total_frames"] - pq.read_table(data / "episode_000000.parquet").num_rows
-    assert len((out / "manipulation" / "meta" / "tasks.jsonl").read_text().splitlines()) == 2
+    # both episodes in one data file, one row per step; one video file per camera
+    table = pq.read_table(out / "manipulation" / "data" / "chunk-000" / "file-000.parquet")
+    assert table.num_rows == info["total_frames"] and set(table.column("episode_index").to_pylist()) == {0, 1}
+    for camera in ("front", "wrist"):
+        assert (out / "manipulation" / "videos" / f"observation.images.{camera}" / "chunk-000" / "file-000.mp4").exists()
+    assert not (out / "manipulation" / "videos" / ".parts").exists()
+    assert len(pd.read_parquet(out / "manipulation" / "meta" / "tasks.parquet")) == 2
     assert main(["collect", "--split", "train", "--tasks", "PickUp", "--episodes-per-task", "1", "--out", str(out)]) == 2
+
+
+def test_video_frames_come_back_close_and_in_their_place(tmp_path):
+    """AV1 is lossy: each decoded frame is near what was rendered, and nearer to its own step than
+    to the steps beside it, in the second episode of a file too (its frames start mid-video)."""
+    env = gym.make("vla_bench/PickUp-v0")
+    demos = [record_demonstration(env, e) for e in load_manifest("train").for_task("PickUp")[:2]]
+    video_writer = _writer(tmp_path / "ds", video=True)
+    for demo in demos:
+        video_writer.add(demo)
+    video_writer.close()
+    dataset = LeRobotDataset(tmp_path / "ds")
+    for demo, loaded in zip(demos, dataset):
+        assert np.array_equal(loaded.action, demo.action.astype(np.float32))
+        for key, frames in demo.images.items():
+            decoded = loaded.images[key].astype(float)
+            assert decoded.shape == frames.shape
+            error = np.abs(decoded - frames).mean(axis=(1, 2, 3))
+            assert error.max() < 4.0, key  # grey levels out of 255
+            for t in range(1, len(frames) - 1):
+                own, *beside = (np.abs(decoded[t] - frames[s]).mean() for s in (t, t - 1, t + 1))
+                changed = [np.abs(frames[t].astype(float) - frames[s]).mean() > 2 * own for s in (t - 1, t + 1)]
+                assert all(own < b for b, c in zip(beside, changed) if c), (key, t)
+
+
+def test_files_roll_over_at_their_size_limit(tmp_path, monkeypatch):
+    """Data and video files take episodes until the next would pass the limit, as LeRobot's do."""
+    monkeypatch.setattr(layout, "DATA_FILE_MB", 0.001)
+    monkeypatch.setattr(layout, "VIDEO_FILE_MB", 0.001)
+    env = gym.make("vla_bench/CloseDrawer-v0")
+    demos = [record_demonstration(env, e) for e in generate_manifest("train", 3, seed=4, tasks=["CloseDrawer"]).episodes]
+    for video in (False, True):
+        root = tmp_path / f"video-{video}"
+        files = _writer(root, video=video)
+        for demo in demos:
+            files.add(demo)
+        files.close()
+        assert len(list((root / "data").glob("*/*.parquet"))) == 3
+        if video:
+            assert len(list((root / "videos" / "observation.images.front").glob("*/*.mp4"))) == 3
+        for demo, loaded in zip(demos, LeRobotDataset(root)):
+            assert np.array_equal(loaded.state, demo.state.astype(np.float32))
+            assert np.abs(loaded.images["observation.images.wrist"].astype(float) - demo.images[
+                "observation.images.wrist"]).mean() < (4.0 if video else 1e-9)
+
+
+def test_datasets_of_the_v21_layout_still_load():
+    """What `collect` wrote before LeRobot's v3.0 (PNG frames, an episode per file, jsonl metadata)."""
+    dataset = LeRobotDataset(V21_FIXTURE)
+    assert dataset.version == "v2.1" and len(dataset) == 2
+    episode = dataset.episode(1)
+    assert episode.images["observation.images.front"].shape == (3, 128, 128, 3) and episode.action.shape == (3, 7)
+    assert episode.meta["task"] == "CloseDrawer" and episode.meta["episode_id"] == "train/CloseDrawer/001"
+    assert episode.instruction == dataset.tasks[1] and episode.success
 
 
 def test_demonstrations_never_repeat_an_evaluation_episode():
@@ -134,19 +198,31 @@ def test_a_recording_that_hangs_or_dies_is_left_out_and_collection_goes_on(tmp_p
     assert f"episode {lost[0]} left out of the dataset" in caplog.text
 
 
-def test_the_meta_files_lerobot_v21_reads_are_there(tmp_path):
+def test_the_meta_files_lerobot_v30_reads_are_there(tmp_path):
     env = gym.make("vla_bench/OpenDrawer-v0")
-    demo = record_demonstration(env, load_manifest("train").for_task("OpenDrawer")[0])
-    writer = _writer(tmp_path / "ds")
-    writer.add(demo)
-    writer.close()
+    demos = [record_demonstration(env, e) for e in load_manifest("train").for_task("OpenDrawer")[:2]]
+    files = _writer(tmp_path / "ds", video=True)
+    for demo in demos:
+        files.add(demo)
+    files.close()
     meta = tmp_path / "ds" / "meta"
-    for name in ("info.json", "tasks.jsonl", "episodes.jsonl", "episodes_stats.jsonl"):
+    for name in ("info.json", "tasks.parquet", "stats.json", "episodes/chunk-000/file-000.parquet"):
         assert (meta / name).exists(), name
-    (stats,) = [json.loads(line) for line in (meta / "episodes_stats.jsonl").read_text().splitlines()]
-    action = stats["stats"]["action"]
-    assert np.allclose(action["mean"], demo.action.mean(axis=0)) and action["count"] == [len(demo)]
-    image = stats["stats"]["observation.images.front"]
+    episodes = pq.read_table(meta / "episodes" / "chunk-000" / "file-000.parquet").to_pylist()
+    first, second = episodes
+    assert first["dataset_from_index"] == 0 and first["dataset_to_index"] == second["dataset_from_index"] == len(demos[0])
+    key = "videos/observation.images.front"
+    assert first[f"{key}/to_timestamp"] == second[f"{key}/from_timestamp"] == pytest.approx(len(demos[0]) / 10)
+    assert np.allclose(first["stats/action/mean"], demos[0].action.mean(axis=0)) and first["stats/action/count"] == [
+        len(demos[0])]
+    assert second["vla_bench/task"] == "OpenDrawer" and second["vla_bench/success"] is True
+    # the dataset's statistics are those of all its frames together
+    merged = json.loads((meta / "stats.json").read_text())
+    actions = np.concatenate([d.action for d in demos])
+    assert np.allclose(merged["action"]["mean"], actions.mean(axis=0)) and np.allclose(merged["action"]["std"],
+                                                                                      actions.std(axis=0))
+    assert merged["action"]["count"] == [len(actions)]
+    image = merged["observation.images.front"]
     assert np.array(image["mean"]).shape == (3, 1, 1) and 0 <= np.min(image["min"]) <= np.max(image["max"]) <= 1
 
 

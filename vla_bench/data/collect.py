@@ -8,6 +8,8 @@ executed while the recorded action stays the expert's, so policies see how to re
     OUT/manipulation/   the tabletop tasks' dataset (front and wrist cameras, 7-D actions)
     OUT/navigation/     the navigation tasks' dataset (colour and depth cameras, discrete actions)
 
+Cameras are stored as MP4 video, as LeRobot records them, or with `lossless` as PNG images.
+
 The folder appears only when collection finished: it is written as OUT.partial and renamed.
 """
 from __future__ import annotations
@@ -22,7 +24,7 @@ import gymnasium as gym
 import numpy as np
 
 from vla_bench.data.cameras import CAMERA_FEATURES, DOMAIN_CAMERAS, camera_frame
-from vla_bench.data.lerobot import EncodedImages, Episode, LeRobotWriter
+from vla_bench.data.lerobot import EncodedFrames, Episode, LeRobotWriter
 from vla_bench.errors import UsageError
 from vla_bench.policy import OraclePolicy
 from vla_bench.runner.episode import check_action, task_info
@@ -106,12 +108,13 @@ def _perturbed(action, domain: str, action_noise: float, noise: np.random.Genera
 
 def collect(split: str, out: Path, episodes_per_task: int = 50, tasks: list[str] | None = None,
             only_successful: bool = True, seed: int = DEFAULT_SEED, workers: int = 1, action_noise: float = 0.0,
-            progress: bool = True, step_timeout: float = 30.0) -> Path:
+            progress: bool = True, step_timeout: float = 30.0, lossless: bool = False) -> Path:
     """Record the oracle on `episodes_per_task` fresh episodes of every task of `split` (or of
     `tasks`); failed demonstrations are left out unless `only_successful` is False. `workers`
     processes record (the runner's, with its hang protection: a worker silent for longer than
     `step_timeout` in a step, or one that dies, is replaced and its episode left out with a
-    warning). Episodes are written in order, so the datasets are the same for any `workers`."""
+    warning). Episodes are written in order, so the datasets are the same for any `workers`.
+    `lossless` stores frames as PNG images instead of MP4 video."""
     from tqdm import tqdm
 
     out = Path(out)
@@ -124,15 +127,15 @@ def collect(split: str, out: Path, episodes_per_task: int = 50, tasks: list[str]
     writers: dict[str, LeRobotWriter] = {}
     pool = DemonstrationExecutor(min(workers, len(chosen)) or 1, step_timeout)
     try:
-        recorded = tqdm(pool.run([(i, e, action_noise) for i, e in enumerate(chosen)]), total=len(chosen),
+        recorded = tqdm(pool.run([(i, e, action_noise, not lossless) for i, e in enumerate(chosen)]), total=len(chosen),
                         unit="episode", disable=not progress, desc=f"collect {split}")
         for episode, outcome in zip(chosen, in_order(recorded, [e.episode_id for e in chosen])):
             if isinstance(outcome, LostDemonstration):
                 log.warning("episode %s left out of the dataset: %s", episode.episode_id, outcome.error)
                 continue
-            demo, images = outcome
+            demo, frames = outcome
             if demo.success or not only_successful:
-                _writer(writers, partial, episode.task).add(demo, images)
+                _writer(writers, partial, episode.task, not lossless).add(demo, frames)
         for writer in writers.values():
             writer.close()
     except BaseException:
@@ -162,16 +165,23 @@ def _episode_of(outcome: Any) -> str:
     return outcome.episode_id if isinstance(outcome, LostDemonstration) else outcome[0].meta["episode_id"]
 
 
-def _writer(writers: dict[str, LeRobotWriter], root: Path, task: str) -> LeRobotWriter:
+def _writer(writers: dict[str, LeRobotWriter], root: Path, task: str, as_video: bool) -> LeRobotWriter:
     entry = task_entry(task)
     if entry.domain not in writers:
-        probe = gym.make(entry.env_id)
-        fps = probe.unwrapped.metadata["render_fps"]
-        probe.close()
         schema = SCHEMAS[entry.domain]
-        writers[entry.domain] = LeRobotWriter(root / entry.domain, fps=fps, robot_type=schema.robot_type,
-                                              state_names=schema.state_names, action_names=schema.action_names)
+        writers[entry.domain] = LeRobotWriter(root / entry.domain, fps=task_fps(task), robot_type=schema.robot_type,
+                                              state_names=schema.state_names, action_names=schema.action_names,
+                                              video=as_video)
     return writers[entry.domain]
+
+
+def task_fps(task: str) -> int:
+    """A task's control rate, the frame rate of its dataset and videos."""
+    probe = gym.make(task_entry(task).env_id)
+    try:
+        return int(probe.unwrapped.metadata["render_fps"])
+    finally:
+        probe.close()
 
 
 def dataset_roots(path: Path) -> list[Path]:
@@ -207,8 +217,9 @@ class DemonstrationExecutor(LocalProcessExecutor):
         return LostDemonstration(episode.episode_id, error)
 
 
-def _record(envs: EnvCache, job: tuple[int, EpisodeSpec, float], on_step) -> tuple[Episode, EncodedImages]:
-    """A demonstration with its frames already PNG-encoded (and not sent back raw)."""
-    _, episode, action_noise = job
-    demo = record_demonstration(envs.get(episode.task), episode, action_noise, on_step)
-    return replace(demo, images={}), EncodedImages.of(demo)
+def _record(envs: EnvCache, job: tuple[int, EpisodeSpec, float, bool], on_step) -> tuple[Episode, EncodedFrames]:
+    """A demonstration with its frames already encoded (and not sent back raw)."""
+    _, episode, action_noise, as_video = job
+    env = envs.get(episode.task)
+    demo = record_demonstration(env, episode, action_noise, on_step)
+    return replace(demo, images={}), EncodedFrames.of(demo, env.unwrapped.metadata["render_fps"], as_video)
