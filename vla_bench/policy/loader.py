@@ -2,8 +2,9 @@
 
 Accepted forms: a built-in name (`random`, `oracle`, or a learned baseline of
 `vla_bench.baselines`' registry such as `rt1`), `package.module:Class`, `path/to/file.py:Class`,
-a name registered under the entry-point group `vla_bench.policies`, or `ws://HOST:PORT` (a policy
-server, `vla_bench.serving.client`).
+a name registered under the entry-point group `vla_bench.policies`, `ws://HOST:PORT` (a policy
+server, `vla_bench.serving.client`), or `lerobot:DIR` (a LeRobot checkpoint,
+`vla_bench.policy.lerobot_checkpoint`).
 """
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from typing import Any
 from vla_bench.baselines.registry import EXTRA_HINT, baseline_names
 from vla_bench.errors import UnknownName, UsageError
 from vla_bench.policy.base import Policy
+from vla_bench.policy.lerobot_checkpoint import is_lerobot, lerobot_policy_class
 
 # reference policies; the learned baselines come from their registry (imported on use: they need torch)
 REFERENCE = {
@@ -50,6 +52,8 @@ class PolicySpec:
             from vla_bench.serving.client import remote_policy_class
 
             return remote_policy_class(self.args.get("profile", "vla_bench"))
+        if is_lerobot(self.reference):
+            return lerobot_policy_class(self.reference, self.args.get("cameras"))
         return resolve_policy_class(self.reference)
 
     def build(self) -> Policy:
@@ -93,7 +97,7 @@ def resolve_policy_class(reference: str) -> type:
             return ep.load()
     if ":" not in reference:
         raise PolicyLoadError(f"unknown policy {reference!r}; valid names: {', '.join(registered_policies())}, "
-                              "or package.module:Class, or path/to/file.py:Class")
+                              "or package.module:Class, path/to/file.py:Class, ws://HOST:PORT or lerobot:DIR")
     return _import_class(reference, reference)
 
 

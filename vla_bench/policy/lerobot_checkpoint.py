@@ -1,0 +1,139 @@
+"""`--policy lerobot:DIR`: a LeRobot `PreTrainedPolicy` checkpoint (ACT, Diffusion, SmolVLA, pi0 ...)
+evaluated unchanged, with the pre- and post-processors saved beside it.
+
+The checkpoint's `config.json` says what the policy reads and emits, so the class is made from it
+before any model loads (the runner checks it against each task): every declared input feature is
+matched to one of the suite's observations, and the action's size picks the action space (7:
+the end-effector delta of manipulation, 1: navigation's move index). Cameras match by the names
+`vla-bench collect` gives them, or as `--policy-arg cameras='{"FEATURE": "rgb"}'` says; a feature
+that matches nothing is an error that names it. Action chunks are the policy's own business:
+`select_action` keeps its queue (or temporal ensemble) and is reset at each episode's start.
+"""
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+
+from vla_bench.data.cameras import CAMERA_FEATURES, camera_frame
+from vla_bench.errors import UnknownName
+from vla_bench.policy.base import Policy, TaskInfo
+
+PREFIX = "lerobot:"
+INSTALL_HINT = "pip install 'vla-bench[lerobot]' (LeRobot pins its own PyTorch; a virtual environment of its own " \
+               "is simplest: bash scripts/lerobot_env.sh)"
+# the suite's camera for each feature name a LeRobot policy may declare
+CAMERA_SOURCES = {feature: camera for camera, feature in CAMERA_FEATURES.items()} | {"observation.image": "rgb"}
+STATE_FEATURE = "observation.state"
+ACTION_MODES = {7: "ee_delta", 1: "discrete"}
+
+
+class LeRobotCheckpointError(UnknownName):
+    """DIR is not a LeRobot checkpoint this suite can feed: the message says why."""
+
+
+def is_lerobot(reference: str) -> bool:
+    return reference.startswith(PREFIX)
+
+
+def lerobot_policy_class(reference: str, cameras: dict[str, str] | None = None) -> type:
+    """A subclass of LeRobotCheckpoint declaring, from DIR/config.json, the observations the
+    policy reads and its action space."""
+    directory = Path(reference[len(PREFIX):]).expanduser()
+    config_path = directory / "config.json"
+    if not config_path.is_file():
+        raise LeRobotCheckpointError(f"{directory} holds no config.json: give a LeRobot checkpoint folder (what "
+                                     "lerobot-train saves as checkpoints/NNNNNN/pretrained_model)")
+    config = json.loads(config_path.read_text())
+    action_shape = config.get("output_features", {}).get("action", {}).get("shape", [])
+    if len(action_shape) != 1 or action_shape[0] not in ACTION_MODES:
+        raise LeRobotCheckpointError(f"{directory}: an action of shape {action_shape} matches neither action space "
+                                     "(7: manipulation's end-effector delta, 1: navigation's move index)")
+    sources = _match_inputs(config.get("input_features", {}), cameras or {}, directory)
+    if importlib.util.find_spec("lerobot") is None:
+        raise LeRobotCheckpointError(f"--policy {reference} needs LeRobot, which is not installed: {INSTALL_HINT}")
+    return type(f"LeRobot{config.get('type', '').upper()}", (LeRobotCheckpoint,), {
+        "__doc__": LeRobotCheckpoint.__doc__, "directory": directory, "sources": sources,
+        "observation_keys": tuple(dict.fromkeys(sources.values())), "action_mode": ACTION_MODES[action_shape[0]],
+        "name": f"lerobot-{config.get('type', 'policy')}",
+    })
+
+
+def _match_inputs(features: dict[str, dict], cameras: dict[str, str], directory: Path) -> dict[str, str]:
+    """Each input feature -> the observation key it is made from."""
+    sources, unmatched = {}, []
+    for name, feature in features.items():
+        kind = feature.get("type")
+        if kind == "VISUAL" and (name in cameras or name in CAMERA_SOURCES):
+            sources[name] = cameras.get(name, CAMERA_SOURCES.get(name))
+        elif kind == "STATE" and name == STATE_FEATURE:
+            sources[name] = "proprio"
+        else:
+            unmatched.append(f"{name} ({kind}, shape {feature.get('shape')})")
+    if unmatched:
+        raise LeRobotCheckpointError(
+            f"{directory}: the policy reads features the suite cannot give: {', '.join(unmatched)}. The suite gives "
+            f"cameras {', '.join(sorted(CAMERA_SOURCES))} and {STATE_FEATURE} (the proprio); map other camera names "
+            "with --policy-arg cameras='{\"FEATURE\": \"rgb\"}' (rgb, wrist_rgb or depth)")
+    return sources
+
+
+class LeRobotCheckpoint(Policy):
+    """A LeRobot checkpoint with its processors (--policy lerobot:DIR)."""
+
+    directory: ClassVar[Path]
+    sources: ClassVar[dict[str, str]]  # LeRobot input feature -> observation key
+
+    def __init__(self, device: str = "cpu", threads: int = 1, cameras: dict[str, str] | None = None) -> None:
+        import torch
+        from lerobot.configs.policies import PreTrainedConfig
+        from lerobot.policies.factory import get_policy_class, make_pre_post_processors
+
+        if device == "cpu":
+            torch.set_num_threads(threads)
+        config = PreTrainedConfig.from_pretrained(self.directory)
+        config.device = device
+        self.model = get_policy_class(config.type).from_pretrained(self.directory, config=config).eval()
+        self.preprocess, self.postprocess = make_pre_post_processors(
+            config, pretrained_path=str(self.directory),
+            preprocessor_overrides={"device_processor": {"device": device}})
+        self.shapes = {name: tuple(f.shape) for name, f in config.input_features.items()}
+        self.checkpoint_path = self.directory / "model.safetensors"
+        self.instruction, self.moves = "", 0
+
+    def reset(self, instruction: str, task: TaskInfo) -> None:
+        self.instruction = instruction
+        self.moves = getattr(task.action_space, "n", 0)
+        self.model.reset()  # empties the action queue of chunking policies
+        self.preprocess.reset()
+        self.postprocess.reset()
+
+    def act(self, observation: dict[str, Any]) -> np.ndarray | int:
+        import torch
+
+        batch: dict[str, Any] = {"task": [self.instruction]}
+        for name, key in self.sources.items():
+            if key == "proprio":
+                batch[name] = torch.as_tensor(observation["proprio"], dtype=torch.float32)[None]
+            else:
+                batch[name] = self._image(camera_frame(observation, key), self.shapes[name])
+        with torch.inference_mode():
+            action = self.postprocess(self.model.select_action(self.preprocess(batch)))
+        action = action.reshape(-1).float().cpu().numpy()
+        if self.action_mode == "discrete":  # the move's index, stored as a float by `collect`
+            return int(np.clip(np.rint(action[0]), 0, self.moves - 1))  # NaN raises: the episode's fault
+        return action.astype(np.float64)
+
+    @staticmethod
+    def _image(frame: np.ndarray, shape: tuple[int, ...]):
+        """(H, W, 3) uint8 -> (1, 3, h, w) float in [0, 1], as LeRobot's datasets give frames; resized
+        (bilinear) where the policy was trained on another size."""
+        import torch
+
+        image = torch.from_numpy(np.ascontiguousarray(frame)).permute(2, 0, 1)[None].float() / 255.0
+        if tuple(image.shape[-2:]) != tuple(shape[-2:]):
+            image = torch.nn.functional.interpolate(image, size=tuple(shape[-2:]), mode="bilinear", align_corners=False)
+        return image
