@@ -16,6 +16,7 @@ import torch
 
 from vla_bench.baselines.configuration import BaselineConfig
 from vla_bench.baselines.language import SentenceEncoder
+from vla_bench.data.actions import move_indices
 from vla_bench.data.cameras import CAMERA_FEATURES
 from vla_bench.data.collect import SCHEMAS, dataset_roots
 from vla_bench.data.lerobot import LeRobotDataset
@@ -135,7 +136,9 @@ def _dataset(root: Path) -> LeRobotDataset:
 
 def _read_episode(job: tuple[Path, int, tuple[str, ...]]) -> tuple[np.ndarray, np.ndarray, np.ndarray, str, str]:
     root, index, features = job
-    episode = _dataset(root).episode(index)
+    dataset = _dataset(root)
+    episode = dataset.episode(index)
     images = np.stack([episode.images[feature] for feature in features], axis=1)
-    return (images, episode.state.astype(np.float32), episode.action.astype(np.float32), episode.instruction,
+    actions = move_indices(episode.action) if _domain(dataset) == "navigation" else episode.action
+    return (images, episode.state.astype(np.float32), actions.astype(np.float32), episode.instruction,
             episode.meta.get("task", ""))

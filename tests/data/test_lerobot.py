@@ -12,6 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from vla_bench.cli import main
+from vla_bench.data.actions import MOVES, move_indices
 from vla_bench.data.cameras import depth_image
 from vla_bench.data.collect import SCHEMAS, DemonstrationExecutor, collect, record_demonstration
 from vla_bench.data.lerobot import LeRobotDataset, LeRobotWriter
@@ -64,14 +65,17 @@ def test_navigation_demonstrations_round_trip(tmp_path):
     writer.add(demo)
     writer.close()
     loaded = LeRobotDataset(tmp_path / "nav").episode(0)
-    assert loaded.success and loaded.action.shape == (len(demo), 1) and loaded.state.shape == (len(demo), 4)
-    assert set(loaded.action[:, 0]) <= {0.0, 1.0, 2.0, 3.0} and loaded.action[-1, 0] == 0  # ends with stop
+    assert loaded.success and loaded.action.shape == (len(demo), 4) and loaded.state.shape == (len(demo), 4)
+    assert np.array_equal(loaded.action.sum(axis=1), np.ones(len(demo)))  # one-hot over the moves
+    moves = move_indices(loaded.action)
+    assert moves.shape == (len(demo), 1) and moves[-1, 0] == MOVES.index("stop") and set(moves[:, 0]) > {0, 1}
     obs, _ = env.reset(options={"episode": episode})
     for t in range(len(loaded)):
         assert np.array_equal(obs["rgb"], loaded.images["observation.images.front"][t])
         assert np.array_equal(depth_image(obs["depth"]), loaded.images["observation.images.depth"][t])
         assert np.array_equal(obs["proprio"], loaded.state[t])
-        obs, *_ = env.step(int(loaded.action[t, 0]))
+        obs, *_ = env.step(int(moves[t, 0]))
+    assert np.array_equal(move_indices(moves), moves)  # an index (v2.1 datasets) passes through
 
 
 def test_collect_command_writes_a_dataset_per_domain(tmp_path, capsys):
@@ -83,7 +87,8 @@ def test_collect_command_writes_a_dataset_per_domain(tmp_path, capsys):
     assert {"observation.images.front", "observation.images.wrist", "observation.state", "action"} <= set(info["features"])
     assert info["features"]["observation.images.front"]["dtype"] == "video"
     navigation = json.loads((out / "navigation" / "meta" / "info.json").read_text())
-    assert navigation["total_episodes"] == 1 and navigation["features"]["action"]["shape"] == [1]
+    assert navigation["total_episodes"] == 1 and navigation["features"]["action"]["shape"] == [4]
+    assert navigation["features"]["action"]["names"] == ["stop", "forward", "turn_left", "turn_right"]
     assert "observation.images.depth" in navigation["features"]
     # both episodes in one data file, one row per step; one video file per camera
     table = pq.read_table(out / "manipulation" / "data" / "chunk-000" / "file-000.parquet")

@@ -6,6 +6,7 @@ built by scripts/lerobot_env.sh and kept between runs at $VLA_BENCH_LEROBOT_VENV
 ~/.cache/vla-bench/lerobot-0.4.4): the first run downloads about 3 GB, later runs only point it at
 this checkout.
 """
+import json
 import os
 import re
 import subprocess
@@ -78,13 +79,15 @@ def test_lerobots_dataset_class_reads_what_the_environment_produced(lerobot_bin,
             assert error.max() < 0.5, key  # PNG is exact; LeRobot's float round trip can move a level
 
 
-def test_lerobot_trains_act_on_collected_data_and_the_suite_evaluates_the_checkpoint(lerobot_bin, tmp_path):
+@pytest.mark.parametrize("domain, tasks", [("manipulation", "PickUp,OpenDrawer"), ("navigation", "GoToObject")])
+def test_lerobot_trains_act_on_collected_data_and_the_suite_evaluates_the_checkpoint(lerobot_bin, tmp_path, domain,
+                                                                                      tasks):
     """`vla-bench collect` -> LeRobot's lerobot-train (a small ACT, CPU, a local root, no Hub) ->
-    `vla-bench run --policy lerobot:DIR` in the same environment."""
-    collect("train", tmp_path / "demos", episodes_per_task=2, tasks=["PickUp", "OpenDrawer"], seed=7, workers=2,
+    `vla-bench run --policy lerobot:DIR` in the same environment, in both domains."""
+    collect("train", tmp_path / "demos", episodes_per_task=2, tasks=tasks.split(","), seed=7, workers=2,
             progress=False)
     trained = subprocess.run(
-        [lerobot_bin / "lerobot-train", "--dataset.repo_id=local/vla-bench", f"--dataset.root={tmp_path / 'demos' / 'manipulation'}",
+        [lerobot_bin / "lerobot-train", "--dataset.repo_id=local/vla-bench", f"--dataset.root={tmp_path / 'demos' / domain}",
          "--dataset.video_backend=pyav", "--policy.type=act", "--policy.device=cpu", "--policy.push_to_hub=false",
          "--policy.pretrained_backbone_weights=null", "--policy.dim_model=64", "--policy.n_heads=2",
          "--policy.dim_feedforward=128", "--policy.n_encoder_layers=1", "--policy.n_decoder_layers=1",
@@ -98,14 +101,12 @@ def test_lerobot_trains_act_on_collected_data_and_the_suite_evaluates_the_checkp
     assert (checkpoint / "config.json").exists()
 
     evaluated = subprocess.run(
-        [lerobot_bin / "vla-bench", "run", "--policy", f"lerobot:{checkpoint}", "--split", "train", "--tasks",
-         "PickUp,OpenDrawer", "--episodes-per-task", "2", "--workers", "2", "--out", tmp_path / "run", "--no-progress"],
+        [lerobot_bin / "vla-bench", "run", "--policy", f"lerobot:{checkpoint}", "--split", "train", "--tasks", tasks,
+         "--episodes-per-task", "2", "--workers", "2", "--out", tmp_path / "run", "--no-progress"],
         capture_output=True, text=True, env=OFFLINE, timeout=900)
     assert evaluated.returncode == 0, evaluated.stderr[-3000:]
-    import json
-
     records = [json.loads(line) for line in (tmp_path / "run" / "episodes.jsonl").read_text().splitlines()]
-    assert len(records) == 4 and all(r["error"] == "" and r["policy"] == "lerobot-act" for r in records)
-    assert all(r["steps"] > 0 for r in records)
+    assert len(records) == 2 * len(tasks.split(",")) and all(r["error"] == "" for r in records)
+    assert all(r["policy"] == "lerobot-act" and r["steps"] > 0 for r in records)
     run = json.loads((tmp_path / "run" / "run.json").read_text())
     assert run["checkpoint"]["path"].endswith("model.safetensors") and run["policy_parameters"] > 0

@@ -23,6 +23,7 @@ from typing import Any, Callable, Iterable, Iterator
 import gymnasium as gym
 import numpy as np
 
+from vla_bench.data.actions import MOVES, stored_action
 from vla_bench.data.cameras import CAMERA_FEATURES, DOMAIN_CAMERAS, camera_frame
 from vla_bench.data.lerobot import EncodedFrames, Episode, LeRobotWriter
 from vla_bench.errors import UsageError
@@ -51,8 +52,8 @@ SCHEMAS = {
     "manipulation": DomainSchema("franka_panda", ("ee_x", "ee_y", "ee_z", "ee_qw", "ee_qx", "ee_qy", "ee_qz",
                                                   "gripper", *(f"joint_{i}" for i in range(1, 8))),
                                  ("dx", "dy", "dz", "drx", "dry", "drz", "gripper")),
-    # the discrete action's index (0 stop, 1 forward, 2 turn left, 3 turn right), stored as a float as LeRobot does
-    "navigation": DomainSchema("differential_drive_base", ("x", "y", "cos_yaw", "sin_yaw"), ("move",)),
+    # the discrete move, one-hot (vla_bench.data.actions)
+    "navigation": DomainSchema("differential_drive_base", ("x", "y", "cos_yaw", "sin_yaw"), MOVES),
 }
 
 
@@ -81,7 +82,7 @@ def record_demonstration(env: gym.Env, episode: EpisodeSpec, action_noise: float
         for camera in cameras:
             frames[camera].append(camera_frame(obs, camera))
         states.append(obs["proprio"])
-        actions.append(np.atleast_1d(np.asarray(action, dtype=np.float64)))  # the file keeps float32
+        actions.append(stored_action(action, domain))
         obs, _, terminated, truncated, info = env.step(_perturbed(action, domain, action_noise, noise))
         done = terminated or truncated
         if on_step is not None:

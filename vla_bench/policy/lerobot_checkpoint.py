@@ -4,7 +4,8 @@ evaluated unchanged, with the pre- and post-processors saved beside it.
 The checkpoint's `config.json` says what the policy reads and emits, so the class is made from it
 before any model loads (the runner checks it against each task): every declared input feature is
 matched to one of the suite's observations, and the action's size picks the action space (7:
-the end-effector delta of manipulation, 1: navigation's move index). Cameras match by the names
+the end-effector delta of manipulation; 4: scores over navigation's moves, as `collect` stores
+them; 1: a move's index). Cameras match by the names
 `vla-bench collect` gives them, or as `--policy-arg cameras='{"FEATURE": "rgb"}'` says; a feature
 that matches nothing is an error that names it. Action chunks are the policy's own business:
 `select_action` keeps its queue (or temporal ensemble) and is reset at each episode's start.
@@ -18,6 +19,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from vla_bench.data.actions import MOVES
 from vla_bench.data.cameras import CAMERA_FEATURES, camera_frame
 from vla_bench.errors import UnknownName
 from vla_bench.policy.base import Policy, TaskInfo
@@ -28,7 +30,9 @@ INSTALL_HINT = "pip install 'vla-bench[lerobot]' (LeRobot pins its own PyTorch; 
 # the suite's camera for each feature name a LeRobot policy may declare
 CAMERA_SOURCES = {feature: camera for camera, feature in CAMERA_FEATURES.items()} | {"observation.image": "rgb"}
 STATE_FEATURE = "observation.state"
-ACTION_MODES = {7: "ee_delta", 1: "discrete"}
+# the action's size -> the action space: manipulation's end-effector delta, or navigation's move as
+# scores over the moves (as `collect` stores it, one-hot) or as its index
+ACTION_MODES = {7: "ee_delta", len(MOVES): "discrete", 1: "discrete"}
 
 
 class LeRobotCheckpointError(UnknownName):
@@ -51,7 +55,8 @@ def lerobot_policy_class(reference: str, cameras: dict[str, str] | None = None) 
     action_shape = config.get("output_features", {}).get("action", {}).get("shape", [])
     if len(action_shape) != 1 or action_shape[0] not in ACTION_MODES:
         raise LeRobotCheckpointError(f"{directory}: an action of shape {action_shape} matches neither action space "
-                                     "(7: manipulation's end-effector delta, 1: navigation's move index)")
+                                     "(7: manipulation's end-effector delta; navigation's move as 4 scores over "
+                                     "stop, forward, left, right, or as 1 index)")
     sources = _match_inputs(config.get("input_features", {}), cameras or {}, directory)
     if importlib.util.find_spec("lerobot") is None:
         raise LeRobotCheckpointError(f"--policy {reference} needs LeRobot, which is not installed: {INSTALL_HINT}")
@@ -123,8 +128,11 @@ class LeRobotCheckpoint(Policy):
         with torch.inference_mode():
             action = self.postprocess(self.model.select_action(self.preprocess(batch)))
         action = action.reshape(-1).float().cpu().numpy()
-        if self.action_mode == "discrete":  # the move's index, stored as a float by `collect`
-            return int(np.clip(np.rint(action[0]), 0, self.moves - 1))  # NaN raises: the episode's fault
+        if self.action_mode == "discrete":
+            if not np.all(np.isfinite(action)):
+                raise ValueError(f"the policy's move is not finite: {action}")
+            index = np.argmax(action) if len(action) > 1 else np.rint(action[0])
+            return int(np.clip(index, 0, self.moves - 1))
         return action.astype(np.float64)
 
     @staticmethod
