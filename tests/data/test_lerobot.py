@@ -227,6 +227,8 @@ def test_the_meta_files_lerobot_v30_reads_are_there(tmp_path):
     assert np.allclose(merged["action"]["mean"], actions.mean(axis=0)) and np.allclose(merged["action"]["std"],
                                                                                       actions.std(axis=0))
     assert merged["action"]["count"] == [len(actions)]
+    assert np.allclose(first["stats/action/q99"], np.quantile(demos[0].action, 0.99, axis=0))  # pi0.5 needs them
+    assert {"q01", "q99"} <= set(merged["observation.state"]) and "next.success" in merged
     image = merged["observation.images.front"]
     assert np.array(image["mean"]).shape == (3, 1, 1) and 0 <= np.min(image["min"]) <= np.max(image["max"]) <= 1
 

@@ -36,7 +36,7 @@ def test_features_the_suite_cannot_give_are_named(tmp_path, capsys):
 def test_a_camera_map_matches_other_names(tmp_path, monkeypatch):
     monkeypatch.setattr("importlib.util.find_spec", lambda name: object())  # as if LeRobot were installed
     reference = _checkpoint(tmp_path, {"observation.images.top": FRONT, "observation.images.wrist": FRONT,
-                                       "observation.state": STATE})
+                                       "observation.state": STATE, "observation.images.empty_camera_0": FRONT})
     cls = lerobot_policy_class(reference, {"observation.images.top": "rgb"})
     assert cls.sources == {"observation.images.top": "rgb", "observation.images.wrist": "wrist_rgb",
                            "observation.state": "proprio"}

@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import shutil
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
@@ -176,13 +177,17 @@ def _writer(writers: dict[str, LeRobotWriter], root: Path, task: str, as_video: 
     return writers[entry.domain]
 
 
+@lru_cache(maxsize=None)
 def task_fps(task: str) -> int:
     """A task's control rate, the frame rate of its dataset and videos."""
     probe = gym.make(task_entry(task).env_id)
     try:
-        return int(probe.unwrapped.metadata["render_fps"])
+        fps = probe.unwrapped.metadata["render_fps"]
     finally:
         probe.close()
+    if fps != int(fps):
+        raise UsageError(f"task {task} runs at {fps} steps per second; LeRobot datasets need a whole number")
+    return int(fps)
 
 
 def dataset_roots(path: Path) -> list[Path]:
@@ -223,4 +228,4 @@ def _record(envs: EnvCache, job: tuple[int, EpisodeSpec, float, bool], on_step) 
     _, episode, action_noise, as_video = job
     env = envs.get(episode.task)
     demo = record_demonstration(env, episode, action_noise, on_step)
-    return replace(demo, images={}), EncodedFrames.of(demo, env.unwrapped.metadata["render_fps"], as_video)
+    return replace(demo, images={}), EncodedFrames.of(demo, task_fps(episode.task), as_video)

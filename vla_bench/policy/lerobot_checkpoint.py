@@ -72,6 +72,8 @@ def _match_inputs(features: dict[str, dict], cameras: dict[str, str], directory:
     sources, unmatched = {}, []
     for name, feature in features.items():
         kind = feature.get("type")
+        if kind == "VISUAL" and "empty_camera" in name:
+            continue  # pi0's and SmolVLA's placeholders, which they pad themselves when absent
         if kind == "VISUAL" and (name in cameras or name in CAMERA_SOURCES):
             sources[name] = cameras.get(name, CAMERA_SOURCES.get(name))
         elif kind == "STATE" and name == STATE_FEATURE:
@@ -93,6 +95,7 @@ class LeRobotCheckpoint(Policy):
     sources: ClassVar[dict[str, str]]  # LeRobot input feature -> observation key
 
     def __init__(self, device: str = "cpu", threads: int = 1, cameras: dict[str, str] | None = None) -> None:
+        # `cameras` was used when the class was made (lerobot_policy_class); it is accepted here as a --policy-arg
         import torch
         from lerobot.configs.policies import PreTrainedConfig
         from lerobot.policies.factory import get_policy_class, make_pre_post_processors

@@ -43,7 +43,7 @@ class LeRobotDataset:
         if self.version == "v3.0":
             path = self.root / self.info["data_path"].format(chunk_index=entry["data/chunk_index"],
                                                              file_index=entry["data/file_index"])
-            table = pq.read_table(path, filters=[("episode_index", "=", index)])
+            table = pq.read_table(path, filters=[("episode_index", "=", entry["episode_index"])])
         else:
             path = self.root / self.info["data_path"].format(episode_chunk=index // self.info["chunks_size"],
                                                              episode_index=index)

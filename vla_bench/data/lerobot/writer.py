@@ -53,6 +53,8 @@ class LeRobotWriter:
 
     def __init__(self, root: Path, fps: int, robot_type: str, state_names: tuple[str, ...],
                  action_names: tuple[str, ...], video: bool = True) -> None:
+        if fps != int(fps):
+            raise ValueError(f"LeRobot datasets have a whole number of frames per second, not {fps}")
         self.root, self.fps, self.robot_type, self.video = Path(root), int(fps), robot_type, video
         if (self.root / "meta" / "info.json").exists():
             raise FileExistsError(f"{self.root} already holds a dataset; choose another --out")
@@ -81,7 +83,8 @@ class LeRobotWriter:
         numeric = {"observation.state": episode.state, "action": episode.action,
                    "timestamp": np.arange(steps) / self.fps, "frame_index": np.arange(steps),
                    "episode_index": np.full(steps, index), "index": np.arange(self.frames, self.frames + steps),
-                   "task_index": np.full(steps, task_index)}
+                   "task_index": np.full(steps, task_index), "next.done": np.arange(steps) == steps - 1,
+                   "next.success": (np.arange(steps) == steps - 1) & bool(episode.success)}
         episode_stats = {name: stats.stats(np.asarray(v, dtype=np.float64).reshape(steps, -1))
                          for name, v in numeric.items()} | frames.stats
         record |= {f"stats/{name}/{key}": value for name, s in episode_stats.items() for key, value in s.items()}
@@ -182,6 +185,8 @@ class LeRobotWriter:
     def _finish_video(self, key: str, file: _File) -> None:
         if file.parts:
             video.concatenate(file.parts, self.root / VIDEO_PATH.format(video_key=key, **file.indices))
+            for part in file.parts:  # not the dataset's video twice on disk while collecting goes on
+                part.unlink()
 
     def _features(self, image_shapes: dict[str, tuple[int, ...]]) -> dict[str, Any]:
         features: dict[str, Any] = {}
