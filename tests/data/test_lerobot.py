@@ -22,22 +22,22 @@ from vla_bench.splits import SPLITS, committed_seeds, generate_manifest, load_ma
 V21_FIXTURE = Path(__file__).parent / "fixtures" / "lerobot_v21"
 
 
-def _writer(root, domain="manipulation", fps=10, video=False):
+def _written(root, demos, domain="manipulation", fps=10, video=False):
+    """`demos` written to a dataset at `root` by LeRobotWriter, read back by LeRobotDataset."""
     schema = SCHEMAS[domain]
-    return LeRobotWriter(root, fps=fps, robot_type=schema.robot_type, state_names=schema.state_names,
-                         action_names=schema.action_names, video=video)
+    writer = LeRobotWriter(root, fps=fps, robot_type=schema.robot_type, state_names=schema.state_names,
+                           action_names=schema.action_names, video=video)
+    for demo in demos:
+        writer.add(demo)
+    writer.close()
+    return LeRobotDataset(root)
 
 
 def test_demonstrations_round_trip(tmp_path):
     manifest = load_manifest("train")
     env = gym.make("vla_bench/PickUp-v0")
     demos = [record_demonstration(env, e) for e in manifest.for_task("PickUp")[:2]]
-    writer = _writer(tmp_path / "ds")
-    for demo in demos:
-        writer.add(demo)
-    writer.close()
-
-    dataset = LeRobotDataset(tmp_path / "ds")
+    dataset = _written(tmp_path / "ds", demos)
     assert len(dataset) == 2 and dataset.info["total_frames"] == sum(len(d) for d in demos)
     for demo, loaded in zip(demos, dataset):
         assert loaded.instruction == demo.instruction and loaded.success == demo.success
@@ -61,10 +61,7 @@ def test_navigation_demonstrations_round_trip(tmp_path):
     episode = generate_manifest("train", 1, seed=9, tasks=["GoToObject"]).episodes[0]
     env = gym.make("vla_bench/GoToObject-v0")
     demo = record_demonstration(env, episode)
-    writer = _writer(tmp_path / "nav", "navigation", fps=1)
-    writer.add(demo)
-    writer.close()
-    loaded = LeRobotDataset(tmp_path / "nav").episode(0)
+    loaded = _written(tmp_path / "nav", [demo], "navigation", fps=1).episode(0)
     assert loaded.success and loaded.action.shape == (len(demo), 4) and loaded.state.shape == (len(demo), 4)
     assert np.array_equal(loaded.action.sum(axis=1), np.ones(len(demo)))  # one-hot over the moves
     moves = move_indices(loaded.action)
@@ -105,11 +102,7 @@ def test_video_frames_come_back_close_and_in_their_place(tmp_path):
     to the steps beside it, in the second episode of a file too (its frames start mid-video)."""
     env = gym.make("vla_bench/PickUp-v0")
     demos = [record_demonstration(env, e) for e in load_manifest("train").for_task("PickUp")[:2]]
-    video_writer = _writer(tmp_path / "ds", video=True)
-    for demo in demos:
-        video_writer.add(demo)
-    video_writer.close()
-    dataset = LeRobotDataset(tmp_path / "ds")
+    dataset = _written(tmp_path / "ds", demos, video=True)
     for demo, loaded in zip(demos, dataset):
         assert np.array_equal(loaded.action, demo.action.astype(np.float32))
         for key, frames in demo.images.items():
@@ -131,14 +124,11 @@ def test_files_roll_over_at_their_size_limit(tmp_path, monkeypatch):
     demos = [record_demonstration(env, e) for e in generate_manifest("train", 3, seed=4, tasks=["CloseDrawer"]).episodes]
     for video in (False, True):
         root = tmp_path / f"video-{video}"
-        files = _writer(root, video=video)
-        for demo in demos:
-            files.add(demo)
-        files.close()
+        dataset = _written(root, demos, video=video)
         assert len(list((root / "data").glob("*/*.parquet"))) == 3
         if video:
             assert len(list((root / "videos" / "observation.images.front").glob("*/*.mp4"))) == 3
-        for demo, loaded in zip(demos, LeRobotDataset(root)):
+        for demo, loaded in zip(demos, dataset):
             assert np.array_equal(loaded.state, demo.state.astype(np.float32))
             assert np.abs(loaded.images["observation.images.wrist"].astype(float) - demo.images[
                 "observation.images.wrist"]).mean() < (4.0 if video else 1e-9)
@@ -206,10 +196,7 @@ def test_a_recording_that_hangs_or_dies_is_left_out_and_collection_goes_on(tmp_p
 def test_the_meta_files_lerobot_v30_reads_are_there(tmp_path):
     env = gym.make("vla_bench/OpenDrawer-v0")
     demos = [record_demonstration(env, e) for e in load_manifest("train").for_task("OpenDrawer")[:2]]
-    files = _writer(tmp_path / "ds", video=True)
-    for demo in demos:
-        files.add(demo)
-    files.close()
+    _written(tmp_path / "ds", demos, video=True)
     meta = tmp_path / "ds" / "meta"
     for name in ("info.json", "tasks.parquet", "stats.json", "episodes/chunk-000/file-000.parquet"):
         assert (meta / name).exists(), name

@@ -17,7 +17,6 @@ from __future__ import annotations
 import logging
 import shutil
 from dataclasses import dataclass, replace
-from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
@@ -177,7 +176,6 @@ def _writer(writers: dict[str, LeRobotWriter], root: Path, task: str, as_video: 
     return writers[entry.domain]
 
 
-@lru_cache(maxsize=None)
 def task_fps(task: str) -> int:
     """A task's control rate, the frame rate of its dataset and videos."""
     probe = gym.make(task_entry(task).env_id)
@@ -228,4 +226,6 @@ def _record(envs: EnvCache, job: tuple[int, EpisodeSpec, float, bool], on_step) 
     _, episode, action_noise, as_video = job
     env = envs.get(episode.task)
     demo = record_demonstration(env, episode, action_noise, on_step)
-    return replace(demo, images={}), EncodedFrames.of(demo, task_fps(episode.task), as_video)
+    # whole: task_fps stops the collection when the domain's writer is made otherwise
+    fps = int(env.unwrapped.metadata["render_fps"])
+    return replace(demo, images={}), EncodedFrames.of(demo, fps, as_video)

@@ -73,20 +73,15 @@ class LeRobotWriter:
         index, steps = len(self.episodes), len(episode)
         task_index = self.tasks.setdefault(episode.instruction, len(self.tasks))
         self.features = self.features or self._features(frames.shapes)
-        table = self._rows(episode, frames, index, task_index)
+        values = self._values(episode, index, task_index)
+        table = self._rows(values, frames)
         record: dict[str, Any] = {"episode_index": index, "tasks": [episode.instruction], "length": steps,
                                   **self._append_rows(table, steps),
                                   "dataset_from_index": self.frames, "dataset_to_index": self.frames + steps}
         for key, data in frames.mp4.items():
             record |= self._append_video(key, index, data, steps)
         record |= {"meta/episodes/chunk_index": 0, "meta/episodes/file_index": 0}
-        numeric = {"observation.state": episode.state, "action": episode.action,
-                   "timestamp": np.arange(steps) / self.fps, "frame_index": np.arange(steps),
-                   "episode_index": np.full(steps, index), "index": np.arange(self.frames, self.frames + steps),
-                   "task_index": np.full(steps, task_index), "next.done": np.arange(steps) == steps - 1,
-                   "next.success": (np.arange(steps) == steps - 1) & bool(episode.success)}
-        episode_stats = {name: stats.stats(np.asarray(v, dtype=np.float64).reshape(steps, -1))
-                         for name, v in numeric.items()} | frames.stats
+        episode_stats = {name: stats.stats(v.reshape(steps, -1)) for name, v in values.items()} | frames.stats
         record |= {f"stats/{name}/{key}": value for name, s in episode_stats.items() for key, value in s.items()}
         record |= {f"vla_bench/{k}": episode.meta[k] for k in OWN_FIELDS if k in episode.meta}
         record["vla_bench/success"] = bool(episode.success)
@@ -124,27 +119,32 @@ class LeRobotWriter:
         }
         (meta / "info.json").write_text(json.dumps(info, indent=2) + "\n")
 
-    def _rows(self, episode: Episode, frames: EncodedFrames, index: int, task_index: int):
+    def _values(self, episode: Episode, index: int, task_index: int) -> dict[str, np.ndarray]:
+        """An episode's non-image columns, as the data file stores them (and its statistics describe)."""
+        steps = len(episode)
+        last = np.arange(steps) == steps - 1
+        return {
+            "observation.state": np.asarray(episode.state, dtype=np.float32).reshape(steps, -1),
+            "action": np.asarray(episode.action, dtype=np.float32).reshape(steps, -1),
+            "timestamp": np.arange(steps, dtype=np.float32) / np.float32(self.fps),
+            "frame_index": np.arange(steps, dtype=np.int64),
+            "episode_index": np.full(steps, index, dtype=np.int64),
+            "index": np.arange(self.frames, self.frames + steps, dtype=np.int64),
+            "task_index": np.full(steps, task_index, dtype=np.int64),
+            "next.done": last, "next.success": last & bool(episode.success),
+        }
+
+    @staticmethod
+    def _rows(values: dict[str, np.ndarray], frames: EncodedFrames):
         import pyarrow as pa
 
-        steps = len(episode)
         image = pa.struct([("bytes", pa.binary()), ("path", pa.string())])
         columns: dict[str, Any] = {name: pa.array([{"bytes": b, "path": None} for b in pngs], type=image)
                                    for name, pngs in frames.png.items()}
-        for name, values in (("observation.state", episode.state), ("action", episode.action)):
-            values = np.asarray(values, dtype=np.float32).reshape(steps, -1)
-            # LeRobot reads a feature of shape (1,) as a plain column (navigation's move), longer ones as lists
-            columns[name] = (pa.array(values[:, 0]) if values.shape[1] == 1
-                             else pa.FixedSizeListArray.from_arrays(pa.array(values.ravel()), values.shape[1]))
-        last = np.arange(steps) == steps - 1
-        columns |= {
-            "timestamp": pa.array(np.arange(steps, dtype=np.float32) / np.float32(self.fps)),
-            "frame_index": pa.array(np.arange(steps, dtype=np.int64)),
-            "episode_index": pa.array(np.full(steps, index, dtype=np.int64)),
-            "index": pa.array(np.arange(self.frames, self.frames + steps, dtype=np.int64)),
-            "task_index": pa.array(np.full(steps, task_index, dtype=np.int64)),
-            "next.done": pa.array(last), "next.success": pa.array(last & bool(episode.success)),
-        }
+        for name, column in values.items():
+            # LeRobot reads a feature of shape (1,) as a plain column, longer ones as fixed-size lists
+            columns[name] = (pa.FixedSizeListArray.from_arrays(pa.array(column.ravel()), column.shape[1])
+                             if column.ndim == 2 and column.shape[1] > 1 else pa.array(column.reshape(-1)))
         return pa.table(columns)
 
     def _append_rows(self, table, steps: int) -> dict[str, int]:
