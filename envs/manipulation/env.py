@@ -103,7 +103,7 @@ class ManipulationEnv(TaskEnv):
 
     def check_success(self) -> bool:
         """Whether every success condition holds now (success needs it for SUCCESS_HOLD_STEPS)."""
-        return all(self.success_conditions().values())
+        return all(self.current_conditions().values())
 
     def is_success(self) -> bool:
         return self._success_streak >= SUCCESS_HOLD_STEPS
@@ -181,7 +181,9 @@ class ManipulationEnv(TaskEnv):
         self._tipped: set[int] = set()
         self._max_robot_force = 0.0
         self._start_pos = {role: self.object_pos(role).copy() for role in self._bodies}
-        self._start_keypoints = [self.ee_pos.copy(), *self.keypoints()]
+        self._start_keypoints = points = [self.ee_pos.copy(), *self.keypoints()]
+        # L*: straight segments from the EE's start through the task's keypoints
+        self.shortest_path_length = float(sum(np.linalg.norm(b - a) for a, b in zip(points, points[1:])))
         self._push: ArmPush | None = None
 
     def apply_disturbance(self, spec: DisturbanceSpec, step: int) -> DisturbanceEvent | None:
@@ -427,12 +429,6 @@ class ManipulationEnv(TaskEnv):
 
     def _domain_info(self) -> dict[str, Any]:
         return {"contact_force": self._max_robot_force}
-
-    @property
-    def shortest_path_length(self) -> float:
-        """L*: straight segments from the EE's start through the task's keypoints."""
-        pts = self._start_keypoints
-        return float(sum(np.linalg.norm(b - a) for a, b in zip(pts, pts[1:])))
 
 
 def answers_to(kind: str, named_kind: str) -> bool:

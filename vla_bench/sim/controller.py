@@ -38,6 +38,11 @@ class EndEffectorController:
         self._scratch = mujoco.MjData(model)
         self._jacp = np.zeros((3, model.nv))
         self._jacr = np.zeros((3, model.nv))
+        # the arm's columns of both, stacked; column-major as np.vstack of the two made it, since
+        # the memory order picks the BLAS path and so the last bits of the solution
+        self._jac = np.zeros((6, len(panda.arm_dof)), order="F")
+        self._damping = config.damping**2 * np.eye(6)
+        self._identity = np.eye(len(panda.arm_dof))
         self._joint_range = model.jnt_range[np.searchsorted(model.jnt_qposadr, panda.arm_qpos)].T
         self._target_pos: np.ndarray | None = None
         self._target_mat: np.ndarray | None = None
@@ -67,7 +72,7 @@ class EndEffectorController:
         """Joint positions that bring the EE site to (pos, mat), starting from the current state."""
         scratch, model, panda, cfg = self._scratch, self.model, self.panda, self.config
         scratch.qpos[:] = data.qpos
-        dof = panda.arm_dof
+        dof, jac = panda.arm_dof, self._jac
         lower, upper = self._joint_range
         q = scratch.qpos[panda.arm_qpos]
         for _ in range(cfg.ik_iterations):
@@ -77,12 +82,11 @@ class EndEffectorController:
             err[:3] = pos - scratch.site_xpos[panda.ee_site]
             err[3:] = rotation_error(mat, scratch.site_xmat[panda.ee_site].reshape(3, 3))
             mujoco.mj_jacSite(model, scratch, self._jacp, self._jacr, panda.ee_site)
-            jac = np.vstack([self._jacp[:, dof], self._jacr[:, dof]])
-            jjt = jac @ jac.T + cfg.damping**2 * np.eye(6)
-            dq = jac.T @ np.linalg.solve(jjt, err)
-            nullspace = np.eye(7) - np.linalg.pinv(jac) @ jac
+            jac[:3], jac[3:] = self._jacp[:, dof], self._jacr[:, dof]
+            dq = jac.T @ np.linalg.solve(jac @ jac.T + self._damping, err)
+            nullspace = self._identity - np.linalg.pinv(jac) @ jac
             dq += nullspace @ (cfg.nullspace_gain * (HOME_QPOS - q))
-            q = np.clip(q + dq, lower, upper)
+            q = np.minimum(np.maximum(q + dq, lower), upper)  # np.clip's result, without its overhead
             scratch.qpos[panda.arm_qpos] = q
         return q.copy()
 

@@ -35,8 +35,9 @@ class PickUp(ManipulationEnv):
         return {"grasped": self.is_grasped("target"), "lifted": self.object_bottom("target") > LIFT_HEIGHT}
 
     def progress(self) -> float:
-        lifted = np.clip(self.object_bottom("target") / LIFT_HEIGHT, 0.0, 1.0)
-        return float(0.5 * self.is_grasped("target") + 0.5 * lifted * self.is_grasped("target"))
+        if not self.current_conditions()["grasped"]:
+            return 0.0
+        return float(0.5 + 0.5 * np.clip(self.object_bottom("target") / LIFT_HEIGHT, 0.0, 1.0))
 
     def keypoints(self):
         grasp = expert.grasp_point(self, "target")
