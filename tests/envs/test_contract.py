@@ -4,6 +4,7 @@ CONTRIBUTING.md, which gets the same checks for free by registering."""
 import json
 from dataclasses import asdict
 
+import mujoco
 import numpy as np
 import pytest
 from gymnasium.utils.env_checker import check_env
@@ -72,6 +73,22 @@ def test_info_carries_what_the_metrics_read_and_the_documented_success_condition
         assert 0.0 <= info["progress"] <= 1.0
         obs, _, _, _, info = env.step(env.action_space.sample())
         assert env.observation_space.contains(obs)
+        # a step evaluates its conditions once; they are those of the state it left
+        assert info["success_conditions"] == env.unwrapped.success_conditions()
+        assert info["progress"] == env.unwrapped.progress()
+
+
+def test_between_steps_the_success_conditions_read_the_state_afresh(make_env):
+    """A step evaluates its predicate once for all its readers; an edit after the step (a test,
+    an expert) must still be seen."""
+    base = make_env("PickUp").unwrapped
+    base.reset(seed=2)
+    _, _, _, _, info = base.step(np.zeros(7, dtype=np.float32))
+    assert not info["success_conditions"]["lifted"] and info["progress"] == 0.0
+    adr = base.model.jnt_qposadr[base.model.body_jntadr[base._bodies["target"]]]
+    base.data.qpos[adr + 2] += 0.3  # the object, lifted by hand
+    mujoco.mj_forward(base.model, base.data)
+    assert base.success_conditions()["lifted"] and base.current_conditions()["lifted"]
 
 
 @pytest.mark.parametrize("task", TASKS)
