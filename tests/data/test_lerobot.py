@@ -3,6 +3,7 @@ with PNG frames, within the codec's error and in their place with video; v2.1 da
 import json
 import os
 import signal
+from dataclasses import replace
 from pathlib import Path
 
 import gymnasium as gym
@@ -233,3 +234,40 @@ def test_parallel_noisy_collection_is_the_same_for_any_worker_count(tmp_path):
     clean = LeRobotDataset(collect("train", tmp_path / "clean", episodes_per_task=1, tasks=["PickUp"], seed=3,
                                    only_successful=False, progress=False) / "manipulation")
     assert not np.array_equal(clean.episode(0).state[:10], datasets[0].episode(0).state[:10])  # the noise moved the hand
+
+
+def test_an_episode_unlike_the_first_is_refused_and_the_dataset_stays_whole(tmp_path):
+    """LeRobot reads one schema per dataset: an episode with other cameras or another state width
+    is refused before anything of it is written, and the episodes before it still close."""
+    env = gym.make("vla_bench/CloseDrawer-v0")
+    demo = record_demonstration(env, load_manifest("train").for_task("CloseDrawer")[0])
+    schema = SCHEMAS["manipulation"]
+    writer = LeRobotWriter(tmp_path / "ds", fps=10, robot_type=schema.robot_type, state_names=schema.state_names,
+                           action_names=schema.action_names, video=False)
+    writer.add(demo)
+    small = replace(demo, images={k: v[:, :64, :64] for k, v in demo.images.items()})
+    with pytest.raises(ValueError, match="observation.images.front"):
+        writer.add(small)
+    with pytest.raises(ValueError, match="observation.state has 3 values per step"):
+        writer.add(replace(demo, state=demo.state[:, :3]))
+    writer.close()
+    dataset = LeRobotDataset(tmp_path / "ds")
+    assert len(dataset) == 1 and dataset.info["total_frames"] == len(demo)
+
+
+def test_a_dataset_without_episodes_is_refused(tmp_path):
+    schema = SCHEMAS["navigation"]
+    writer = LeRobotWriter(tmp_path / "ds", fps=10, robot_type=schema.robot_type, state_names=schema.state_names,
+                           action_names=schema.action_names)
+    with pytest.raises(ValueError, match="no episodes"):
+        writer.close()
+    assert not (tmp_path / "ds" / "meta" / "info.json").exists()
+
+
+def test_video_files_are_joined_under_a_path_with_a_quote(tmp_path):
+    """ffmpeg's concat list quotes paths; a quote in the output folder must not break it."""
+    env = gym.make("vla_bench/CloseDrawer-v0")
+    demos = [record_demonstration(env, e) for e in load_manifest("train").for_task("CloseDrawer")[:2]]
+    dataset = _written(tmp_path / "it's here", demos, video=True)
+    assert len(dataset) == 2
+    assert all(len(loaded.images["observation.images.front"]) == len(demo) for demo, loaded in zip(demos, dataset))

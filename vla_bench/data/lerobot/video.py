@@ -41,7 +41,8 @@ def concatenate(parts: list[Path], out: Path) -> None:
     """MP4 files of the same codec and size, one after the other in one file, without re-encoding."""
     out.parent.mkdir(parents=True, exist_ok=True)
     listing = out.with_suffix(".parts.txt")
-    listing.write_text("".join(f"file '{p.resolve()}'\n" for p in parts))
+    quoted = (str(p.resolve()).replace("'", "'\\''") for p in parts)  # the concat list's own quoting
+    listing.write_text("".join(f"file '{q}'\n" for q in quoted))
     try:
         _run(["-y", "-f", "concat", "-safe", "0", "-i", str(listing), "-c", "copy", str(out)])
     finally:

@@ -71,9 +71,10 @@ class LeRobotWriter:
         """Append an episode; `frames` replaces `episode.images` when they were encoded already."""
         frames = frames or EncodedFrames.of(episode, self.fps, self.video)
         index, steps = len(self.episodes), len(episode)
-        task_index = self.tasks.setdefault(episode.instruction, len(self.tasks))
-        self.features = self.features or self._features(frames.shapes)
+        task_index = self.tasks.get(episode.instruction, len(self.tasks))
         values = self._values(episode, index, task_index)
+        self._check_features(values, frames)  # before anything is written
+        self.tasks[episode.instruction] = task_index
         table = self._rows(values, frames)
         record: dict[str, Any] = {"episode_index": index, "tasks": [episode.instruction], "length": steps,
                                   **self._append_rows(table, steps),
@@ -93,6 +94,8 @@ class LeRobotWriter:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
+        if not self.episodes:
+            raise ValueError(f"no episodes were added to {self.root}: a dataset needs at least one")
         if self._parquet is not None:
             self._parquet.close()
         for key, current in self.videos.items():
@@ -100,15 +103,14 @@ class LeRobotWriter:
         shutil.rmtree(self.root / "videos" / ".parts", ignore_errors=True)
         meta = self.root / "meta"
         (meta / "episodes").mkdir(parents=True, exist_ok=True)
-        if self.episodes:
-            path = self.root / EPISODES_PATH.format(chunk_index=0, file_index=0)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            pq.write_table(pa.Table.from_pylist(self.episodes), path)
+        path = self.root / EPISODES_PATH.format(chunk_index=0, file_index=0)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        pq.write_table(pa.Table.from_pylist(self.episodes), path)
         pd.DataFrame({"task_index": list(self.tasks.values())}, index=list(self.tasks)).to_parquet(
             meta / "tasks.parquet")
-        features = self.features or {}
+        features = self.features
         merged = {name: stats.merged([{k: e[f"stats/{name}/{k}"] for k in stats.STATS} for e in self.episodes])
-                  for name in features if self.episodes and f"stats/{name}/mean" in self.episodes[0]}
+                  for name in features if f"stats/{name}/mean" in self.episodes[0]}
         (meta / "stats.json").write_text(json.dumps(merged, indent=2) + "\n")
         info = {
             "codebase_version": CODEBASE_VERSION, "robot_type": self.robot_type,
@@ -118,6 +120,18 @@ class LeRobotWriter:
             "video_path": VIDEO_PATH if self.video else None, "features": features,
         }
         (meta / "info.json").write_text(json.dumps(info, indent=2) + "\n")
+
+    def _check_features(self, values: dict[str, np.ndarray], frames: EncodedFrames) -> None:
+        """Every episode has the features the first declared: LeRobot reads one schema per dataset."""
+        for key, names in self.names.items():
+            if values[key].shape[1] != len(names):
+                raise ValueError(f"{key} has {values[key].shape[1]} values per step; the dataset's features name "
+                                 f"{len(names)}: {names}")
+        features = self._features(frames.shapes)
+        if self.features is not None and features != self.features:
+            differ = sorted(k for k in features.keys() | self.features.keys() if features.get(k) != self.features.get(k))
+            raise ValueError(f"this episode's cameras differ from the dataset's first episode in {differ}")
+        self.features = features
 
     def _values(self, episode: Episode, index: int, task_index: int) -> dict[str, np.ndarray]:
         """An episode's non-image columns, as the data file stores them (and its statistics describe)."""
