@@ -53,9 +53,13 @@ def check_output_dir(path: Path, option: str) -> None:
     any policy or model is built)."""
     if path.exists() and not path.is_dir():
         raise UsageError(f"{option} {path} is a file, not a folder; choose another {option}")
+    # the nearest folder that exists must take files; nothing is created yet, so a command that
+    # stops at a later check (an unknown policy, say) leaves no empty folder behind
+    existing = next(p for p in (path, *path.parents) if p.exists())
     try:
-        path.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=path):
+        if not existing.is_dir():
+            raise NotADirectoryError(f"{existing} is a file")
+        with tempfile.TemporaryFile(dir=existing):
             pass
     except OSError as err:
         raise UsageError(f"cannot write into {option} {path}: {err.strerror or err}; choose another {option}") from err
@@ -98,6 +102,7 @@ def write_summary(run_dir: Path, records: list[Mapping[str, Any]], twin_records:
 
 def write_rows(path: Path, columns: Iterable[str], rows: Iterable[Mapping[str, Any]]) -> None:
     columns = list(columns)
+    path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=columns, extrasaction="ignore")
         writer.writeheader()

@@ -128,6 +128,7 @@ def test_bad_names_exit_nonzero_listing_valid_ones(capsys, tmp_path):
     assert "valid splits: train, novel_objects" in capsys.readouterr().err
     assert main(["run", "--policy", "random", "--split", "train", "--tasks", "Juggle", "--out", str(tmp_path / "x")]) == 2
     assert "valid tasks:" in capsys.readouterr().err
+    assert not (tmp_path / "x").exists()  # a refused command leaves no empty run folder behind
 
 
 @pytest.mark.parametrize("policy, message", [("NeedsDepth", "point_cloud"), ("Navigates", "'discrete' mode")])
