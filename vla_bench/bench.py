@@ -81,7 +81,7 @@ def bench_task(task: str, steps: int = 300, image_size: int = 128, seed: int = 0
             mujoco.mj_step(model, data, nstep=nstep)
             if navigation:
                 renderer.rgb(data, "ego")
-                renderer.depth(data, "ego")
+                renderer.depth(data, "ego", scene_built=True)
             else:
                 for camera in ("front", "wrist"):
                     renderer.rgb(data, camera)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import warnings
 from collections import deque
+from collections.abc import Sequence
 from typing import Any, ClassVar, Iterator
 
 import gymnasium as gym
@@ -62,8 +63,9 @@ class ManipulationEnv(TaskEnv):
 
     def __init__(self, render_mode: str | None = "rgb_array", image_size: int = 128, shadows: bool = False,
                  control_hz: float = 10.0, timestep: float = 0.002, pools: PoolSelection | None = None,
-                 depth: bool = False, detailed_robot_meshes: bool = False) -> None:
-        super().__init__(render_mode, image_size, pools)
+                 depth: bool = False, detailed_robot_meshes: bool = False,
+                 observations: Sequence[str] | None = None) -> None:
+        super().__init__(render_mode, image_size, pools, observations)
         self.physics = PhysicsConfig(timestep=timestep, control_hz=control_hz,
                                      image_size=(image_size, image_size), shadows=shadows,
                                      detailed_robot_meshes=detailed_robot_meshes)
@@ -79,7 +81,7 @@ class ManipulationEnv(TaskEnv):
         }
         if depth:
             spaces["depth"] = gym.spaces.Box(0.0, np.inf, (image_size, image_size), np.float32)
-        self.observation_space = gym.spaces.Dict(spaces)
+        self.observation_space = self.observed_space(spaces)
         self.action_space = gym.spaces.Box(-1.0, 1.0, (7,), np.float32)
 
     # ----------------------------------------------------------------- hooks for task families
@@ -414,11 +416,17 @@ class ManipulationEnv(TaskEnv):
         return events
 
     def _observation(self) -> dict[str, Any]:
-        obs = {"rgb": self._renderer.rgb(self.data, "front")}
-        if self.with_depth:  # reuses the front camera's scene, built just above
-            obs["depth"] = self._renderer.depth(self.data, "front")
-        obs |= {"wrist_rgb": self._renderer.rgb(self.data, "wrist"), "proprio": self._proprio(),
-                "instruction": self.episode.instruction}
+        wanted, obs = self.observation_space.spaces, {}
+        if "rgb" in wanted:
+            obs["rgb"] = self._renderer.rgb(self.data, "front")
+        if "depth" in wanted:
+            obs["depth"] = self._renderer.depth(self.data, "front", scene_built="rgb" in obs)
+        if "wrist_rgb" in wanted:
+            obs["wrist_rgb"] = self._renderer.rgb(self.data, "wrist")
+        if "proprio" in wanted:
+            obs["proprio"] = self._proprio()
+        if "instruction" in wanted:
+            obs["instruction"] = self.episode.instruction
         return obs
 
     def _proprio(self) -> np.ndarray:

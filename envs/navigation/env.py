@@ -18,6 +18,7 @@ the grids, the collision geoms and the goal regions follow; L* stays the undistu
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import gymnasium as gym
@@ -60,14 +61,14 @@ class NavigationEnv(TaskEnv):
     disturbance_steps = (2, 8)  # the robot has turned towards its path and started along it
 
     def __init__(self, render_mode: str | None = "rgb_array", image_size: int = 128, action_mode: str = "discrete",
-                 pools: PoolSelection | None = None) -> None:
+                 pools: PoolSelection | None = None, observations: Sequence[str] | None = None) -> None:
         if action_mode not in ("discrete", "continuous"):
             raise ValueError(f"action_mode must be 'discrete' or 'continuous', got {action_mode!r}")
-        super().__init__(render_mode, image_size, pools)
+        super().__init__(render_mode, image_size, pools, observations)
         self.action_mode = action_mode
         # steps per simulated second: a discrete move (0.25 m or 15 degrees, then settling) takes about 1 s
         self.metadata = {**self.metadata, "render_fps": 1.0 if action_mode == "discrete" else 1 / CONTINUOUS_PERIOD}
-        self.observation_space = gym.spaces.Dict({
+        self.observation_space = self.observed_space({
             "rgb": gym.spaces.Box(0, 255, (image_size, image_size, 3), np.uint8),
             "depth": gym.spaces.Box(0.0, np.inf, (image_size, image_size), np.float32),
             "proprio": gym.spaces.Box(-np.inf, np.inf, (4,), np.float32),
@@ -326,13 +327,18 @@ class NavigationEnv(TaskEnv):
         return new_contacts
 
     def _observation(self) -> dict[str, Any]:
-        x, y, yaw = self.pose
-        return {"rgb": self._renderer.rgb(self.data, "ego") if self._renderer else
-                np.zeros((self.image_size, self.image_size, 3), np.uint8),
-                "depth": self._renderer.depth(self.data, "ego") if self._renderer else
-                np.zeros((self.image_size, self.image_size), np.float32),
-                "proprio": np.array([x, y, np.cos(yaw), np.sin(yaw)], dtype=np.float32),
-                "instruction": self.episode.instruction}
+        wanted, obs, size = self.observation_space.spaces, {}, self.image_size
+        if "rgb" in wanted:
+            obs["rgb"] = self._renderer.rgb(self.data, "ego") if self._renderer else np.zeros((size, size, 3), np.uint8)
+        if "depth" in wanted:
+            obs["depth"] = (self._renderer.depth(self.data, "ego", scene_built="rgb" in obs) if self._renderer
+                            else np.zeros((size, size), np.float32))
+        if "proprio" in wanted:
+            x, y, yaw = self.pose
+            obs["proprio"] = np.array([x, y, np.cos(yaw), np.sin(yaw)], dtype=np.float32)
+        if "instruction" in wanted:
+            obs["instruction"] = self.episode.instruction
+        return obs
 
     def _reference_length(self) -> float:
         """L*: the geodesic from the start into each goal's success region in turn."""

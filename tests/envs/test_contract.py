@@ -113,3 +113,32 @@ def test_the_oracle_solves_a_fresh_seed_episode(task, make_env):
         _, _, terminated, truncated, info = env.step(expert.act())
         done = terminated or truncated
     assert info["is_success"] and all(info["success_conditions"].values())
+
+
+@pytest.mark.parametrize("task", TASKS)
+def test_an_env_made_for_fewer_observations_steps_the_same_world(task, make_env):
+    """`observations=` leaves entries out of the space and the observation (they are never
+    rendered); the world and every info key stay what the full env gives."""
+    full, lean = make_env(task), make_env(task, observations=("proprio", "instruction"))
+    assert set(lean.observation_space.spaces) == {"proprio", "instruction"}
+    (obs_full, info_full), (obs_lean, info_lean) = full.reset(seed=3), lean.reset(seed=3)
+    for _ in range(4):
+        assert lean.observation_space.contains(obs_lean) and set(obs_lean) == {"proprio", "instruction"}
+        assert np.array_equal(obs_lean["proprio"], obs_full["proprio"]) and info_lean == info_full
+        action = full.action_space.sample()
+        obs_full, _, _, _, info_full = full.step(action)
+        obs_lean, _, _, _, info_lean = lean.step(action)
+
+
+def test_an_unknown_observation_is_refused_with_the_valid_ones(make_env):
+    with pytest.raises(ValueError, match=r"unknown observations \['lidar'\]; GoToObject has \['rgb', 'depth'"):
+        make_env("GoToObject", observations=("rgb", "lidar"))
+
+
+@pytest.mark.parametrize("task, kwargs", [("GoToObject", {}), ("PickUp", {"depth": True})])
+def test_depth_alone_is_the_depth_beside_the_colour_image(task, kwargs, make_env):
+    """Depth reuses the colour image's scene when both are rendered; alone it builds its own."""
+    full, alone = make_env(task, **kwargs), make_env(task, observations=("depth",), **kwargs)
+    assert np.array_equal(full.reset(seed=1)[0]["depth"], alone.reset(seed=1)[0]["depth"])
+    action = full.action_space.sample()
+    assert np.array_equal(full.step(action)[0]["depth"], alone.step(action)[0]["depth"])

@@ -7,7 +7,7 @@ import pytest
 from vla_bench.cli import main
 from vla_bench.errors import UsageError
 from vla_bench.metrics import SUMMARY_COLUMNS
-from vla_bench.results import EPISODES_FILE, read_episodes, read_summary
+from vla_bench.results import EPISODES_FILE, read_episodes, read_run_info, read_summary
 from vla_bench.runner.episode import RECORD_FIELDS, TIMING_FIELDS
 from vla_bench.runner.runner import RunConfig, run
 
@@ -280,3 +280,15 @@ def test_a_disturbed_run_pairs_with_the_train_run_beside_it_for_the_recovery_rat
         run(RunConfig(split="novel_disturbances", out=tmp_path / "typo", twin_run=tmp_path / "runs/oracle-trian",
                       **common))
     assert all(r["disturbance"] is None or r["disturbance"]["step"] >= 1 for r in read_episodes(disturbed))
+
+
+@pytest.mark.parametrize("record_video, extra", [(0, []), (1, ["rgb"])])
+def test_the_envs_render_only_what_the_policy_and_the_runner_read(tmp_path, record_video, extra):
+    """A policy that declares its observations gets those, plus the proprio and the instruction
+    the runner reads, plus the front camera where episodes are recorded; nothing else is rendered."""
+    log = tmp_path / "keys.jsonl"
+    run_dir = _run(tmp_path, "keys", policy=f"{POLICIES}:LogsObservationKeys", tasks=("PickUp",),
+                   episodes_per_task=1, policy_args={"log": str(log)}, record_video=record_video)
+    seen = {tuple(json.loads(line)) for line in log.read_text().splitlines()}
+    assert seen == {tuple(sorted(["instruction", "proprio", "wrist_rgb", *extra]))}
+    assert read_run_info(run_dir)["observations"] == {"manipulation": ["wrist_rgb", "instruction", "proprio", *extra]}

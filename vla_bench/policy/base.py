@@ -28,7 +28,8 @@ class Policy:
 
     Declarations the runner checks before an evaluation starts:
     - `observation_keys`: the observation entries the policy reads (None: it copes with any), or
-      a dict of them per domain for a policy that acts in both;
+      a dict of them per domain for a policy that acts in both; a run's envs produce only these
+      (and the instruction and proprio, which the runner reads), so no unread camera is rendered;
     - `action_mode`: "ee_delta" (the 7-D manipulation action) or "discrete" (navigation), or a
       tuple of both for a policy that acts in either;
     - `privileged`: True only for scripted experts that read simulator state.

@@ -13,6 +13,7 @@ class RandomPolicy(Policy):
 
     name = "random"
     action_mode = ("ee_delta", "discrete")
+    observation_keys = ()  # it reads none: a run renders no image for it
 
     def __init__(self, seed: int = 0) -> None:
         self.seed = seed
@@ -33,6 +34,7 @@ class OraclePolicy(Policy):
 
     name = "oracle"
     action_mode = ("ee_delta", "discrete")
+    observation_keys = ()  # it reads the simulator, not the observations
     privileged = True
 
     def reset(self, instruction: str, task: TaskInfo) -> None:

@@ -123,6 +123,25 @@ def unfit_tasks(policy_cls: type, tasks: list[str]) -> dict[str, str]:
     return reasons
 
 
+def produced_observations(policy_cls: type, episodes: list[EpisodeSpec],
+                          recording: bool) -> dict[str, tuple[str, ...]] | None:
+    """Per domain of the run, the observations its envs produce: those the policy declares it
+    reads (`observation_keys`), and those the runner reads itself (the instruction, the proprio
+    of audit traces, the front camera of recorded episodes). The rest is never rendered: the
+    oracle and random read no image, a one-camera policy leaves the wrist camera dark. None: the
+    policy declares nothing, so it gets everything."""
+    declared = getattr(policy_cls, "observation_keys", None)
+    if declared is None:
+        return None
+    own = ("instruction", "proprio", *(("rgb",) if recording else ()))
+    produced = {}
+    for domain in dict.fromkeys(task_entry(e.task).domain for e in episodes):
+        keys = declared.get(domain) if isinstance(declared, dict) else declared
+        if keys is not None:
+            produced[domain] = tuple(dict.fromkeys((*keys, *own)))
+    return produced
+
+
 def check_policy_fits(policy_cls: type, episodes: list[EpisodeSpec], tasks_named: bool) -> list[EpisodeSpec]:
     """The episodes the policy can run. Tasks it does not fit are refused when the user named
     them, and left out with a warning when they came with the split (a manipulation policy on a
@@ -164,15 +183,17 @@ def run(config: RunConfig) -> Path:
     shown = policy_instructions(config.instruction_mode, episodes, manifest.episodes)
     todo = [(i, e, e.episode_id in video_ids, shown.get(e.episode_id)) for i, e in enumerate(episodes)
             if e.episode_id not in done]
+    observations = produced_observations(policy_cls, episodes, recording=config.record_video > 0)
     worker_config = WorkerConfig(PolicySpec(config.policy, config.policy_args), policy_name(config, policy_cls),
                                  config.split, config.supervisor, run_dir, instruction_mode=config.instruction_mode,
                                  replan_every=config.replan_every, realtime=config.realtime,
-                                 latency_ms=config.latency_ms)
+                                 latency_ms=config.latency_ms, observations=observations)
     pool = make_executor(config.executor, worker_config, policy, config.workers, len(todo), config.step_timeout,
                          config.batch_wait_ms / 1000, config.ray_address)
     info = {"config": {**config.identity(), "workers": pool.size, "executor": type(pool).__name__,
                        "record_video": config.record_video, "step_timeout": config.step_timeout},
             "manifest_hash": manifest_hash, "episodes": len(episodes), "tasks_left_out": left_out,
+            "observations": observations,
             **provenance(policy), "started": started, "ended": None}
     write_run_info(run_dir, info)
 

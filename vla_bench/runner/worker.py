@@ -33,6 +33,8 @@ class WorkerConfig:
     replan_every: int | None = None  # actions of a chunk executed before the next call (None: all)
     realtime: bool = False  # simulated time runs on while the policy computes
     latency_ms: float = 0.0  # added to each call's measured latency in real time
+    # per domain, the observations the envs produce (see runner.produced_observations); absent: all
+    observations: dict[str, tuple[str, ...]] | None = None
 
 
 class EnvCache:
@@ -53,10 +55,13 @@ class EnvCache:
 
 
 def supervised_env(config: WorkerConfig, task: str) -> gym.Env:
-    """A task's environment as a run steps it: at the run's image size, behind the supervisor."""
+    """A task's environment as a run steps it: at the run's image size, producing the observations
+    the run reads, behind the supervisor."""
     # Gymnasium's passive checker cannot recover from a reset that raised (a corrupt episode):
     # the contract tests check the envs instead, and a worker keeps one env per task for good.
-    env = gym.make(task_entry(task).env_id, image_size=config.image_size, disable_env_checker=True)
+    entry = task_entry(task)
+    observations = (config.observations or {}).get(entry.domain)
+    env = gym.make(entry.env_id, image_size=config.image_size, observations=observations, disable_env_checker=True)
     return supervise(env, enabled=config.supervisor)
 
 

@@ -46,8 +46,11 @@ class OffscreenRenderer:
         self._renderer.update_scene(data, camera=camera, scene_option=self._option)
         return self._renderer.render()
 
-    def depth(self, data: mujoco.MjData, camera: str) -> np.ndarray:
-        """Depth in metres of the scene as the last `rgb` call of the same camera left it."""
+    def depth(self, data: mujoco.MjData, camera: str, scene_built: bool = False) -> np.ndarray:
+        """Depth in metres; `scene_built`: the `rgb` call just before drew the same camera of the
+        same state, so its scene is reused."""
+        if not scene_built:
+            self._renderer.update_scene(data, camera=camera, scene_option=self._option)
         self._renderer.enable_depth_rendering()
         try:
             return self._renderer.render().astype(np.float32)

@@ -16,6 +16,7 @@ and moved, and a task family only what makes it different:
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any, ClassVar
 
@@ -66,10 +67,12 @@ class TaskEnv(gym.Env):
     disturbance_kinds: ClassVar[tuple[str, ...]] = ()  # the disturbances that fit the task's episodes
     disturbance_steps: ClassVar[tuple[int, int]] = (3, 12)  # the first step a disturbance may fire at is drawn here
 
-    def __init__(self, render_mode: str | None, image_size: int, pools: PoolSelection | None) -> None:
+    def __init__(self, render_mode: str | None, image_size: int, pools: PoolSelection | None,
+                 observations: Sequence[str] | None = None) -> None:
         if render_mode not in (None, *self.metadata["render_modes"]):
             raise ValueError(f"render_mode must be one of {self.metadata['render_modes']} or None, got {render_mode!r}")
         self.render_mode = render_mode
+        self._observations = None if observations is None else tuple(observations)
         self.image_size = image_size
         self.pools = pools or PoolSelection()
         self.model: mujoco.MjModel | None = None
@@ -85,6 +88,17 @@ class TaskEnv(gym.Env):
         self._steps = 0
         self._stepping = False  # inside step(): the state changes only where step says
         self._conditions: dict[str, bool] | None = None  # this step's, once read (see current_conditions)
+
+    def observed_space(self, spaces: dict[str, gym.Space]) -> gym.spaces.Dict:
+        """The observation space of the entries the env was made to produce (`observations=`,
+        default all of `spaces`, the domain's). An entry left out is never rendered: a policy that
+        reads one camera, or none (the oracle), does not pay for the others."""
+        if self._observations is None:
+            return gym.spaces.Dict(spaces)
+        unknown = [k for k in self._observations if k not in spaces]
+        if unknown:
+            raise ValueError(f"unknown observations {unknown}; {self.task_name} has {list(spaces)}")
+        return gym.spaces.Dict({k: space for k, space in spaces.items() if k in self._observations})
 
     # ------------------------------------------------------------------ what a domain provides
     def sample_episode(self, seed: int, pools: PoolSelection | None = None) -> EpisodeSpec:
