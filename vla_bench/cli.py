@@ -338,6 +338,9 @@ def _run(args: argparse.Namespace) -> int:
     try:
         run_dir = run(config)
     except KeyboardInterrupt:
+        if not (config.run_dir / "run.json").exists():
+            print("\ninterrupted before the run started: nothing was written", file=sys.stderr)
+            return 130
         progress = run_progress(config.run_dir)
         print(f"\ninterrupted: a partial run, {progress.finished} of {progress.planned} episodes finished and kept in "
               f"{config.run_dir}; run the same command with --resume to finish", file=sys.stderr)

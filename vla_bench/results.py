@@ -69,7 +69,7 @@ def check_output_file(path: Path, option: str) -> None:
     """As `check_output_dir`, for a file to (over)write."""
     if path.is_dir():
         raise UsageError(f"{option} {path} is a folder; give a file name")
-    check_output_dir(path.parent, f"the folder of {option}")
+    check_output_dir(path.parent, option)  # "cannot write into -o FOLDER: ...; choose another -o"
 
 
 def append_episode(run_dir: Path, record: Mapping[str, Any]) -> None:

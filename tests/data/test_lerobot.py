@@ -253,6 +253,8 @@ def test_an_episode_unlike_the_first_is_refused_and_the_dataset_stays_whole(tmp_
     writer.close()
     dataset = LeRobotDataset(tmp_path / "ds")
     assert len(dataset) == 1 and dataset.info["total_frames"] == len(demo)
+    (data_file,) = (tmp_path / "ds" / "data").glob("*/*.parquet")
+    assert pq.read_metadata(data_file).num_rows == len(demo)  # no row of the refused episodes
 
 
 def test_a_dataset_without_episodes_is_refused(tmp_path):

@@ -131,6 +131,14 @@ def test_bad_names_exit_nonzero_listing_valid_ones(capsys, tmp_path):
     assert not (tmp_path / "x").exists()  # a refused command leaves no empty run folder behind
 
 
+def test_an_out_folder_under_a_file_is_refused_and_nothing_is_made(capsys, tmp_path):
+    (tmp_path / "notes").write_text("a file")
+    out = tmp_path / "notes" / "run"
+    assert main(["run", "--policy", "random", "--split", "train", "--out", str(out)]) == 2
+    assert f"cannot write into --out {out}" in capsys.readouterr().err
+    assert (tmp_path / "notes").read_text() == "a file"
+
+
 @pytest.mark.parametrize("policy, message", [("NeedsDepth", "point_cloud"), ("Navigates", "'discrete' mode")])
 def test_a_policy_that_does_not_fit_the_tasks_is_refused_before_running(tmp_path, policy, message):
     with pytest.raises(ValueError, match=message):

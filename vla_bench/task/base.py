@@ -86,7 +86,7 @@ class TaskEnv(gym.Env):
         self.disturbance: DisturbanceSpec | None = None
         self.disturbance_event: DisturbanceEvent | None = None
         self._steps = 0
-        self._stepping = False  # inside step(): the state changes only where step says
+        self._stepping = False  # True while step() runs: only then does current_conditions memoize
         self._conditions: dict[str, bool] | None = None  # this step's, once read (see current_conditions)
 
     def observed_space(self, spaces: dict[str, gym.Space]) -> gym.spaces.Dict:

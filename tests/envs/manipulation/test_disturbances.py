@@ -48,6 +48,9 @@ def test_a_held_object_is_knocked_out_onto_the_table(make_env):
     before, after = np.array(infos[-1]["disturbance"]["before"]), np.array(infos[-1]["disturbance"]["after"])
     assert np.linalg.norm(after[:2] - before[:2]) == pytest.approx(0.1, abs=1e-3) and after[2] < before[2] - 0.02
     assert not base.is_grasped("target")
+    # the step's info describes the world after the knock, not the grasp the step began with
+    assert infos[-1]["success_conditions"] == base.success_conditions() and infos[-1]["progress"] == base.progress()
+    assert not infos[-1]["success_conditions"]["grasped"]
     for _ in range(5):  # the hand does not follow yet: the object rests on the table
         env.step(np.array([0, 0, 0, 0, 0, 0, -1.0]))
     assert base.object_bottom("target") < 0.005 and not base.is_grasped("target")

@@ -73,7 +73,7 @@ class LeRobotWriter:
         index, steps = len(self.episodes), len(episode)
         task_index = self.tasks.get(episode.instruction, len(self.tasks))
         values = self._values(episode, index, task_index)
-        self._check_features(values, frames)  # before anything is written
+        self.features = self._checked_features(values, frames)  # before anything is written
         self.tasks[episode.instruction] = task_index
         table = self._rows(values, frames)
         record: dict[str, Any] = {"episode_index": index, "tasks": [episode.instruction], "length": steps,
@@ -102,27 +102,25 @@ class LeRobotWriter:
             self._finish_video(key, current)
         shutil.rmtree(self.root / "videos" / ".parts", ignore_errors=True)
         meta = self.root / "meta"
-        (meta / "episodes").mkdir(parents=True, exist_ok=True)
         path = self.root / EPISODES_PATH.format(chunk_index=0, file_index=0)
         path.parent.mkdir(parents=True, exist_ok=True)
         pq.write_table(pa.Table.from_pylist(self.episodes), path)
         pd.DataFrame({"task_index": list(self.tasks.values())}, index=list(self.tasks)).to_parquet(
             meta / "tasks.parquet")
-        features = self.features
         merged = {name: stats.merged([{k: e[f"stats/{name}/{k}"] for k in stats.STATS} for e in self.episodes])
-                  for name in features if f"stats/{name}/mean" in self.episodes[0]}
+                  for name in self.features if f"stats/{name}/mean" in self.episodes[0]}
         (meta / "stats.json").write_text(json.dumps(merged, indent=2) + "\n")
         info = {
             "codebase_version": CODEBASE_VERSION, "robot_type": self.robot_type,
             "total_episodes": len(self.episodes), "total_frames": self.frames, "total_tasks": len(self.tasks),
             "chunks_size": CHUNKS_SIZE, "data_files_size_in_mb": DATA_FILE_MB, "video_files_size_in_mb": VIDEO_FILE_MB,
             "fps": self.fps, "splits": {"train": f"0:{len(self.episodes)}"}, "data_path": DATA_PATH,
-            "video_path": VIDEO_PATH if self.video else None, "features": features,
+            "video_path": VIDEO_PATH if self.video else None, "features": self.features,
         }
         (meta / "info.json").write_text(json.dumps(info, indent=2) + "\n")
 
-    def _check_features(self, values: dict[str, np.ndarray], frames: EncodedFrames) -> None:
-        """Every episode has the features the first declared: LeRobot reads one schema per dataset."""
+    def _checked_features(self, values: dict[str, np.ndarray], frames: EncodedFrames) -> dict[str, Any]:
+        """The episode's features, which must be the first episode's: LeRobot reads one schema per dataset."""
         for key, names in self.names.items():
             if values[key].shape[1] != len(names):
                 raise ValueError(f"{key} has {values[key].shape[1]} values per step; the dataset's features name "
@@ -131,7 +129,7 @@ class LeRobotWriter:
         if self.features is not None and features != self.features:
             differ = sorted(k for k in features.keys() | self.features.keys() if features.get(k) != self.features.get(k))
             raise ValueError(f"this episode's cameras differ from the dataset's first episode in {differ}")
-        self.features = features
+        return features
 
     def _values(self, episode: Episode, index: int, task_index: int) -> dict[str, np.ndarray]:
         """An episode's non-image columns, as the data file stores them (and its statistics describe)."""
