@@ -83,7 +83,7 @@ def record_demonstration(env: gym.Env, episode: EpisodeSpec, action_noise: float
             frames[camera].append(camera_frame(obs, camera))
         states.append(obs["proprio"])
         actions.append(stored_action(action, domain))
-        obs, _, terminated, truncated, info = env.step(_perturbed(action, domain, action_noise, noise))
+        obs, _, terminated, truncated, info = env.step(perturbed_action(action, domain, action_noise, noise))
         done = terminated or truncated
         if on_step is not None:
             on_step(len(actions))
@@ -95,7 +95,8 @@ def record_demonstration(env: gym.Env, episode: EpisodeSpec, action_noise: float
     )
 
 
-def _perturbed(action, domain: str, action_noise: float, noise: np.random.Generator):
+def perturbed_action(action, domain: str, action_noise: float, noise: np.random.Generator):
+    """What is executed of the expert's `action` under DART noise (see record_demonstration)."""
     if action_noise <= 0:
         return action
     if domain == "navigation":
