@@ -15,8 +15,12 @@ import pytest
 from vla_bench.results import read_episodes
 
 EPISODES = 30
-COMMAND = [sys.executable, "-m", "vla_bench.cli", "run", "--policy", "random", "--split", "train",
-           "--tasks", "PickUp,CloseDrawer,OpenDrawer", "--episodes-per-task", "10", "--workers", "2", "--no-progress"]
+# a policy that takes 10 ms a step, so that a run lasts long enough to be killed at random moments
+# (random and the oracle render nothing and finish 30 episodes in a few seconds)
+SLOW = f"{Path(__file__).parents[1] / 'runner' / 'policies.py'}:SlowGreedy"
+COMMAND = [sys.executable, "-m", "vla_bench.cli", "run", "--policy", SLOW, "--policy-arg", "delay=0.01",
+           "--split", "train", "--tasks", "PickUp,CloseDrawer,OpenDrawer", "--episodes-per-task", "10",
+           "--workers", "2", "--no-progress"]
 
 
 def _children(pid: int) -> list[int]:
