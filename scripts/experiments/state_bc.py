@@ -28,10 +28,10 @@ from vla_bench.task.registry import task_entry
 
 
 def features(env: gym.Env, proprio: np.ndarray) -> np.ndarray:
-    """The hand's proprio, and each object the task names (the target, a receptacle, a base; not
-    the distractors) by its position and its position relative to the hand."""
+    """The hand's proprio, and each object the task manipulates (its `task_roles`: the target, a
+    receptacle, a base; not the distractors) by its position and its position relative to the hand."""
     base = env.unwrapped
-    objects = [base.object_pos(role) for role in sorted(base._bodies) if not role.startswith("distractor")]
+    objects = [base.object_pos(role) for role in sorted(base.task_roles)]
     return np.concatenate([proprio, *objects, *(p - base.ee_pos for p in objects)]).astype(np.float32)
 
 
