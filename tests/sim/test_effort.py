@@ -1,9 +1,10 @@
 """The effort and smoothness metrics: energy metered from the actuators' forces at every physics
 step, RMS jerk from the controlled point's positions; both in every step's info."""
+import mujoco
 import numpy as np
 import pytest
 
-from vla_bench.sim.effort import JerkMeter
+from vla_bench.sim.effort import EffortMeter, JerkMeter
 
 
 def test_jerk_is_zero_at_constant_velocity_and_exact_for_a_cubic():
@@ -64,3 +65,27 @@ def test_the_base_meters_its_wheels(make_env):
     assert turned["energy"] > 0
     _, _, _, _, info = env.step(1)  # forward
     assert info["energy"] > turned["energy"]
+
+
+def test_the_meter_sums_the_forces_of_every_physics_step(make_env):
+    """Stepping through the meter equals stepping alone and adding τ²·dt after each step: the
+    meter reads the forces each step leaves, not those of the first."""
+    env = make_env("PickUp").unwrapped
+    env.reset(seed=2)
+    env.step(np.array([1.0, 0, -1.0, 0, 0, 0, -1.0]))  # moving and gripping: forces change every step
+    model, metered = env.model, env.data
+    alone = mujoco.MjData(model)
+    mujoco.mj_copyData(alone, model, metered)
+    meter, expected = EffortMeter(model, range(model.nu)), 0.0
+    meter.step(metered, 20)
+    for _ in range(20):
+        mujoco.mj_step(model, alone)
+        expected += float(alone.actuator_force @ alone.actuator_force) * model.opt.timestep
+    assert meter.energy == pytest.approx(expected, rel=1e-12) and expected > 0
+    np.testing.assert_array_equal(metered.qpos, alone.qpos)  # metering does not touch the physics
+
+
+def test_the_meter_refuses_actuators_that_are_not_consecutive(make_env):
+    model = make_env("PickUp").unwrapped.model
+    with pytest.raises(ValueError, match="consecutive"):
+        EffortMeter(model, [0, 2])
