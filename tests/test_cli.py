@@ -15,7 +15,8 @@ def test_bench_reports_env_and_raw_throughput(capsys):
     assert main(["bench", "--tasks", "PickUp", "--steps", "5", "--json"]) == 0
     (result,) = json.loads(capsys.readouterr().out)
     assert result["task"] == "PickUp"
-    for key in ("env_steps_per_s", "raw_steps_per_s", "raw_sim_steps_per_s", "overhead"):
+    for key in ("env_steps_per_s", "raw_steps_per_s", "raw_sim_steps_per_s", "overhead", "env_sim_steps_per_s",
+                "sim_overhead"):
         assert result[key] > 0
 
 

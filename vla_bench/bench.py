@@ -28,11 +28,18 @@ class BenchResult:
     raw_sim_steps_per_s: float  # control steps/s of mj_step alone
     raw_steps_per_s: float  # control steps/s of mj_step + one render per camera
     env_steps_per_s: float  # env.step() per second, both cameras rendered
+    env_sim_steps_per_s: float  # env.step() per second of an env that renders no camera
 
     @property
     def overhead(self) -> float:
         """Env cost per step relative to the raw simulator + renderer (1.0 = no overhead)."""
         return self.raw_steps_per_s / self.env_steps_per_s
+
+    @property
+    def sim_overhead(self) -> float:
+        """Env cost per step relative to mj_step alone, with no camera on either side: the suite's
+        own work without the renderer's noise, and what shows where rendering is cheap (a GPU)."""
+        return self.raw_sim_steps_per_s / self.env_sim_steps_per_s
 
 
 def bench_task(task: str, steps: int = 300, image_size: int = 128, seed: int = 0, rounds: int = 3) -> BenchResult:
@@ -40,11 +47,13 @@ def bench_task(task: str, steps: int = 300, image_size: int = 128, seed: int = 0
     actions) and `steps` raw steps; the best round of each counts, which filters out noise from
     other processes on the machine."""
     env = gym.make(task_entry(task).env_id, image_size=image_size).unwrapped  # no time limit: one scene
+    blind = gym.make(task_entry(task).env_id, image_size=image_size, observations=("instruction", "proprio")).unwrapped
     rng = np.random.default_rng(seed)
     start = time.perf_counter()
     for i in range(rounds):
         env.reset(seed=seed + i)
     reset_s = (time.perf_counter() - start) / rounds
+    blind.reset(seed=seed + rounds - 1)  # the same scene: it replays the env's actions, camera-less
 
     model = env.model
     navigation = env.domain == "navigation"
@@ -53,6 +62,7 @@ def bench_task(task: str, steps: int = 300, image_size: int = 128, seed: int = 0
     renderer = OffscreenRenderer(model, image_size, image_size, shadows=shadows)  # same view settings
 
     controls: list = []  # (actuator commands, physics steps) per env step, replayed by the raw loops
+    actions: list = []  # the env's actions, replayed by the env without cameras
 
     def random_action():
         if navigation:  # moves only: a stop would end the episode
@@ -61,12 +71,19 @@ def bench_task(task: str, steps: int = 300, image_size: int = 128, seed: int = 0
 
     def env_loop() -> None:
         controls.clear()
+        actions.clear()
         mujoco.mj_copyData(start_state, model, env.data)
         for _ in range(steps):
             before = env.data.time
-            if env.step(random_action())[2]:
+            actions.append(random_action())
+            if env.step(actions[-1])[2]:
                 env.reset(seed=seed)
             controls.append((env.data.ctrl.copy(), max(1, round((env.data.time - before) / model.opt.timestep))))
+
+    def blind_loop() -> None:
+        for action in actions:
+            if blind.step(action)[2]:
+                blind.reset(seed=seed)
 
     def sim_loop() -> None:
         mujoco.mj_copyData(data, model, start_state)
@@ -86,7 +103,7 @@ def bench_task(task: str, steps: int = 300, image_size: int = 128, seed: int = 0
                 for camera in ("front", "wrist"):
                     renderer.rgb(data, camera)
 
-    best = {loop: 0.0 for loop in (env_loop, sim_loop, raw_loop)}
+    best = {loop: 0.0 for loop in (env_loop, blind_loop, sim_loop, raw_loop)}
     for _ in range(rounds):
         for loop in best:
             start = time.perf_counter()
@@ -94,4 +111,6 @@ def bench_task(task: str, steps: int = 300, image_size: int = 128, seed: int = 0
             best[loop] = max(best[loop], steps / (time.perf_counter() - start))
     renderer.close()
     env.close()
-    return BenchResult(task, image_size, steps, reset_s, best[sim_loop], best[raw_loop], best[env_loop])
+    blind.close()
+    return BenchResult(task, image_size, steps, reset_s, best[sim_loop], best[raw_loop], best[env_loop],
+                       best[blind_loop])
