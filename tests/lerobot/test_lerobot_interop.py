@@ -110,3 +110,12 @@ def test_lerobot_trains_act_on_collected_data_and_the_suite_evaluates_the_checkp
     assert all(r["policy"] == "lerobot-act" and r["steps"] > 0 for r in records)
     run = json.loads((tmp_path / "run" / "run.json").read_text())
     assert run["checkpoint"]["path"].endswith("model.safetensors") and run["policy_parameters"] > 0
+
+    # one model serving both episodes at once (the GPU path) acts as each episode's own
+    # select_action does, across a chunk's end (10 actions) and with ACT's temporal ensemble
+    served = subprocess.run([lerobot_bin / "python", REPO / "tests" / "lerobot" / "batched_like_select_action.py",
+                             checkpoint, tasks.split(",")[0], tmp_path, "14"],
+                            capture_output=True, text=True, env=OFFLINE, timeout=600)
+    assert served.returncode == 0, served.stderr[-3000:]
+    differences = json.loads(served.stdout.strip().splitlines()[-1])
+    assert set(differences) == {"queue", "ensemble"} and max(differences.values()) < 1e-4, differences

@@ -7,13 +7,17 @@ matched to one of the suite's observations, and the action's size picks the acti
 the end-effector delta of manipulation; 4: scores over navigation's moves, as `collect` stores
 them; 1: a move's index). Cameras match by the names
 `vla-bench collect` gives them, or as `--policy-arg cameras='{"FEATURE": "rgb"}'` says; a feature
-that matches nothing is an error that names it. Action chunks are the policy's own business:
-`select_action` keeps its queue (or temporal ensemble) and is reset at each episode's start.
+that matches nothing is an error that names it. Action chunks are handled as the policy's own
+`select_action` handles them: in a worker, `select_action` keeps its queue (or ACT's temporal
+ensemble) and is reset at each episode's start; on a GPU, one model serves every worker's
+episodes through `act_batch`, which keeps that queue or ensemble per episode.
 """
 from __future__ import annotations
 
 import importlib.util
 import json
+from collections import OrderedDict, deque
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -33,6 +37,10 @@ STATE_FEATURE = "observation.state"
 # the action's size -> the action space: manipulation's end-effector delta, or navigation's move as
 # scores over the moves (as `collect` stores it, one-hot) or as its index
 ACTION_MODES = {7: "ee_delta", len(MOVES): "discrete", 1: "discrete"}
+# policies whose select_action is predict_action_chunk followed by a queue of the chunk's first
+# n_action_steps (or, for ACT, its temporal ensemble): act_batch keeps that state per episode
+CHUNKING_POLICIES = ("act", "smolvla", "pi0", "pi05")
+MAX_EPISODES_KEPT = 4096  # per-episode state of a long batched run is dropped oldest first
 
 
 class LeRobotCheckpointError(UnknownName):
@@ -88,6 +96,20 @@ def _match_inputs(features: dict[str, dict], cameras: dict[str, str], directory:
     return sources
 
 
+@dataclass
+class _EpisodeActions:
+    """What `select_action` keeps between the steps of one episode: the actions still to come
+    (the rest of a chunk), and ACT's temporal ensemble when the policy ensembles."""
+
+    instruction: str
+    moves: int  # navigation's number of moves (0 in manipulation)
+    ensembler: Any = None
+    queue: deque = field(default_factory=deque)
+
+    def needs_chunk(self) -> bool:
+        return self.ensembler is not None or not self.queue
+
+
 class LeRobotCheckpoint(Policy):
     """A LeRobot checkpoint with its processors (--policy lerobot:DIR)."""
 
@@ -102,7 +124,8 @@ class LeRobotCheckpoint(Policy):
 
         if device == "cpu":
             torch.set_num_threads(threads)
-        config = PreTrainedConfig.from_pretrained(self.directory)
+        self.device = device
+        self.config = config = PreTrainedConfig.from_pretrained(self.directory)
         config.device = device
         self.model = get_policy_class(config.type).from_pretrained(self.directory, config=config).eval()
         self.preprocess, self.postprocess = make_pre_post_processors(
@@ -111,6 +134,15 @@ class LeRobotCheckpoint(Policy):
         self.shapes = {name: tuple(f.shape) for name, f in config.input_features.items()}
         self.checkpoint_path = self.directory / "model.safetensors"
         self.instruction, self.moves = "", 0
+        self._episodes: OrderedDict[str, _EpisodeActions] = OrderedDict()
+        self._current = ""
+
+    def batches(self) -> bool:
+        """On a GPU one model serves every worker's episodes (a copy per worker would not fit for a
+        VLA), for the policies whose action chunking act_batch reproduces per episode; on the CPU
+        each worker runs its own copy through `select_action`."""
+        return (self.device != "cpu" and self.config.type in CHUNKING_POLICIES
+                and getattr(self.config, "n_obs_steps", 1) == 1)
 
     def reset(self, instruction: str, task: TaskInfo) -> None:
         self.instruction = instruction
@@ -118,24 +150,69 @@ class LeRobotCheckpoint(Policy):
         self.model.reset()  # empties the action queue of chunking policies
         self.preprocess.reset()
         self.postprocess.reset()
+        self._current = task.episode_id  # act_batch's state for the episode, however it is served
+        self._episodes[task.episode_id] = _EpisodeActions(instruction, self.moves, self._ensembler())
+        while len(self._episodes) > MAX_EPISODES_KEPT:
+            self._episodes.popitem(last=False)
 
     def act(self, observation: dict[str, Any]) -> np.ndarray | int:
         import torch
 
-        batch: dict[str, Any] = {"task": [self.instruction]}
+        with torch.inference_mode():
+            action = self.postprocess(self.model.select_action(self.preprocess(
+                self._inputs([observation], [self.instruction]))))
+        return self._action(action.reshape(-1).float().cpu().numpy(), self.moves)
+
+    def act_batch(self, observations: list[dict[str, Any]]) -> list[np.ndarray | int]:
+        """One forward pass for the episodes that need a new chunk (every episode, for ACT's
+        temporal ensemble; else those whose queue ran out), then each episode's next action, as
+        its own `select_action` would have given it."""
+        import torch
+
+        states = [self._episodes[obs.get("episode_id", self._current)] for obs in observations]
+        need = [i for i, state in enumerate(states) if state.needs_chunk()]
+        with torch.inference_mode():
+            if need:
+                chunks = self.model.predict_action_chunk(self.preprocess(self._inputs(
+                    [observations[i] for i in need], [states[i].instruction for i in need])))
+                for i, chunk in zip(need, chunks):
+                    state = states[i]
+                    if state.ensembler is not None:
+                        state.queue.append(state.ensembler.update(chunk[None])[0])
+                    else:
+                        state.queue.extend(chunk[: self.config.n_action_steps])
+            actions = self.postprocess(torch.stack([state.queue.popleft() for state in states]))
+        actions = actions.float().cpu().numpy()
+        return [self._action(row, state.moves) for row, state in zip(actions, states)]
+
+    def _ensembler(self) -> Any:
+        """A fresh temporal ensemble (LeRobot's own) for a policy that ensembles, else None."""
+        coefficient = getattr(self.config, "temporal_ensemble_coeff", None)
+        if coefficient is None:
+            return None
+        from lerobot.policies.act.modeling_act import ACTTemporalEnsembler
+
+        return ACTTemporalEnsembler(coefficient, self.config.chunk_size)
+
+    def _inputs(self, observations: list[dict[str, Any]], instructions: list[str]) -> dict[str, Any]:
+        """The policy's input features for a batch of observations, as LeRobot's datasets give them."""
+        import torch
+
+        batch: dict[str, Any] = {"task": list(instructions)}
         for name, key in self.sources.items():
             if key == "proprio":
-                batch[name] = torch.as_tensor(observation["proprio"], dtype=torch.float32)[None]
+                batch[name] = torch.as_tensor(np.stack([obs["proprio"] for obs in observations]), dtype=torch.float32)
             else:
-                batch[name] = self._image(camera_frame(observation, key), self.shapes[name])
-        with torch.inference_mode():
-            action = self.postprocess(self.model.select_action(self.preprocess(batch)))
-        action = action.reshape(-1).float().cpu().numpy()
+                batch[name] = torch.cat([self._image(camera_frame(obs, key), self.shapes[name]) for obs in observations])
+        return batch
+
+    def _action(self, action: np.ndarray, moves: int) -> np.ndarray | int:
+        """The policy's output as the suite's action: the 7-D delta, or the move it scores highest."""
         if self.action_mode == "discrete":
             if not np.all(np.isfinite(action)):
                 raise ValueError(f"the policy's move is not finite: {action}")
             index = np.argmax(action) if len(action) > 1 else np.rint(action[0])
-            return int(np.clip(index, 0, self.moves - 1))
+            return int(np.clip(index, 0, moves - 1))
         return action.astype(np.float64)
 
     @staticmethod
