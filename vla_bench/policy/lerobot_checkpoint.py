@@ -158,6 +158,8 @@ class LeRobotCheckpoint(Policy):
     def act(self, observation: dict[str, Any]) -> np.ndarray | int:
         import torch
 
+        if self.batches():  # one copy serves many episodes, so each one's queue is kept apart
+            return self.act_batch([observation])[0]
         with torch.inference_mode():
             action = self.postprocess(self.model.select_action(self.preprocess(
                 self._inputs([observation], [self.instruction]))))
