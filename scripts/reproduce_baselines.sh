@@ -3,17 +3,20 @@
 # (baselines/checkpoints/{rt1,bcz}.safetensors), the data-scaling and training-steps curves, and
 # the official runs. Stages run in the order given (default: all of them):
 #   bash scripts/reproduce_baselines.sh [demos] [train] [runs] [curves] [results]
-#   demos    the oracle on fresh train-split episodes of all ten tasks (seed 1, DART noise 0.2)
+#   demos    the oracle on fresh train-split episodes of all ten tasks (seed 1, DART noise NOISE)
 #   train    rt1 and bcz on all of them, and bcz on the first 30 and 100 per task, side by side on one GPU
 #   runs     rt1 and bcz on every committed split, and on train with --instruction-mode blank and shuffled
 #   curves   the curve checkpoints on the train split
 #   results  results/curves/*, results/leaderboard.csv and results/report/
-# DATA (default data/demos), EPISODES (per task, default 300), TRAINING (checkpoints, snapshots and
-# logs; default data/training), WORKERS and VLA_BENCH as in official_results.sh.
+# DATA (default data/demos), EPISODES (per task, default 300), NOISE (DART's action noise of the
+# demonstrations, default 0.2 as the shipped checkpoints were trained; results/baselines/experiments.md
+# section 5 found 0.05 better for a state-based policy), TRAINING (checkpoints, snapshots and logs;
+# default data/training), WORKERS and VLA_BENCH as in official_results.sh.
 set -euo pipefail
 VLA=${VLA_BENCH:-vla-bench}
 DATA=${DATA:-data/demos}
 EPISODES=${EPISODES:-300}
+NOISE=${NOISE:-0.2}
 TRAINING=${TRAINING:-data/training}
 CURVE_EPISODES="30 100"
 WORKERS=${WORKERS:-0}
@@ -31,7 +34,7 @@ for stage in ${*:-demos train runs curves results}; do
   case $stage in
     demos)
       # lossless: the baselines train on frames exactly as the evaluation renders them, not on video
-      [ -d "$DATA" ] || $VLA collect --split train --seed 1 --episodes-per-task "$EPISODES" --action-noise 0.2 \
+      [ -d "$DATA" ] || $VLA collect --split train --seed 1 --episodes-per-task "$EPISODES" --action-noise "$NOISE" \
         --workers "$WORKERS" --out "$DATA" --lossless --no-progress ;;
     train)
       mkdir -p "$TRAINING"
