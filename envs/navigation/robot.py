@@ -20,6 +20,7 @@ WHEEL_TRACK = 0.34  # distance between the wheels
 CAMERA_HEIGHT = 0.6
 BASE = "base"
 WHEELS = ("left_wheel", "right_wheel")
+TURN_TOLERANCE = float(np.radians(0.5))  # a turn ends this close to its heading
 
 
 def add_base(spec: mujoco.MjSpec, x: float, y: float, yaw: float) -> None:
@@ -96,9 +97,10 @@ class DriveController:
                 self.set_velocity(data, v, 2.0 * wrap_angle(yaw0 - yaw))
             else:
                 left = wrap_angle(yaw0 + angle - yaw)
-                if abs(left) < np.radians(0.5):
+                if abs(left) < TURN_TOLERANCE:
                     break
-                self.set_velocity(data, 0.0, float(np.clip(4.0 * left, -cfg.turn_rate, cfg.turn_rate)))
+                # min/max is np.clip on one float, without its microseconds: this runs every 10 physics steps
+                self.set_velocity(data, 0.0, min(max(4.0 * left, -cfg.turn_rate), cfg.turn_rate))
             self.effort.step(data, chunk)
         self.set_velocity(data, 0.0, 0.0)
         self.effort.step(data, chunk * 5)  # come to rest
