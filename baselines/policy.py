@@ -5,7 +5,7 @@ episode (keyed by `episode_id`, so one model can serve many episodes through `ac
 """
 from __future__ import annotations
 
-from collections import OrderedDict, deque
+from collections import deque
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -20,9 +20,7 @@ from vla_bench.baselines.layers import normalize_images
 from vla_bench.baselines.registry import baseline_entry
 from vla_bench.data.cameras import camera_frame
 from vla_bench.policy.base import Policy, TaskInfo
-
-MAX_EPISODES_KEPT = 4096  # per-episode state of a long batched run is dropped oldest first
-
+from vla_bench.policy.batching import EpisodeStates
 
 ENSEMBLE_DECAY = 0.01  # ACT's temporal ensembling: weight exp(-m i) for the i-th oldest prediction of a step
 
@@ -60,8 +58,7 @@ class LearnedPolicy(Policy):
             raise ValueError(f"{path} holds a {name} checkpoint, not {self.baseline}")
         self.encoder = SentenceEncoder()
         self.encoder.load()  # a missing encoder fails here, before any episode starts
-        self._episodes: OrderedDict[str, _EpisodeState] = OrderedDict()
-        self._current = ""
+        self._episodes: EpisodeStates[_EpisodeState] = EpisodeStates()
 
     def batches(self) -> bool:
         """On a GPU one model serves every worker's episodes; on the CPU each worker runs its own
@@ -73,12 +70,9 @@ class LearnedPolicy(Policy):
         if task.domain not in config.domains:
             raise ValueError(f"{self.checkpoint_path} was trained for {', '.join(config.domains)}, not {task.domain}")
         language = torch.from_numpy(self.encoder.encode([instruction])[0]).to(self.device)
-        self._current = task.episode_id
-        self._episodes[task.episode_id] = _EpisodeState(
+        self._episodes.start(task.episode_id, _EpisodeState(
             self.model.domain_index(task.domain), language, deque(maxlen=config.history), deque(maxlen=config.history),
-            deque(maxlen=config.chunk))
-        while len(self._episodes) > MAX_EPISODES_KEPT:
-            self._episodes.popitem(last=False)
+            deque(maxlen=config.chunk)))
 
     def act(self, observation: dict[str, Any]) -> np.ndarray | int:
         return self.act_batch([observation])[0]
@@ -90,7 +84,7 @@ class LearnedPolicy(Policy):
         for the GPU's turn, which the workers' renderers share (a copy per episode made a batch of
         16 take seconds there)."""
         config = self.model.config
-        states = [self._episodes[obs.get("episode_id", self._current)] for obs in observations]
+        states = self._episodes.of(observations)
         domains = [config.domains[s.domain] for s in states]
         images = np.stack([np.stack([camera_frame(obs, camera) for camera in config.camera_keys(domain)])
                            for obs, domain in zip(observations, domains)])

@@ -27,12 +27,12 @@ for mode, directory in (("queue", checkpoint), ("ensemble", ensembling)):
     envs = [gym.make(f"vla_bench/{task}-v0") for _ in range(2)]
     observations = []
     for seed, (env, policy) in enumerate(zip(envs, alone)):
-        observation, info = env.reset(seed=seed)
-        info = TaskInfo(task, env.unwrapped.domain, env.observation_space, env.action_space,
-                        env.spec.max_episode_steps, episode_seed=seed, episode_id=f"episode-{seed}")
-        policy.reset(observation["instruction"], info)
-        together.reset(observation["instruction"], info)
-        observations.append(observation | {"episode_id": info.episode_id})
+        observation, _ = env.reset(seed=seed)
+        task_info = TaskInfo(task, env.unwrapped.domain, env.observation_space, env.action_space,
+                             env.spec.max_episode_steps, episode_seed=seed, episode_id=f"episode-{seed}")
+        policy.reset(observation["instruction"], task_info)
+        together.reset(observation["instruction"], task_info)
+        observations.append(observation | {"episode_id": task_info.episode_id})
     largest = 0.0
     for _ in range(steps):
         batched = together.act_batch(observations)

@@ -3,17 +3,19 @@ and `vla-bench serve` share.
 
 `act_each` makes one `act_batch` call fail only the observations that break the policy;
 `Batcher` gathers requests that arrive together into one call without waiting on a straggler;
-`PolicyThread` runs a policy's calls on one long-lived thread.
+`PolicyThread` runs a policy's calls on one long-lived thread; `EpisodeStates` keeps a batching
+policy's state per episode.
 """
 from __future__ import annotations
 
 import asyncio
 import queue
 import threading
+from collections import OrderedDict
 from concurrent.futures import Executor, Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Generic, TypeVar
 
 from vla_bench.policy.base import Policy
 
@@ -35,6 +37,33 @@ def act_each(policy: Policy, observations: list[dict[str, Any]]) -> list[Any]:
         except Exception as err:
             outcomes.append(err)
     return outcomes
+
+
+State = TypeVar("State")
+
+
+class EpisodeStates(Generic[State]):
+    """What a policy serving many episodes at once keeps per episode, keyed by `episode_id`
+    (observations carry it when batched). An observation without one belongs to the episode
+    started last, as when a worker runs one episode at a time. A long run's oldest are dropped."""
+
+    def __init__(self, limit: int = 4096) -> None:
+        self.limit = limit
+        self._states: OrderedDict[str, State] = OrderedDict()
+        self.current = ""
+
+    def start(self, episode_id: str, state: State) -> None:
+        self.current = episode_id
+        self._states[episode_id] = state
+        while len(self._states) > self.limit:
+            self._states.popitem(last=False)
+
+    def of(self, observations: list[dict[str, Any]]) -> list[State]:
+        """Each observation's episode state."""
+        return [self._states[obs.get("episode_id", self.current)] for obs in observations]
+
+    def last_started(self) -> State:
+        return self._states[self.current]
 
 
 @dataclass

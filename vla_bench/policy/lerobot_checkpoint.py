@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
-from collections import OrderedDict, deque
+from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -27,6 +27,7 @@ from vla_bench.data.actions import MOVES
 from vla_bench.data.cameras import CAMERA_FEATURES, camera_frame
 from vla_bench.errors import UnknownName
 from vla_bench.policy.base import Policy, TaskInfo
+from vla_bench.policy.batching import EpisodeStates
 
 PREFIX = "lerobot:"
 INSTALL_HINT = "pip install 'vla-bench[lerobot]' (LeRobot pins its own PyTorch; a virtual environment of its own " \
@@ -40,7 +41,6 @@ ACTION_MODES = {7: "ee_delta", len(MOVES): "discrete", 1: "discrete"}
 # policies whose select_action is predict_action_chunk followed by a queue of the chunk's first
 # n_action_steps (or, for ACT, its temporal ensemble): act_batch keeps that state per episode
 CHUNKING_POLICIES = ("act", "smolvla", "pi0", "pi05")
-MAX_EPISODES_KEPT = 4096  # per-episode state of a long batched run is dropped oldest first
 
 
 class LeRobotCheckpointError(UnknownName):
@@ -98,8 +98,9 @@ def _match_inputs(features: dict[str, dict], cameras: dict[str, str], directory:
 
 @dataclass
 class _EpisodeActions:
-    """What `select_action` keeps between the steps of one episode: the actions still to come
-    (the rest of a chunk), and ACT's temporal ensemble when the policy ensembles."""
+    """One episode's instruction and move count, and what `select_action` keeps between its
+    steps: the actions still to come (the rest of a chunk), and ACT's temporal ensemble when the
+    policy ensembles (used by act_batch)."""
 
     instruction: str
     moves: int  # navigation's number of moves (0 in manipulation)
@@ -124,7 +125,6 @@ class LeRobotCheckpoint(Policy):
 
         if device == "cpu":
             torch.set_num_threads(threads)
-        self.device = device
         self.config = config = PreTrainedConfig.from_pretrained(self.directory)
         config.device = device
         self.model = get_policy_class(config.type).from_pretrained(self.directory, config=config).eval()
@@ -133,37 +133,32 @@ class LeRobotCheckpoint(Policy):
             preprocessor_overrides={"device_processor": {"device": device}})
         self.shapes = {name: tuple(f.shape) for name, f in config.input_features.items()}
         self.checkpoint_path = self.directory / "model.safetensors"
-        self.instruction, self.moves = "", 0
-        self._episodes: OrderedDict[str, _EpisodeActions] = OrderedDict()
-        self._current = ""
+        self._episodes: EpisodeStates[_EpisodeActions] = EpisodeStates()
 
     def batches(self) -> bool:
         """On a GPU one model serves every worker's episodes (a copy per worker would not fit for a
         VLA), for the policies whose action chunking act_batch reproduces per episode; on the CPU
         each worker runs its own copy through `select_action`."""
-        return (self.device != "cpu" and self.config.type in CHUNKING_POLICIES
+        return (self.config.device != "cpu" and self.config.type in CHUNKING_POLICIES
                 and getattr(self.config, "n_obs_steps", 1) == 1)
 
     def reset(self, instruction: str, task: TaskInfo) -> None:
-        self.instruction = instruction
-        self.moves = getattr(task.action_space, "n", 0)
         self.model.reset()  # empties the action queue of chunking policies
         self.preprocess.reset()
         self.postprocess.reset()
-        self._current = task.episode_id  # act_batch's state for the episode, however it is served
-        self._episodes[task.episode_id] = _EpisodeActions(instruction, self.moves, self._ensembler())
-        while len(self._episodes) > MAX_EPISODES_KEPT:
-            self._episodes.popitem(last=False)
+        self._episodes.start(task.episode_id, _EpisodeActions(instruction, getattr(task.action_space, "n", 0),
+                                                              self._ensembler()))
 
     def act(self, observation: dict[str, Any]) -> np.ndarray | int:
         import torch
 
         if self.batches():  # one copy serves many episodes, so each one's queue is kept apart
             return self.act_batch([observation])[0]
+        episode = self._episodes.last_started()
         with torch.inference_mode():
             action = self.postprocess(self.model.select_action(self.preprocess(
-                self._inputs([observation], [self.instruction]))))
-        return self._action(action.reshape(-1).float().cpu().numpy(), self.moves)
+                self._inputs([observation], [episode.instruction]))))
+        return self._action(action.reshape(-1).float().cpu().numpy(), episode.moves)
 
     def act_batch(self, observations: list[dict[str, Any]]) -> list[np.ndarray | int]:
         """One forward pass for the episodes that need a new chunk (every episode, for ACT's
@@ -171,7 +166,7 @@ class LeRobotCheckpoint(Policy):
         its own `select_action` would have given it."""
         import torch
 
-        states = [self._episodes[obs.get("episode_id", self._current)] for obs in observations]
+        states = self._episodes.of(observations)
         need = [i for i, state in enumerate(states) if state.needs_chunk()]
         with torch.inference_mode():
             if need:
