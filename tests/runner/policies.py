@@ -5,6 +5,7 @@ import time
 import numpy as np
 
 from vla_bench.policy import Policy
+from vla_bench.policy.builtin import OraclePolicy
 
 
 class Raises(Policy):
@@ -298,3 +299,11 @@ class LogsObservationKeys(Policy):
         with open(self.log, "a") as f:
             f.write(json.dumps(sorted(observation)) + "\n")
         return np.zeros(7, np.float32)
+
+
+class SeeingOracle(OraclePolicy):
+    """The oracle, run with both cameras rendered (it reads neither): every episode of the run
+    builds and draws a new scene."""
+
+    name = "seeing_oracle"
+    observation_keys = ("rgb", "wrist_rgb")

@@ -104,24 +104,44 @@ def add_panda(spec: mujoco.MjSpec, parent: mujoco.MjsBody, pos: tuple[float, flo
     (a few hundred triangles each, same shapes), which renders several times faster.
     """
     spec.compiler.degree = False  # URDF angles are radians
-    urdf = ET.parse(PANDA_DIR / "panda.urdf").getroot()
-    links = {link.get("name"): link for link in urdf.findall("link")}
-    children: dict[str, list[ET.Element]] = {}
-    for joint in urdf.findall("joint"):
-        children.setdefault(joint.find("parent").get("link"), []).append(joint)
+    base = parent.add_body(name="panda_link0", pos=list(pos))
+    _UrdfBuilder(spec, detailed_meshes).build("panda_link0", base)
+    hand = spec.body("panda_grasptarget")
+    hand.add_site(name=EE_SITE, size=[0.005] * 3, rgba=[1, 0, 0, 0], group=5)
+    # The wrist camera sits on the back of the hand, looking along the fingers, tilted
+    # WRIST_CAMERA_TILT towards them so the fingertips and the object between them are in view.
+    tilt = WRIST_CAMERA_TILT
+    spec.body("panda_hand").add_camera(name="wrist", pos=[0.055, 0.0, 0.02], fovy=80,
+                                        xyaxes=[0, 1, 0, np.cos(tilt), 0, np.sin(tilt)])
+    _add_actuators(spec)
 
-    meshes: dict[str, str] = {}
 
-    def mesh_name(filename: str) -> str:
+class _UrdfBuilder:
+    """Adds the URDF's links to an MjSpec as bodies, in the URDF's own order. A class rather than
+    a recursive closure: a closure that calls itself is a reference cycle, which kept each
+    episode's MjSpec (and its meshes) alive until Python's slowest garbage collection."""
+
+    def __init__(self, spec: mujoco.MjSpec, detailed_meshes: bool) -> None:
+        self.spec, self.detailed_meshes = spec, detailed_meshes
+        urdf = ET.parse(PANDA_DIR / "panda.urdf").getroot()
+        self.links = {link.get("name"): link for link in urdf.findall("link")}
+        self.children: dict[str, list[ET.Element]] = {}
+        for joint in urdf.findall("joint"):
+            self.children.setdefault(joint.find("parent").get("link"), []).append(joint)
+        self.meshes: set[str] = set()  # the names added so far
+
+    def mesh_name(self, filename: str) -> str:
+        """The spec's name for a URDF mesh file, adding the mesh on first use."""
         path = PANDA_DIR / filename.replace("package://", "")
         name = "panda_" + path.parent.name + "_" + path.stem
-        if name not in meshes:
-            meshes[name] = str(path)
-            spec.add_mesh(name=name, file=str(path))
+        if name not in self.meshes:
+            self.meshes.add(name)
+            self.spec.add_mesh(name=name, file=str(path))
         return name
 
-    def build(link_name: str, body: mujoco.MjsBody) -> None:
-        link = links[link_name]
+    def build(self, link_name: str, body: mujoco.MjsBody) -> None:
+        """Add `link_name`'s geoms to `body`, then each child link as a body below it, depth first."""
+        link = self.links[link_name]
         inertial = link.find("inertial")
         mass = float(inertial.find("mass").get("value")) if inertial is not None else 0.0
         if mass > 0:
@@ -135,10 +155,10 @@ def add_panda(spec: mujoco.MjSpec, parent: mujoco.MjsBody, pos: tuple[float, flo
         body.gravcomp = 1.0
         for visual in link.findall("visual"):
             vpos, vquat = _origin(visual.find("origin"))
-            source = visual if detailed_meshes else link.find("collision")
+            source = visual if self.detailed_meshes else link.find("collision")
             body.add_geom(
                 type=mujoco.mjtGeom.mjGEOM_MESH,
-                meshname=mesh_name(source.find("geometry/mesh").get("filename")),
+                meshname=self.mesh_name(source.find("geometry/mesh").get("filename")),
                 pos=vpos, quat=vquat, contype=0, conaffinity=0, group=VISUAL_GROUP,
                 rgba=[0.92, 0.92, 0.92, 1.0] if "finger" not in link_name else [0.25, 0.25, 0.25, 1.0],
                 mass=0, density=0,
@@ -150,11 +170,11 @@ def add_panda(spec: mujoco.MjSpec, parent: mujoco.MjsBody, pos: tuple[float, flo
                 cpos, cquat = _origin(collision.find("origin"))
                 body.add_geom(
                     type=mujoco.mjtGeom.mjGEOM_MESH,
-                    meshname=mesh_name(collision.find("geometry/mesh").get("filename")),
+                    meshname=self.mesh_name(collision.find("geometry/mesh").get("filename")),
                     pos=cpos, quat=cquat, group=COLLISION_GROUP, rgba=[0.5, 0.5, 0.5, 0.0],
                     mass=0, density=0,
                 )
-        for joint in children.get(link_name, []):
+        for joint in self.children.get(link_name, []):
             child_name = joint.find("child").get("link")
             jpos, jquat = _origin(joint.find("origin"))
             child = body.add_body(name=child_name, pos=jpos, quat=jquat)
@@ -170,18 +190,7 @@ def add_panda(spec: mujoco.MjSpec, parent: mujoco.MjsBody, pos: tuple[float, flo
                     armature=0.1 if jtype == "revolute" else 0.01,
                     damping=_joint_damping(joint.get("name")),
                 )
-            build(child_name, child)
-
-    base = parent.add_body(name="panda_link0", pos=list(pos))
-    build("panda_link0", base)
-    hand = spec.body("panda_grasptarget")
-    hand.add_site(name=EE_SITE, size=[0.005] * 3, rgba=[1, 0, 0, 0], group=5)
-    # The wrist camera sits on the back of the hand, looking along the fingers, tilted
-    # WRIST_CAMERA_TILT towards them so the fingertips and the object between them are in view.
-    tilt = WRIST_CAMERA_TILT
-    spec.body("panda_hand").add_camera(name="wrist", pos=[0.055, 0.0, 0.02], fovy=80,
-                                        xyaxes=[0, 1, 0, np.cos(tilt), 0, np.sin(tilt)])
-    _add_actuators(spec)
+            self.build(child_name, child)
 
 
 def _joint_damping(name: str) -> float:
