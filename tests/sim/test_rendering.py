@@ -58,7 +58,7 @@ def test_episodes_share_the_process_gl_context_and_a_camera_less_env_uploads_not
         blind.reset(seed=seed)
         blind.step(np.zeros(7))
         assert rendering._GL_CONTEXT is context
-        assert blind._renderer._context is None  # built for the scene, never drawn, so never uploaded
+        assert blind._renderer._scene is None and blind._renderer._context is None  # never drawn, never built
     assert blind.render().shape == (blind.image_size, blind.image_size, 3)  # a video frame: uploaded now
     assert blind._renderer._context is not None
 
