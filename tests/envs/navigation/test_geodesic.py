@@ -57,3 +57,39 @@ def test_generated_plans_connect_every_room(seed):
     distances = grid.distances_to(*start)
     for room in plan.rooms:
         assert np.isfinite(distances[grid.cell(*room.center)]), f"{room.kind} is unreachable"
+
+
+def _reference_distances(grid: OccupancyGrid, x: float, y: float) -> np.ndarray:
+    """Dijkstra over cell tuples with `_moves`, the textbook form of `distances_to`."""
+    import heapq
+
+    goal = grid.cell(x, y)
+    dist = np.full(grid.blocked.shape, np.inf)
+    dist[goal] = 0.0
+    frontier = [(0.0, goal)]
+    while frontier:
+        d, cell = heapq.heappop(frontier)
+        if d > dist[cell]:
+            continue
+        for n, step in grid._moves(cell):
+            if d + step * grid.resolution < dist[n]:
+                dist[n] = d + step * grid.resolution
+                heapq.heappush(frontier, (dist[n], n))
+    return dist
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_distances_equal_the_textbook_search_bit_for_bit(seed):
+    """SPL's reference lengths come from these distances, so the fast search must give the same
+    floats, unreachable cells and corners that may not be cut included."""
+    rng = np.random.default_rng(seed)
+    grid = floor_plan_grid(generate_floor_plan(rng))
+    x0, y0 = grid.x0, grid.y0
+    for _ in range(12):  # furniture-sized boxes, some touching only at a corner
+        x, y = x0 + rng.uniform(0.5, grid.blocked.shape[0] * grid.resolution - 1), y0 + rng.uniform(0.5, 3)
+        grid.block_box(x, y, x + rng.uniform(0.1, 0.8), y + rng.uniform(0.1, 0.8))
+    free = grid.inflated(0.2)
+    goal = free.point(*map(int, np.argwhere(~free.blocked)[rng.integers((~free.blocked).sum())]))
+    fast = free.distances_to(*goal)
+    assert np.isinf(fast).any() and np.isfinite(fast).sum() > 100
+    np.testing.assert_array_equal(fast, _reference_distances(free, *goal))
