@@ -7,7 +7,8 @@ policy, each split one `vla-bench run`, then where the time went.
 Writes OUT/<policy>-<split>/ (the runs) and OUT/timing-<policy>.json and .md: the wall time per
 split and in all, and a breakdown of the workers' time from the records and `vla-bench bench`
 on the same machine: physics and rendering per step (raw MuJoCo on the same scenes), the suite's
-own per-step work (the bench's env − raw), scene builds (resets), the policy as the workers waited
+own per-step work (the bench's env − raw), scene builds (resets; with or without cameras, as the
+run's envs produced them: run.json's `observations`), the policy as the workers waited
 for it, split for a batched policy into its calls and transfer + batching (run.json's `batching`),
 and the rest (runner, supervisor, records).
 """
@@ -72,9 +73,13 @@ def main() -> None:
         for r in rs:
             b = per_task[r["task"]]
             breakdown["physics"] += r["steps"] / b["raw_sim_steps_per_s"]
-            breakdown["rendering"] += r["steps"] * (1 / b["raw_steps_per_s"] - 1 / b["raw_sim_steps_per_s"])
-            breakdown["suite per step"] += r["steps"] * (1 / b["env_steps_per_s"] - 1 / b["raw_steps_per_s"])
-            breakdown["scene builds (resets)"] += b["reset_s"]
+            if renders_camera(info, r["task"]):
+                breakdown["rendering"] += r["steps"] * (1 / b["raw_steps_per_s"] - 1 / b["raw_sim_steps_per_s"])
+                breakdown["suite per step"] += r["steps"] * (1 / b["env_steps_per_s"] - 1 / b["raw_steps_per_s"])
+                breakdown["scene builds (resets)"] += b["reset_s"]
+            else:  # the policy reads no camera (the oracle), so the run's envs rendered none
+                breakdown["suite per step"] += r["steps"] * (1 / b["env_sim_steps_per_s"] - 1 / b["raw_sim_steps_per_s"])
+                breakdown["scene builds (resets)"] += b["reset_no_cam_s"]
     breakdown["runner, supervisor, records"] = worker_s - sum(breakdown.values())
     total_wall = sum(w for _, w in walls.values())
     episodes = sum(len(rs) for rs in records.values())
@@ -97,6 +102,13 @@ def main() -> None:
     (args.out / f"{name}.json").write_text(json.dumps(summary, indent=2) + "\n")
     (args.out / f"{name}.md").write_text(_markdown(summary))
     print(_markdown(summary))
+
+
+def renders_camera(run_info: dict, task: str) -> bool:
+    """Whether the run's envs of `task` rendered a camera: run.json lists what they produced."""
+    from vla_bench.task.registry import task_entry
+
+    return bool(set(run_info["observations"][task_entry(task).domain]) - {"instruction", "proprio"})
 
 
 def _gpu() -> str | None:

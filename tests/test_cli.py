@@ -16,8 +16,9 @@ def test_bench_reports_env_and_raw_throughput(capsys):
     (result,) = json.loads(capsys.readouterr().out)
     assert result["task"] == "PickUp"
     for key in ("env_steps_per_s", "raw_steps_per_s", "raw_sim_steps_per_s", "overhead", "env_sim_steps_per_s",
-                "sim_overhead"):
+                "sim_overhead", "reset_s", "reset_no_cam_s"):
         assert result[key] > 0
+    assert result["reset_no_cam_s"] < result["reset_s"]  # a camera-less env uploads no scene to GL
 
 
 def test_unknown_task_lists_the_valid_ones(capsys):
