@@ -105,10 +105,12 @@ def main() -> None:
 
 
 def renders_camera(run_info: dict, task: str) -> bool:
-    """Whether the run's envs of `task` rendered a camera: run.json lists what they produced."""
+    """Whether the run's envs of `task` rendered a camera: run.json lists what they produced
+    (a domain absent or None: every observation, cameras included)."""
     from vla_bench.task.registry import task_entry
 
-    return bool(set(run_info["observations"][task_entry(task).domain]) - {"instruction", "proprio"})
+    produced = (run_info.get("observations") or {}).get(task_entry(task).domain)
+    return produced is None or bool(set(produced) - {"instruction", "proprio"})
 
 
 def _gpu() -> str | None:

@@ -36,7 +36,15 @@ def test_supervisor_keeps_the_hand_off_the_table_and_off_only_counts():
 
 @pytest.mark.parametrize("task", vla_bench.list_tasks(domain="manipulation", builtin_only=True))
 def test_supervisor_never_intervenes_on_the_oracle(task):
+    """No intervention in an episode the oracle solves. The oracle fails a few percent of
+    episodes (its strokes topple a PushToRegion object now and then, and which episodes depends
+    on the CPU's floating point: seed 70001 toppled its bunny on one machine and not on
+    another); left standing after such a failure, it is a stall, which is the supervisor's to report."""
     env = _supervised(task)
-    for seed in range(3):
-        record = run_episode(env, OraclePolicy(), env.unwrapped.sample_episode(70_000 + seed))
-        assert record.success and record.interventions == 0, (seed, record.intervention_reasons)
+    records = [run_episode(env, OraclePolicy(), env.unwrapped.sample_episode(70_000 + seed)) for seed in range(3)]
+    assert sum(r.success for r in records) >= 2, [r.success_conditions for r in records]
+    for seed, record in enumerate(records):
+        if record.success:
+            assert record.interventions == 0, (seed, record.intervention_reasons)
+        else:
+            assert set(record.intervention_reasons) <= {"stall"}, (seed, record.intervention_reasons)

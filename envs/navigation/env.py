@@ -284,6 +284,9 @@ class NavigationEnv(TaskEnv):
         self._robot_geoms = {g for g in range(self.model.ngeom) if self._is_robot(g)}
         self._obstacle_geoms = {g for g in range(self.model.ngeom) if (self.model.geom(g).name or "").startswith(
             ("wall_", "furniture_", disturbances.PREFIX))}
+        if self._renderer is not None:
+            self._renderer.close()
+            self._renderer = None
         if self.render_mode == "rgb_array":
             self._renderer = OffscreenRenderer(self.model, self.image_size, self.image_size)
 

@@ -101,6 +101,11 @@ class OffscreenRenderer:
             self._context.free()
             self._context = None
 
+    def __del__(self) -> None:
+        # a dropped renderer frees its GL objects in the process's context, not whichever is current
+        if getattr(self, "_context", None) is not None and _GL_PROCESS == os.getpid():
+            self.close()
+
     def _ready(self) -> mujoco.MjrContext:
         """The scene's render context, current; its meshes and textures go up on first use."""
         current_gl_context(self.width, self.height)
