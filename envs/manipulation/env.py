@@ -347,9 +347,7 @@ class ManipulationEnv(TaskEnv):
             self._fixture_bodies = {0, self.model.body(cabinet.CABINET_BODY).id}
         else:
             self._fixture_bodies = {0}
-        if self._renderer is not None:
-            self._renderer.close()
-        self._renderer = OffscreenRenderer(self.model, *self.physics.image_size, shadows=self.physics.shadows)
+        self._use_renderer(OffscreenRenderer(self.model, *self.physics.image_size, shadows=self.physics.shadows))
 
     def _settle(self) -> None:
         data, model = self.data, self.model

@@ -284,11 +284,8 @@ class NavigationEnv(TaskEnv):
         self._robot_geoms = {g for g in range(self.model.ngeom) if self._is_robot(g)}
         self._obstacle_geoms = {g for g in range(self.model.ngeom) if (self.model.geom(g).name or "").startswith(
             ("wall_", "furniture_", disturbances.PREFIX))}
-        if self._renderer is not None:
-            self._renderer.close()
-            self._renderer = None
-        if self.render_mode == "rgb_array":
-            self._renderer = OffscreenRenderer(self.model, self.image_size, self.image_size)
+        self._use_renderer(OffscreenRenderer(self.model, self.image_size, self.image_size)
+                           if self.render_mode == "rgb_array" else None)
 
     def _is_robot(self, geom: int) -> bool:
         body = self.model.geom_bodyid[geom]

@@ -56,12 +56,14 @@ class OccupancyGrid:
 
         Dijkstra over flat cell indices, with each direction's allowed moves precomputed as
         numpy masks: the same pops, ties (index order is (i, j) order) and float sums as a
-        search over cell tuples, 5x faster (a navigation reset ran two searches at 60 ms each)."""
+        search over cell tuples, 125 ms down to 19 ms for a house (one search per reset, two when
+        the reset also samples the episode)."""
         goal = self.cell(x, y)
         if not self._free(goal):
             raise ValueError(f"goal ({x:.2f}, {y:.2f}) is not in free space")
         height, width = self.blocked.shape
-        moves = [(di * width + dj, step * self.resolution, self._allowed(di, dj).ravel().tolist())
+        free = np.pad(~self.blocked, 1)  # off the grid is blocked
+        moves = [(di * width + dj, step * self.resolution, _allowed(free, di, dj).ravel().tolist())
                  for di, dj, step in NEIGHBOURS]
         dist = [np.inf] * (height * width)
         start = goal[0] * width + goal[1]
@@ -79,19 +81,6 @@ class OccupancyGrid:
                         dist[n] = nd
                         push(frontier, (nd, n))
         return np.array(dist).reshape(height, width)
-
-    def _allowed(self, di: int, dj: int) -> np.ndarray:
-        """For each cell, whether the move (di, dj) from it is one `_moves` yields."""
-        free = np.pad(~self.blocked, 1)  # off the grid is blocked
-        h, w = self.blocked.shape
-
-        def shifted(a: int, b: int) -> np.ndarray:  # free[i + a, j + b] for every cell (i, j)
-            return free[1 + a:1 + a + h, 1 + b:1 + b + w]
-
-        allowed = shifted(di, dj)
-        if di and dj:  # a diagonal may not cut a blocked corner
-            allowed = allowed & shifted(di, 0) & shifted(0, dj)
-        return allowed
 
     def geodesic(self, start: tuple[float, float], goal: tuple[float, float]) -> float:
         """Length of the shortest any-angle path (inf when the goal cannot be reached)."""
@@ -145,6 +134,20 @@ class OccupancyGrid:
     def _free(self, cell: tuple[int, int]) -> bool:
         i, j = cell
         return 0 <= i < self.blocked.shape[0] and 0 <= j < self.blocked.shape[1] and not self.blocked[i, j]
+
+
+def _allowed(free: np.ndarray, di: int, dj: int) -> np.ndarray:
+    """For each cell, whether the move (di, dj) from it is one `OccupancyGrid._moves` yields;
+    `free` is the grid's free cells padded with one blocked cell all round."""
+    h, w = free.shape[0] - 2, free.shape[1] - 2
+
+    def shifted(a: int, b: int) -> np.ndarray:  # free[i + a, j + b] for every cell (i, j)
+        return free[1 + a:1 + a + h, 1 + b:1 + b + w]
+
+    allowed = shifted(di, dj)
+    if di and dj:  # a diagonal may not cut a blocked corner
+        allowed = allowed & shifted(di, 0) & shifted(0, dj)
+    return allowed
 
 
 def floor_plan_grid(plan: FloorPlan, resolution: float = 0.05) -> OccupancyGrid:

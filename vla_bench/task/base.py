@@ -209,9 +209,14 @@ class TaskEnv(gym.Env):
         return self._renderer.rgb(self.data, self.render_camera)
 
     def close(self) -> None:
+        self._use_renderer(None)
+
+    def _use_renderer(self, renderer: OffscreenRenderer | None) -> None:
+        """Draw from now on with `renderer` (None: no camera), freeing the GL objects of the scene
+        the old one drew: a new scene each reset would otherwise leave them to the garbage collector."""
         if self._renderer is not None:
             self._renderer.close()
-            self._renderer = None
+        self._renderer = renderer
 
     def compose_instruction(self, rng: np.random.Generator, template_pool: str, slots: dict[str, str]) -> str:
         """One of the task's templates from `template_pool` ("seen" or "unseen"), filled in."""
