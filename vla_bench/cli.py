@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import logging
 import os
@@ -165,6 +166,9 @@ def _parser() -> argparse.ArgumentParser:
     board.add_argument("-o", "--output", type=Path, default=Path("leaderboard.csv"), help="(default: %(default)s)")
     board.add_argument("--allow-partial", action="store_true",
                        help="include runs that finished fewer episodes than planned (marked complete=False)")
+    board.add_argument("--add-to", type=Path, metavar="CSV",
+                       help="a leaderboard to add the runs to, keeping its rows (the runs may only open "
+                            "split and task-set groups it does not rank); -o may name the same file")
     board.set_defaults(handler=_leaderboard)
 
     report = commands.add_parser("report", help="PNG plots and a markdown report of runs")
@@ -374,20 +378,25 @@ def _report_errors(run_dir: Path) -> None:
 
 
 def _leaderboard(args: argparse.Namespace) -> int:
-    from vla_bench.leaderboard import LEADERBOARD_COLUMNS, leaderboard
+    from vla_bench.leaderboard import LEADERBOARD_COLUMNS, add_to, leaderboard
     from vla_bench.report import plot_leaderboard
     from vla_bench.results import policy_label
 
+    if args.add_to is not None and not args.add_to.is_file():
+        raise UsageError(f"--add-to {args.add_to}: no such leaderboard file")
     check_output_file(args.output, "-o")
     rows = leaderboard(_run_dirs(args.run_dirs), allow_partial=args.allow_partial)
+    if args.add_to is not None:
+        with open(args.add_to, newline="") as f:
+            rows = add_to(list(csv.DictReader(f)), rows)
     write_rows(args.output, LEADERBOARD_COLUMNS, rows)
     plot_leaderboard(rows, args.output.with_suffix(".png"))
     for row in rows:
-        partial = "" if row["complete"] else "  (partial run)"
-        tied = "  (tied with the best)" if row["tied_with_best"] is True and row["rank"] > 1 else ""
+        partial = "" if row["complete"] in (True, "True") else "  (partial run)"
+        tied = "  (tied with the best)" if row["tied_with_best"] in (True, "True") and int(row["rank"]) > 1 else ""
         label = policy_label(row["policy"], row["instruction_mode"], row["timing"])
-        print(f"{row['rank']:>3d} {label:24s} {row['split']:20s} {row['task_set']:13s} "
-              f"success {row['success_rate']:.3f}{tied}{partial}")
+        print(f"{int(row['rank']):>3d} {label:24s} {row['split']:20s} {row['task_set']:13s} "
+              f"success {float(row['success_rate']):.3f}{tied}{partial}")
     print(f"leaderboard: {args.output} (plot: {args.output.with_suffix('.png')})")
     return 0
 

@@ -7,6 +7,10 @@ answer different questions, so each (split, task set) is its own group: `rank` c
 it, and `tied_with_best` says whether the exact McNemar test on the episodes both runs share
 finds no difference from the group's best row at the 5% level (`p_vs_best`; no correction for
 the several comparisons of a group, which makes ties rarer, not more common).
+
+A new policy joins a published leaderboard without its runs (`--add-to`): the file's rows stay as
+they are, and the new runs may only open (split, task set) groups the file does not hold, since
+ranking within a group needs every run's episodes.
 """
 from __future__ import annotations
 
@@ -83,6 +87,21 @@ def leaderboard(run_dirs: list[Path], allow_partial: bool = False,
     table["tied_with_best"] = table["p_vs_best"].map(lambda p: "" if pd.isna(p) else bool(p >= SIGNIFICANCE))
     table["p_vs_best"] = table["p_vs_best"].map(lambda p: "" if pd.isna(p) else f"{p:.3g}")
     return table.drop(columns=["split_order", "task"]).to_dict("records")  # run_dir: not a CSV column
+
+
+def add_to(published: list[dict[str, str]], rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """`rows` (from runs) beside a leaderboard's rows as its CSV holds them, in the leaderboard's
+    order; a run in a group the file already ranks, or one it already holds, is refused."""
+    from vla_bench.splits import SPLITS
+
+    held = {(r["split"], r["task_set"]) for r in published}
+    clashes = sorted({(r["split"], r["task_set"]) for r in rows} & held)
+    if clashes:
+        split, tasks = clashes[0]
+        raise UsageError(f"the leaderboard already ranks {split} over {tasks} tasks; a run joins a group only "
+                         "with the group's other runs (give every run, without --add-to)")
+    order = {name: i for i, name in enumerate(SPLITS)}
+    return sorted([*published, *rows], key=lambda r: (order.get(r["split"], len(order)), r["task_set"], int(r["rank"])))
 
 
 def _twin(run_dir: Path, episodes: dict[Path, list[dict]]) -> Path | None:

@@ -52,3 +52,27 @@ def test_the_command_reads_every_run_under_runs_when_given_none(tmp_path, monkey
     assert [r["policy"] for r in rows] == ["a", "b"]
     assert rows[0]["mean_energy"] and rows[0]["task_set"] == "PickUp" and rows[1]["tied_with_best"] == "False"
     assert (tmp_path / "board.png").stat().st_size > 0
+
+
+def test_a_policy_joins_a_published_leaderboard_without_its_runs(tmp_path, capsys):
+    board = tmp_path / "board.csv"
+    published = [write_run(tmp_path / f"{name}-{split}", name, split, {t: [name == "a"] * 2 for t in EVERY_TASK})
+                 for name in ("a", "b") for split in ("train", "novel_objects")]
+    assert main(["leaderboard", *map(str, published), "-o", str(board)]) == 0
+    before = board.read_text().splitlines()
+
+    specialist = write_run(tmp_path / "c", "c", "train", {t: [True] * 2 for t in MANIPULATION})
+    assert main(["leaderboard", str(specialist), "--add-to", str(board), "-o", str(board)]) == 0
+    after = board.read_text().splitlines()
+    assert [line for line in after if not line.startswith("c,")] == before  # the published rows, untouched
+    rows = list(csv.DictReader(after))
+    assert [(r["policy"], r["split"], r["task_set"]) for r in rows] == [
+        ("a", "train", "all"), ("b", "train", "all"), ("c", "train", "manipulation"),
+        ("a", "novel_objects", "all"), ("b", "novel_objects", "all")]  # in the leaderboard's order
+    assert (tmp_path / "board.png").stat().st_size > 0
+
+    # a run in a group the file ranks would need that group's episodes: refused, the file kept
+    rival = write_run(tmp_path / "d", "d", "train", {t: [True] * 2 for t in EVERY_TASK})
+    assert main(["leaderboard", str(rival), "--add-to", str(board), "-o", str(board)]) == 2
+    assert "already ranks train over all tasks" in capsys.readouterr().err
+    assert board.read_text().splitlines() == after
