@@ -5,7 +5,10 @@ loss, evaluated closed-loop on the committed train episodes of the task. If it s
 image policies do not, localising the object from pixels is what they miss; if it fails too, the
 imitation itself (the labels, the loss, compounding errors) is.
 
-    python scripts/experiments/state_bc.py [--task PickUp] [--demos 300] [--steps 4000]
+    python scripts/experiments/state_bc.py [--task PickUp] [--demos 300] [--steps 4000] [--history K]
+
+`--history K` feeds the last K steps' features (the first repeated at an episode's start): what a
+memoryless policy cannot know, such as where the expert's plan stands, may show in how the state moved.
 
 CPU only, minutes on two cores; no images are rendered (the envs produce proprio alone).
 """
@@ -35,7 +38,14 @@ def features(env: gym.Env, proprio: np.ndarray) -> np.ndarray:
     return np.concatenate([proprio, *objects, *(p - base.ee_pos for p in objects)]).astype(np.float32)
 
 
-def demonstrations(task: str, count: int, seed: int, noise: float) -> tuple[np.ndarray, np.ndarray, int]:
+def stacked(history: list[np.ndarray], k: int) -> np.ndarray:
+    """The last `k` feature vectors of an episode, oldest first, the first repeated before the start."""
+    recent = history[-k:]
+    return np.concatenate([recent[0]] * (k - len(recent)) + recent)
+
+
+def demonstrations(task: str, count: int, seed: int, noise: float,
+                   history: int = 1) -> tuple[np.ndarray, np.ndarray, int]:
     """The expert's (features, action) pairs over `count` fresh episodes, noise on what is executed."""
     env = gym.make(task_entry(task).env_id, observations=("proprio",))
     manifest = generate_manifest("train", count, seed=seed, tasks=[task], exclude_seeds=committed_seeds())
@@ -43,10 +53,11 @@ def demonstrations(task: str, count: int, seed: int, noise: float) -> tuple[np.n
     for episode in manifest.episodes:
         obs, _ = env.reset(options={"episode": episode})
         expert, rng = env.unwrapped.make_expert(), np.random.default_rng([episode.seed, 7])
-        steps, done, info = [], False, {}
+        steps, seen, done, info = [], [], False, {}
         while not done:
             action = expert.act()
-            steps.append((features(env, obs["proprio"]), action))
+            seen.append(features(env, obs["proprio"]))
+            steps.append((stacked(seen, history), action))
             obs, _, terminated, truncated, info = env.step(perturbed_action(action, "manipulation", noise, rng))
             done = terminated or truncated
         if info["is_success"]:  # the baselines' recipe keeps successful demonstrations only
@@ -80,7 +91,7 @@ def train(x: np.ndarray, y: np.ndarray, steps: int) -> nn.Module:
 
 
 @torch.no_grad()
-def evaluate(model: nn.Module, task: str) -> tuple[int, int, dict[str, int]]:
+def evaluate(model: nn.Module, task: str, history: int = 1) -> tuple[int, int, dict[str, int]]:
     """Closed loop on the committed train episodes of `task`: successes, episodes, and how many
     episodes ended with each success condition holding."""
     env = gym.make(task_entry(task).env_id, observations=("proprio",))
@@ -88,9 +99,10 @@ def evaluate(model: nn.Module, task: str) -> tuple[int, int, dict[str, int]]:
     successes, held = 0, {}
     for episode in episodes:
         obs, _ = env.reset(options={"episode": episode})
-        done, info = False, {}
+        seen, done, info = [], False, {}
         while not done:
-            x = (torch.from_numpy(features(env, obs["proprio"])) - model.mean) / model.std
+            seen.append(features(env, obs["proprio"]))
+            x = (torch.from_numpy(stacked(seen, history)) - model.mean) / model.std
             action = model(x[None])[0].clamp(-1, 1).numpy()
             obs, _, terminated, truncated, info = env.step(action)
             done = terminated or truncated
@@ -108,13 +120,14 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=4000)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--noise", type=float, default=0.2, help="DART noise (default: the baselines' 0.2)")
+    parser.add_argument("--history", type=int, default=1, help="steps of features the policy reads (default: 1)")
     args = parser.parse_args()
     torch.set_num_threads(1)
     start = time.perf_counter()
-    x, y, kept = demonstrations(args.task, args.demos, args.seed, args.noise)
+    x, y, kept = demonstrations(args.task, args.demos, args.seed, args.noise, args.history)
     print(f"{kept} of {args.demos} demonstrations kept, {len(x)} steps ({time.perf_counter() - start:.0f} s)")
     model = train(x, y, args.steps)
-    successes, episodes, held = evaluate(model, args.task)
+    successes, episodes, held = evaluate(model, args.task, args.history)
     low, high = wilson_interval(successes, episodes)
     print(f"state BC on {args.task}: {successes}/{episodes} = {successes / episodes:.3f} [{low:.3f}, {high:.3f}]; "
           f"conditions holding at the end: {held} ({time.perf_counter() - start:.0f} s in all)")
