@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import logging
 import os
@@ -168,7 +167,8 @@ def _parser() -> argparse.ArgumentParser:
                        help="include runs that finished fewer episodes than planned (marked complete=False)")
     board.add_argument("--add-to", type=Path, metavar="CSV",
                        help="a leaderboard to add the runs to, keeping its rows (the runs may only open "
-                            "split and task-set groups it does not rank); -o may name the same file")
+                            "split and task-set groups it does not rank); -o may name the same file, whose PNG "
+                            "is redrawn")
     board.set_defaults(handler=_leaderboard)
 
     report = commands.add_parser("report", help="PNG plots and a markdown report of runs")
@@ -378,18 +378,18 @@ def _report_errors(run_dir: Path) -> None:
 
 
 def _leaderboard(args: argparse.Namespace) -> int:
-    from vla_bench.leaderboard import LEADERBOARD_COLUMNS, add_to, leaderboard
+    from vla_bench.leaderboard import LEADERBOARD_COLUMNS, add_to, leaderboard, read_leaderboard
     from vla_bench.report import plot_leaderboard
     from vla_bench.results import policy_label
 
-    if args.add_to is not None and not args.add_to.is_file():
-        raise UsageError(f"--add-to {args.add_to}: no such leaderboard file")
+    published = read_leaderboard(args.add_to) if args.add_to is not None else None
     check_output_file(args.output, "-o")
     rows = leaderboard(_run_dirs(args.run_dirs), allow_partial=args.allow_partial)
-    if args.add_to is not None:
-        with open(args.add_to, newline="") as f:
-            rows = add_to(list(csv.DictReader(f)), rows)
-    write_rows(args.output, LEADERBOARD_COLUMNS, rows)
+    if published is not None:
+        rows = add_to(published, rows, args.add_to)
+    written = args.output.with_name(args.output.name + ".partial")  # -o may be the --add-to file: never half-written
+    write_rows(written, LEADERBOARD_COLUMNS, rows)
+    written.replace(args.output)
     plot_leaderboard(rows, args.output.with_suffix(".png"))
     for row in rows:
         partial = "" if row["complete"] in (True, "True") else "  (partial run)"

@@ -14,6 +14,7 @@ ranking within a group needs every run's episodes.
 """
 from __future__ import annotations
 
+import csv
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -89,17 +90,32 @@ def leaderboard(run_dirs: list[Path], allow_partial: bool = False,
     return table.drop(columns=["split_order", "task"]).to_dict("records")  # run_dir: not a CSV column
 
 
-def add_to(published: list[dict[str, str]], rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """`rows` (from runs) beside a leaderboard's rows as its CSV holds them, in the leaderboard's
-    order; a run in a group the file already ranks, or one it already holds, is refused."""
+def read_leaderboard(path: Path) -> list[dict[str, str]]:
+    """The rows of a leaderboard CSV this version writes, as strings; anything else is refused."""
+    if not path.is_file():
+        raise UsageError(f"--add-to {path}: no such leaderboard file")
+    with open(path, newline="") as f:
+        reader = csv.DictReader(f)
+        rows = list(reader)
+    if reader.fieldnames != list(LEADERBOARD_COLUMNS) or not rows:
+        raise UsageError(f"--add-to {path}: not a leaderboard of this version (its columns differ from "
+                         "`vla-bench leaderboard`'s, or it holds no row); regenerate it from its runs")
+    if not all(r["rank"].isdigit() and int(r["rank"]) > 0 for r in rows):
+        raise UsageError(f"--add-to {path}: a row has no rank; regenerate it from its runs")
+    return rows
+
+
+def add_to(published: list[dict[str, str]], rows: list[dict[str, Any]], source: Path) -> list[dict[str, Any]]:
+    """`rows` (from runs) beside a leaderboard's rows as its CSV `source` holds them, in the
+    leaderboard's order; a run in a group the file already ranks is refused."""
     from vla_bench.splits import SPLITS
 
     held = {(r["split"], r["task_set"]) for r in published}
-    clashes = sorted({(r["split"], r["task_set"]) for r in rows} & held)
-    if clashes:
-        split, tasks = clashes[0]
-        raise UsageError(f"the leaderboard already ranks {split} over {tasks} tasks; a run joins a group only "
-                         "with the group's other runs (give every run, without --add-to)")
+    for row in rows:
+        if (row["split"], row["task_set"]) in held:
+            raise UsageError(f"{row['run_dir']}: {source} already ranks {row['split']} over {row['task_set']} "
+                             "tasks, and a run joins a group only with the group's other runs (give every run, "
+                             "without --add-to)")
     order = {name: i for i, name in enumerate(SPLITS)}
     return sorted([*published, *rows], key=lambda r: (order.get(r["split"], len(order)), r["task_set"], int(r["rank"])))
 

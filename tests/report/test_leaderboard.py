@@ -62,6 +62,7 @@ def test_a_policy_joins_a_published_leaderboard_without_its_runs(tmp_path, capsy
     before = board.read_text().splitlines()
 
     specialist = write_run(tmp_path / "c", "c", "train", {t: [True] * 2 for t in MANIPULATION})
+    (tmp_path / "board.png").unlink()
     assert main(["leaderboard", str(specialist), "--add-to", str(board), "-o", str(board)]) == 0
     after = board.read_text().splitlines()
     assert [line for line in after if not line.startswith("c,")] == before  # the published rows, untouched
@@ -76,3 +77,10 @@ def test_a_policy_joins_a_published_leaderboard_without_its_runs(tmp_path, capsy
     assert main(["leaderboard", str(rival), "--add-to", str(board), "-o", str(board)]) == 2
     assert "already ranks train over all tasks" in capsys.readouterr().err
     assert board.read_text().splitlines() == after
+
+    # a file that is not a leaderboard of this version is refused before anything is written
+    other = tmp_path / "other.csv"
+    other.write_text("policy,split,success_rate\nc,train,1.0\n")
+    assert main(["leaderboard", str(specialist), "--add-to", str(other), "-o", str(tmp_path / "new.csv")]) == 2
+    assert "not a leaderboard of this version" in capsys.readouterr().err
+    assert not (tmp_path / "new.csv").exists()
