@@ -1,17 +1,26 @@
 #!/usr/bin/env bash
 # lerobot-act: an ACT policy trained with LeRobot's own training script on the suite's
-# demonstrations, then evaluated through `--policy lerobot:DIR` on every split (the runner keeps
-# the manipulation tasks: ACT reads the wrist camera, which navigation lacks). Run it inside the
-# LeRobot environment (bash scripts/lerobot_env.sh .venv-lerobot; source .venv-lerobot/bin/activate)
-# on a GPU machine; stages are skipped when their output exists, so an interrupted run goes on.
+# demonstrations, then evaluated through `--policy lerobot:DIR` on every split, or those SPLITS
+# names (the runner keeps the manipulation tasks: ACT reads the wrist camera, which navigation
+# lacks). Run it inside the LeRobot environment (bash scripts/lerobot_env.sh .venv-lerobot; source
+# .venv-lerobot/bin/activate) on a GPU machine; stages are skipped when their output exists, so an
+# interrupted run goes on, and runs of it on one WORK_DIR with other SPLITS share one checkpoint.
 #   bash scripts/lerobot_act.sh [WORK_DIR]        (default: lerobot-act)
-# DEMOS (a folder `vla-bench collect` wrote, such as the baselines' data/demos: train on its
-# manipulation dataset instead of collecting), EPISODES (per task, default 100), NOISE (DART's,
-# default 0.05), STEPS (default 5500), WORKERS (evaluation, default: one per core), LOADERS
-# (training's data-loading processes, default 16), DEVICE (training, default cuda) and EVAL_DEVICE
-# (default cpu: a copy per worker; cuda: one copy on the GPU serves every worker, see README
-# "Evaluate a LeRobot policy") and SPLITS (default: every split) override; EVAL_ARGS adds to every run (a smoke test: EPISODES=1
-# STEPS=2 DEVICE=cpu EVAL_ARGS="--episodes-per-task 1").
+# Overrides:
+#   EPISODES     demonstrations per task (default 100)
+#   NOISE        DART's noise on the demonstrations (default 0.05)
+#   DEMOS        a folder `vla-bench collect` wrote: train on its manipulation dataset (all of its
+#                episodes, with its own noise) instead of collecting; EPISODES and NOISE then do nothing
+#   STEPS        training steps (default 5500)
+#   LOADERS      training's data-loading processes (default 16)
+#   DEVICE       training's device (default cuda)
+#   WORKERS      evaluation workers (default: one per core)
+#   EVAL_DEVICE  cpu (default: a copy per worker) or cuda (one copy on the GPU serves every worker,
+#                see README "Evaluate a LeRobot policy")
+#   SPLITS       space-separated splits to run (default: every split; novel_disturbances reads the
+#                train run of the same WORK_DIR for its recovery rate when that run exists)
+#   EVAL_ARGS    added to every run
+# A smoke test: EPISODES=1 STEPS=2 DEVICE=cpu EVAL_ARGS="--episodes-per-task 1".
 set -euo pipefail
 WORK=${1:-lerobot-act}
 EPISODES=${EPISODES:-100}
@@ -25,15 +34,17 @@ read -r -a eval_args <<< "${EVAL_ARGS:-}"
 export HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 WANDB_MODE=disabled
 mkdir -p "$WORK"
 
-# the baselines' recipe (scripts/reproduce_baselines.sh demos, manipulation only): fresh train-split
-# episodes of seed 1, successful demonstrations only, lossless frames (what evaluation renders); DART
-# noise 0.05, which results/baselines/experiments.md section 5 found no harder to imitate than none
-# while 0.2 was. A task's episodes depend only on its name, the seed and their index, so these are
-# the baselines' own demonstrations of the same seed, EPISODES and NOISE.
+# What `NOISE=0.05 bash scripts/reproduce_baselines.sh demos` collects, manipulation only and the
+# first EPISODES per task (a task's episodes depend only on its name, the seed and their index):
+# fresh train-split episodes of seed 1, successful demonstrations only, lossless frames (what
+# evaluation renders). DART noise 0.05: on PickUp, results/baselines/experiments.md section 5 found
+# it no harder to imitate than none, and 0.2 (the shipped baselines' noise) much harder.
 DEMOS=${DEMOS:-$WORK/demos}
-[ -d "$DEMOS" ] || vla-bench collect --split train --seed 1 \
-  --tasks $(vla-bench list tasks | awk '$2 == "manipulation" {printf "%s%s", sep, $1; sep = ","}') \
-  --episodes-per-task "$EPISODES" --action-noise "$NOISE" --lossless --workers "$WORKERS" --out "$DEMOS" --no-progress
+if [ ! -d "$DEMOS" ]; then
+  TASKS=$(vla-bench list tasks --domain manipulation | awk '{print $1}' | paste -sd, -)
+  vla-bench collect --split train --seed 1 --tasks "$TASKS" --episodes-per-task "$EPISODES" --action-noise "$NOISE" \
+    --lossless --workers "$WORKERS" --out "$DEMOS" --no-progress
+fi
 
 # ACT as its paper runs it (a chunk of 2 s, 20 steps at the suite's 10 Hz; temporal ensembling,
 # acting every step), from scratch: ImageNet weights for its ResNet would be downloaded
@@ -47,8 +58,12 @@ CHECKPOINT="$WORK/train/checkpoints/$(printf %06d "$STEPS")/pretrained_model"
 
 # evaluation on CPU workers, one thread each, by default: 16 workers each holding a CUDA context on
 # one GPU took 500 ms a step, one core each 66 ms (H100 machine, 16 cores)
-for split in ${SPLITS:-$(vla-bench list splits | awk '{print $1}')}; do
-  twin=(); [ "$split" = novel_disturbances ] && twin=(--twin-run "$WORK/runs/lerobot-act-train")
+SPLITS=${SPLITS:-$(vla-bench list splits | awk '{print $1}')}
+for split in $SPLITS; do
+  twin=()
+  if [ "$split" = novel_disturbances ] && [ -f "$WORK/runs/lerobot-act-train/episodes.jsonl" ]; then
+    twin=(--twin-run "$WORK/runs/lerobot-act-train")
+  fi
   vla-bench run --policy "lerobot:$CHECKPOINT" --policy-arg threads=1 --policy-arg device="$EVAL_DEVICE" \
     --split "$split" --workers "$WORKERS" \
     --out "$WORK/runs/lerobot-act-$split" --resume --no-progress "${twin[@]}" "${eval_args[@]}"
