@@ -122,6 +122,8 @@ def main() -> None:
     parser.add_argument("--noise", type=float, default=0.2, help="DART noise (default: the baselines' 0.2)")
     parser.add_argument("--history", type=int, default=1, help="steps of features the policy reads (default: 1)")
     args = parser.parse_args()
+    if args.history < 1:
+        parser.error("--history must be at least 1")
     torch.set_num_threads(1)
     start = time.perf_counter()
     x, y, kept = demonstrations(args.task, args.demos, args.seed, args.noise, args.history)
