@@ -49,13 +49,19 @@ def task_set(tasks: list[str]) -> str:
     return "+".join(sorted(covered))
 
 
+def split_order(split: str) -> int:
+    """Where a split's rows stand: the suite's order, unknown splits last."""
+    from vla_bench.splits import SPLITS
+
+    order = list(SPLITS)
+    return order.index(split) if split in order else len(order)
+
+
 def leaderboard(run_dirs: list[Path], allow_partial: bool = False,
                 episodes: dict[Path, list[dict]] | None = None) -> list[dict[str, Any]]:
     """The rows, grouped by split (in the suite's order) and task set, best first, each with the
     `run_dir` it came from; partial runs are refused unless `allow_partial`, and then marked in
     `complete`. `episodes`: the runs' records, for a caller that has read them already."""
-    from vla_bench.splits import SPLITS
-
     run_dirs = list(dict.fromkeys(run_dirs))  # a folder named twice is one run
     progress = check_complete(run_dirs, allow_partial)
     episodes = {run_dir: (episodes or {}).get(run_dir) or read_episodes(run_dir) for run_dir in run_dirs}
@@ -79,7 +85,7 @@ def leaderboard(run_dirs: list[Path], allow_partial: bool = False,
     if not rows:
         return []
     table = pd.DataFrame(rows)
-    table["split_order"] = table["split"].map({name: i for i, name in enumerate(SPLITS)}).fillna(len(SPLITS))
+    table["split_order"] = table["split"].map(split_order)
     table = table.sort_values(["split_order", "task_set", "success_rate", "policy"],
                               ascending=[True, True, False, True], kind="stable")
     table["rank"] = table.groupby(["split", "task_set"]).cumcount() + 1
@@ -108,16 +114,13 @@ def read_leaderboard(path: Path) -> list[dict[str, str]]:
 def add_to(published: list[dict[str, str]], rows: list[dict[str, Any]], source: Path) -> list[dict[str, Any]]:
     """`rows` (from runs) beside a leaderboard's rows as its CSV `source` holds them, in the
     leaderboard's order; a run in a group the file already ranks is refused."""
-    from vla_bench.splits import SPLITS
-
     held = {(r["split"], r["task_set"]) for r in published}
     for row in rows:
         if (row["split"], row["task_set"]) in held:
             raise UsageError(f"{row['run_dir']}: {source} already ranks {row['split']} over {row['task_set']} "
                              "tasks, and a run joins a group only with the group's other runs (give every run, "
                              "without --add-to)")
-    order = {name: i for i, name in enumerate(SPLITS)}
-    return sorted([*published, *rows], key=lambda r: (order.get(r["split"], len(order)), r["task_set"], int(r["rank"])))
+    return sorted([*published, *rows], key=lambda r: (split_order(r["split"]), r["task_set"], int(r["rank"])))
 
 
 def _twin(run_dir: Path, episodes: dict[Path, list[dict]]) -> Path | None:
