@@ -43,6 +43,17 @@ def test_each_domain_trains_only_its_own_head(name):
     assert all(p.grad is not None for p in model.heads["navigation"].parameters())
 
 
+@pytest.mark.parametrize("name", ["rt1", "bcz"])
+def test_a_history_of_frames_trains(name):
+    """bcz decides once per window, rt1 at every step of it: each loss meets the targets it reads out."""
+    model = make_model(name, **SMALL[name], history=3)
+    images, proprio, language, domain = _inputs(model)
+    targets = torch.zeros(2, 3, model.config.chunk, 7)
+    loss = model.loss(model(images, proprio, language, domain), targets, domain)
+    loss.backward()
+    assert loss.ndim == 0 and torch.isfinite(loss)
+
+
 def test_rt1_is_causal_over_its_history():
     """The decision for step t must not see frames after t (training supervises every step)."""
     model = RT1(RT1.config_class(**SMALL["rt1"], history=3)).eval()
