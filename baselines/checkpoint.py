@@ -3,6 +3,7 @@ was trained in the file's metadata, so loading needs nothing but the file (and r
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +31,10 @@ def save_checkpoint(path: Path, name: str, model: BaselineModel, training: dict[
     tensors = {k: (v.to(torch.bfloat16) if k in parameters else v).detach().cpu().contiguous()
                for k, v in model.state_dict().items()}
     metadata = {"model": name, "config": json.dumps(model.config.to_dict()), "training": json.dumps(training)}
-    save_file(tensors, str(path), metadata=metadata)
+    # written aside and renamed, so a run killed while saving keeps its previous checkpoint whole
+    partial = path.with_name(path.name + ".partial")
+    save_file(tensors, str(partial), metadata=metadata)
+    os.replace(partial, path)
     return path
 
 
