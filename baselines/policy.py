@@ -58,6 +58,11 @@ class LearnedPolicy(Policy):
             raise ValueError(f"{path} holds a {name} checkpoint, not {self.baseline}")
         self.encoder = SentenceEncoder()
         self.encoder.load()  # a missing encoder fails here, before any episode starts
+        # On a GPU each new batch size costs about a second of set-up at its first call (a warm-up
+        # over sizes 1-16 took 31 s on an H100, results/timing/h100x4-rt1-warmup.md), and batched
+        # serving meets every size up to the worker count: padded to a power of two, 16 workers
+        # meet five sizes.
+        self.pad_batches = self.device.type == "cuda"
         self._episodes: EpisodeStates[_EpisodeState] = EpisodeStates()
 
     def batches(self) -> bool:
@@ -94,7 +99,7 @@ class LearnedPolicy(Policy):
             row[: len(obs["proprio"])] = obs["proprio"]
         proprio = torch.from_numpy(proprio).to(self.device)
         language = torch.stack([s.language for s in states])
-        features = self.model.encode_frames(images, language)
+        features = self.model.encode_frames(*self._padded(images, language))[: len(states)]
         for state, frame, now in zip(states, features, proprio):
             if not state.features:  # before the first frame the history repeats it, as in training
                 state.features.extend([frame] * (config.history - 1))
@@ -103,8 +108,9 @@ class LearnedPolicy(Policy):
             state.proprio.append(now)
         domain_rows = torch.as_tensor([s.domain for s in states])  # on the host: predict picks rows by it
         domain = domain_rows.to(self.device)
-        readouts = self.model.decide(torch.stack([torch.stack(list(s.features)) for s in states]),
-                                     torch.stack([torch.stack(list(s.proprio)) for s in states]), language, domain)
+        readouts = self.model.decide(*self._padded(torch.stack([torch.stack(list(s.features)) for s in states]),
+                                                   torch.stack([torch.stack(list(s.proprio)) for s in states]),
+                                                   language, domain))[: len(states)]
         ensembled = []
         for state, chunk in zip(states, self.model.predict(readouts[:, -1], domain_rows)):
             state.predictions.append((state.step, chunk))
@@ -117,6 +123,13 @@ class LearnedPolicy(Policy):
             for i, action in zip(rows, decoded):
                 actions[i] = int(action) if name == "navigation" else action.astype(np.float32)
         return actions
+
+    def _padded(self, *batches: torch.Tensor) -> list[torch.Tensor]:
+        """The batches, their last row repeated up to the next power of two when `pad_batches`
+        (rows do not interact: the padding changes no other row's output)."""
+        rows = len(batches[0])
+        size = 1 << (rows - 1).bit_length() if self.pad_batches else rows
+        return [torch.cat([b, b[-1:].expand(size - rows, *b.shape[1:])]) if size > rows else b for b in batches]
 
 
 @lru_cache(maxsize=None)

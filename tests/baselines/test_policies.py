@@ -48,10 +48,12 @@ def _info(env, episode):
 
 @pytest.mark.parametrize("name", ["rt1", "bcz"])
 def test_act_batch_keeps_episodes_apart_and_matches_act(name):
-    """Two episodes served together in one batch get what each gets alone."""
-    episodes = load_manifest("train").for_task("PickUp")[:2]
+    """Three episodes served together in one batch (padded to four, as on a GPU) get what each
+    gets alone."""
+    episodes = load_manifest("train").for_task("PickUp")[:3]
     envs = [gym.make("vla_bench/PickUp-v0") for _ in episodes]
     policy = PolicySpec(name).build()
+    policy.pad_batches = True
     observations = []
     for env, episode in zip(envs, episodes):
         observations.append(env.reset(options={"episode": episode})[0])
