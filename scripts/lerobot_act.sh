@@ -18,7 +18,8 @@
 #   EVAL_DEVICE  cpu (default: a copy per worker) or cuda (one copy on the GPU serves every worker,
 #                see README "Evaluate a LeRobot policy")
 #   SPLITS       space-separated splits to run (default: every split; novel_disturbances reads the
-#                train run of the same WORK_DIR for its recovery rate when that run exists)
+#                train run of the same WORK_DIR for its recovery rate when that run exists); SPLITS=""
+#                collects and trains only
 #   EVAL_ARGS    added to every run
 # A smoke test: EPISODES=1 STEPS=2 DEVICE=cpu EVAL_ARGS="--episodes-per-task 1".
 set -euo pipefail
@@ -58,7 +59,7 @@ CHECKPOINT="$WORK/train/checkpoints/$(printf %06d "$STEPS")/pretrained_model"
 
 # evaluation on CPU workers, one thread each, by default: 16 workers each holding a CUDA context on
 # one GPU took 500 ms a step, one core each 66 ms (H100 machine, 16 cores)
-SPLITS=${SPLITS:-$(vla-bench list splits | awk '{print $1}')}
+SPLITS=${SPLITS-$(vla-bench list splits | awk '{print $1}')}
 for split in $SPLITS; do
   twin=()
   if [ "$split" = novel_disturbances ] && [ -f "$WORK/runs/lerobot-act-train/episodes.jsonl" ]; then
