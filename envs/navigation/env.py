@@ -284,8 +284,9 @@ class NavigationEnv(TaskEnv):
         self._robot_geoms = {g for g in range(self.model.ngeom) if self._is_robot(g)}
         self._obstacle_geoms = {g for g in range(self.model.ngeom) if (self.model.geom(g).name or "").startswith(
             ("wall_", "furniture_", disturbances.PREFIX))}
-        self._use_renderer(OffscreenRenderer(self.model, self.image_size, self.image_size)
-                           if self.render_mode == "rgb_array" else None)
+        # cameras are observations whatever `render_mode` says (that is for env.render()); an
+        # observation space without them (`observations=`) is what renders nothing
+        self._use_renderer(OffscreenRenderer(self.model, self.image_size, self.image_size))
 
     def _is_robot(self, geom: int) -> bool:
         body = self.model.geom_bodyid[geom]
@@ -327,12 +328,11 @@ class NavigationEnv(TaskEnv):
         return new_contacts
 
     def _observation(self) -> dict[str, Any]:
-        wanted, obs, size = self.observation_space.spaces, {}, self.image_size
+        wanted, obs = self.observation_space.spaces, {}
         if "rgb" in wanted:
-            obs["rgb"] = self._renderer.rgb(self.data, "ego") if self._renderer else np.zeros((size, size, 3), np.uint8)
+            obs["rgb"] = self._renderer.rgb(self.data, "ego")
         if "depth" in wanted:
-            obs["depth"] = (self._renderer.depth(self.data, "ego", scene_built="rgb" in obs) if self._renderer
-                            else np.zeros((size, size), np.float32))
+            obs["depth"] = self._renderer.depth(self.data, "ego", scene_built="rgb" in obs)
         if "proprio" in wanted:
             x, y, yaw = self.pose
             obs["proprio"] = np.array([x, y, np.cos(yaw), np.sin(yaw)], dtype=np.float32)

@@ -80,7 +80,7 @@ def _oracle_episode(env, seed):
 def test_the_oracle_succeeds_on_fresh_seeds_and_never_stops_behind_a_wall(task):
     """(a) and (e): 20 fresh seeds per task, at least 95% success, SPL at least 0.9, and every stop
     that counted has the goal on its side of the walls."""
-    env = gym.make(f"vla_bench/{task}-v0", render_mode=None)
+    env = gym.make(f"vla_bench/{task}-v0", observations=("instruction", "proprio"))
     successes, spls = 0, []
     for seed in range(71000, 71020):
         info, stops = _oracle_episode(env, seed)
@@ -97,7 +97,7 @@ def test_the_oracle_succeeds_on_fresh_seeds_and_never_stops_behind_a_wall(task):
 @pytest.mark.parametrize("task", NAVIGATION_TASKS)
 def test_the_reference_path_ends_inside_every_success_region(task):
     """(c): L* is the sum of the legs to points inside each goal's region, none behind a wall."""
-    env = gym.make(f"vla_bench/{task}-v0", render_mode=None)
+    env = gym.make(f"vla_bench/{task}-v0", observations=("instruction", "proprio"))
     base = env.unwrapped
     for seed in range(72000, 72030):
         env.reset(seed=seed)
@@ -151,7 +151,7 @@ def _drive_to(env, target, within=0.15, max_steps=250):
 def test_a_stop_behind_a_wall_is_not_a_success():
     """(b): a scripted policy drives to a point within 1 m of the goal in a straight line but in
     the next room, and stops: the old straight-line rule would have counted it, the new one does not."""
-    env = gym.make("vla_bench/GoToObject-v0", render_mode=None)
+    env = gym.make("vla_bench/GoToObject-v0", observations=("instruction", "proprio"))
     base = env.unwrapped
     seed, point = _behind_a_wall(env, range(0, 60))
     env.reset(seed=seed)
@@ -176,7 +176,7 @@ def test_every_color_name_singles_out_one_object(pools):
     are not 'the green plant', a table's wooden legs not 'the brown table')."""
     palette = {name: np.array(rgb) for name, rgb in colors().items()}
     for task in NAVIGATION_TASKS:
-        env = gym.make(f"vla_bench/{task}-v0", render_mode=None).unwrapped
+        env = gym.make(f"vla_bench/{task}-v0", observations=("instruction", "proprio")).unwrapped
         for seed in range(40):
             spec = env.sample_episode(seed, pools)
             items = house_from_factors(spec.factors).furnishings
@@ -195,7 +195,7 @@ def test_every_color_name_singles_out_one_object(pools):
 def test_multi_step_goals_ask_for_two_separate_stops():
     """No point lies in both goals' success regions, so a stop counts for one goal only and the
     second goal needs its own move; a stop at the second goal first is a failure."""
-    env = gym.make("vla_bench/MultiStepGoTo-v0", render_mode=None)
+    env = gym.make("vla_bench/MultiStepGoTo-v0", observations=("instruction", "proprio"))
     for seed in range(30):
         spec = env.unwrapped.sample_episode(seed)
         items = house_from_factors(spec.factors).furnishings
@@ -204,7 +204,7 @@ def test_multi_step_goals_ask_for_two_separate_stops():
 
 
 def test_next_to_never_reaches_through_a_wall():
-    env = gym.make("vla_bench/GoToRelation-v0", render_mode=None).unwrapped
+    env = gym.make("vla_bench/GoToRelation-v0", observations=("instruction", "proprio")).unwrapped
     checked = 0
     for seed in range(60):
         spec = env.sample_episode(seed)
@@ -235,3 +235,13 @@ def test_the_success_region_follows_walls_on_a_known_plan():
     # around the wall's end (3.95, 3.05): hypot(0.25, 0.25) + hypot(0.25, 0.15)
     assert d[2] == pytest.approx(np.hypot(0.25, 0.25) + np.hypot(0.25, 0.15))
     assert d[3] == np.inf  # 0.9 m straight, 1.17 m around the wall's end
+
+
+def test_render_mode_none_still_gives_camera_observations():
+    """render_mode is about env.render(); the cameras a policy observes render either way (they
+    were silently black with render_mode=None)."""
+    env = gym.make("vla_bench/GoToObject-v0", render_mode=None)
+    obs, _ = env.reset(seed=0)
+    assert obs["rgb"].std() > 0 and obs["depth"].max() > 0
+    assert env.render() is None
+    env.close()
