@@ -117,6 +117,12 @@ class ManipulationEnv(TaskEnv):
         """Called after every control step, before success is checked: for conditions over the
         whole episode (e.g. an object that must never have been lifted)."""
 
+    def keypoint_offsets(self) -> np.ndarray:
+        """Where the task's first two keypoints (what to grasp, push or pull, and where it goes) lie
+        relative to the hand, in metres: what a policy has to find in its images. Demonstrations
+        record them (`vla_bench.keypoints`) for training-time supervision; policies never get them."""
+        return np.concatenate([point - self.ee_pos for point in self.keypoints()[:2]]).astype(np.float32)
+
     def keypoints(self) -> list[np.ndarray]:
         """Points the end effector must visit after its start, in order, for the reference path L*."""
         raise NotImplementedError

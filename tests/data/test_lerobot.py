@@ -27,7 +27,7 @@ def _written(root, demos, domain="manipulation", fps=10, video=False):
     """`demos` written to a dataset at `root` by LeRobotWriter, read back by LeRobotDataset."""
     schema = SCHEMAS[domain]
     writer = LeRobotWriter(root, fps=fps, robot_type=schema.robot_type, state_names=schema.state_names,
-                           action_names=schema.action_names, video=video)
+                           action_names=schema.action_names, video=video, keypoint_names=schema.keypoint_names)
     for demo in demos:
         writer.add(demo)
     writer.close()
@@ -46,6 +46,7 @@ def test_demonstrations_round_trip(tmp_path):
         assert np.array_equal(loaded.state, demo.state)
         for key, frames in demo.images.items():
             assert np.array_equal(loaded.images[key], frames)  # PNG is lossless
+        assert loaded.keypoints.shape == (len(demo), 6) and np.array_equal(loaded.keypoints, demo.keypoints)
     # what the environment produced: replaying the episode gives the stored observations
     # (with the expert's float64 actions; the file stores them as float32, as LeRobot does)
     obs, _ = env.reset(options={"episode": manifest.for_task("PickUp")[0]})
@@ -54,7 +55,10 @@ def test_demonstrations_round_trip(tmp_path):
         assert np.array_equal(obs["rgb"], first.images["observation.images.front"][t])
         assert np.array_equal(obs["wrist_rgb"], first.images["observation.images.wrist"][t])
         assert np.array_equal(obs["proprio"], first.state[t])
+        assert np.array_equal(env.unwrapped.keypoint_offsets(), first.keypoints[t])
         obs, *_ = env.step(demos[0].action[t])
+    # the grasp point starts where the hand is not, and the hand has reached it by the end
+    assert np.linalg.norm(first.keypoints[0, :3]) > 0.05 > np.linalg.norm(first.keypoints[-1, :3])
 
 
 def test_navigation_demonstrations_round_trip(tmp_path):
@@ -64,6 +68,7 @@ def test_navigation_demonstrations_round_trip(tmp_path):
     demo = record_demonstration(env, episode)
     loaded = _written(tmp_path / "nav", [demo], "navigation", fps=1).episode(0)
     assert loaded.success and loaded.action.shape == (len(demo), 4) and loaded.state.shape == (len(demo), 4)
+    assert demo.keypoints is None and loaded.keypoints is None  # navigation records none
     assert np.array_equal(loaded.action.sum(axis=1), np.ones(len(demo)))  # one-hot over the moves
     moves = move_indices(loaded.action)
     assert moves.shape == (len(demo), 1) and moves[-1, 0] == MOVES.index("stop") and set(moves[:, 0]) > {0, 1}

@@ -46,12 +46,14 @@ class DomainSchema:
     robot_type: str
     state_names: tuple[str, ...]
     action_names: tuple[str, ...]
+    keypoint_names: tuple[str, ...] = ()  # the env's keypoint_offsets(), recorded for training-time supervision
 
 
 SCHEMAS = {
     "manipulation": DomainSchema("franka_panda", ("ee_x", "ee_y", "ee_z", "ee_qw", "ee_qx", "ee_qy", "ee_qz",
                                                   "gripper", *(f"joint_{i}" for i in range(1, 8))),
-                                 ("dx", "dy", "dz", "drx", "dry", "drz", "gripper")),
+                                 ("dx", "dy", "dz", "drx", "dry", "drz", "gripper"),
+                                 tuple(f"keypoint{k}_{axis}" for k in (1, 2) for axis in ("dx", "dy", "dz"))),
     # the discrete move, one-hot (vla_bench.data.actions)
     "navigation": DomainSchema("differential_drive_base", ("x", "y", "cos_yaw", "sin_yaw"), MOVES),
 }
@@ -75,13 +77,16 @@ def record_demonstration(env: gym.Env, episode: EpisodeSpec, action_noise: float
     if on_step is not None:
         on_step(0)  # the scene is built and the expert has planned
     frames: dict[str, list[np.ndarray]] = {camera: [] for camera in cameras}
-    states, actions = [], []
+    states, actions, keypoint_rows = [], [], []
+    records_keypoints = bool(SCHEMAS[domain].keypoint_names)
     done, info = False, {}
     while not done:
         action = check_action(policy.act(obs), env.action_space)
         for camera in cameras:
             frames[camera].append(camera_frame(obs, camera))
         states.append(obs["proprio"])
+        if records_keypoints:
+            keypoint_rows.append(env.unwrapped.keypoint_offsets())
         actions.append(stored_action(action, domain))
         obs, _, terminated, truncated, info = env.step(perturbed_action(action, domain, action_noise, noise))
         done = terminated or truncated
@@ -91,6 +96,7 @@ def record_demonstration(env: gym.Env, episode: EpisodeSpec, action_noise: float
         instruction=episode.instruction,
         images={CAMERA_FEATURES[c]: np.stack(v) for c, v in frames.items()},
         state=np.stack(states), action=np.stack(actions), success=bool(info["is_success"]),
+        keypoints=np.stack(keypoint_rows) if records_keypoints else None,
         meta={"task": episode.task, "episode_id": episode.episode_id, "seed": episode.seed},
     )
 
@@ -173,6 +179,7 @@ def _writer(writers: dict[str, LeRobotWriter], root: Path, task: str, as_video: 
         schema = SCHEMAS[entry.domain]
         writers[entry.domain] = LeRobotWriter(root / entry.domain, fps=task_fps(task), robot_type=schema.robot_type,
                                               state_names=schema.state_names, action_names=schema.action_names,
+                                              keypoint_names=schema.keypoint_names,
                                               video=as_video)
     return writers[entry.domain]
 

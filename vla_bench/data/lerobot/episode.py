@@ -10,10 +10,16 @@ import numpy as np
 from vla_bench.data.lerobot import video
 from vla_bench.data.lerobot.stats import image_stats
 
+# privileged state for training-time supervision: where the task's keypoints lie relative to the
+# hand. Not under `observation.`: LeRobot's policies take every such feature (and its
+# `observation.environment_state`) as an input, which evaluation cannot give them.
+KEYPOINTS = "vla_bench.keypoints"
+
 
 @dataclass
 class Episode:
-    """One demonstration as arrays: images (T, H, W, 3) uint8, state (T, D), action (T, A)."""
+    """One demonstration as arrays: images (T, H, W, 3) uint8, state (T, D), action (T, A), and the
+    privileged keypoint offsets (T, K) where the dataset records them."""
 
     instruction: str
     images: dict[str, np.ndarray]  # LeRobot feature name -> frames
@@ -21,6 +27,7 @@ class Episode:
     action: np.ndarray
     success: bool
     meta: dict[str, Any] = field(default_factory=dict)  # task, episode_id, seed
+    keypoints: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.action)

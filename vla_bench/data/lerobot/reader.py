@@ -9,7 +9,7 @@ from typing import Any, Iterator
 import numpy as np
 
 from vla_bench.data.lerobot import video
-from vla_bench.data.lerobot.episode import Episode, unpng
+from vla_bench.data.lerobot.episode import KEYPOINTS, Episode, unpng
 
 OWN_PREFIX = "vla_bench/"
 
@@ -56,6 +56,8 @@ class LeRobotDataset:
             action=np.asarray(rows["action"], dtype=np.float32).reshape(len(rows["index"]), -1),
             success=bool(entry["success"]),
             meta={k: entry[k] for k in ("task", "episode_id", "seed") if k in entry},
+            keypoints=(np.asarray(rows[KEYPOINTS], dtype=np.float32).reshape(len(rows["index"]), -1)
+                       if KEYPOINTS in self.info["features"] else None),
         )
 
     def _frames(self, key: str, entry: dict[str, Any], rows: dict[str, list]) -> np.ndarray:

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from vla_bench.data.lerobot import stats, video
-from vla_bench.data.lerobot.episode import EncodedFrames, Episode
+from vla_bench.data.lerobot.episode import KEYPOINTS, EncodedFrames, Episode
 
 CODEBASE_VERSION = "v3.0"
 CHUNK_FILE = "chunk-{chunk_index:03d}/file-{file_index:03d}"
@@ -52,13 +52,16 @@ class LeRobotWriter:
     size), `video=False` as lossless PNG images in the data files."""
 
     def __init__(self, root: Path, fps: int, robot_type: str, state_names: tuple[str, ...],
-                 action_names: tuple[str, ...], video: bool = True) -> None:
+                 action_names: tuple[str, ...], video: bool = True,
+                 keypoint_names: tuple[str, ...] = ()) -> None:
         if fps != int(fps):
             raise ValueError(f"LeRobot datasets have a whole number of frames per second, not {fps}")
         self.root, self.fps, self.robot_type, self.video = Path(root), int(fps), robot_type, video
         if (self.root / "meta" / "info.json").exists():
             raise FileExistsError(f"{self.root} already holds a dataset; choose another --out")
         self.names = {"observation.state": list(state_names), "action": list(action_names)}
+        if keypoint_names:
+            self.names[KEYPOINTS] = list(keypoint_names)
         self.tasks: dict[str, int] = {}
         self.episodes: list[dict[str, Any]] = []
         self.features: dict[str, Any] | None = None
@@ -135,7 +138,11 @@ class LeRobotWriter:
         """An episode's non-image columns, as the data file stores them (and its statistics describe)."""
         steps = len(episode)
         last = np.arange(steps) == steps - 1
-        return {
+        if KEYPOINTS in self.names and episode.keypoints is None:
+            raise ValueError(f"the dataset records {KEYPOINTS}; this episode has none")
+        keypoints = ({KEYPOINTS: np.asarray(episode.keypoints, dtype=np.float32).reshape(steps, -1)}
+                     if KEYPOINTS in self.names else {})
+        return keypoints | {
             "observation.state": np.asarray(episode.state, dtype=np.float32).reshape(steps, -1),
             "action": np.asarray(episode.action, dtype=np.float32).reshape(steps, -1),
             "timestamp": np.arange(steps, dtype=np.float32) / np.float32(self.fps),
