@@ -12,6 +12,9 @@ PROPRIO_DIMS = {"manipulation": 15, "navigation": 4}  # each domain's proprio ve
 MANIPULATION_ACTION_DIM = 7  # end-effector delta and gripper
 NAVIGATION_ACTIONS = 4  # stop, forward, turn left, turn right
 ACTION_MODES = {"manipulation": "ee_delta", "navigation": "discrete"}
+# manipulation demonstrations' keypoint offsets: where the task's first two keypoints
+# lie relative to the hand (vla_bench.data.collect.SCHEMAS)
+KEYPOINT_DIM = 6
 
 
 @dataclass(frozen=True)
@@ -29,6 +32,10 @@ class BaselineConfig:
     chunk: int = 1  # future actions predicted per decision (ACT's action chunk; executed with temporal ensembling)
     image_size: int = 128  # pixels, width and height of every camera image
     language_dim: int = 384  # the instruction embedding's size (all-MiniLM-L6-v2)
+    # weight of an auxiliary loss in training: the decision's readout predicts where the task's
+    # keypoints lie relative to the hand (recorded with the demonstrations), so the encoder
+    # must find them in the images; 0 builds no such head. Acting never reads it.
+    keypoint_weight: float = 0.0
 
     def __post_init__(self) -> None:
         unknown = [d for d in self.domains if d not in DOMAINS]
@@ -39,6 +46,8 @@ class BaselineConfig:
         for name in ("history", "chunk", "image_size", "language_dim"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.keypoint_weight < 0:
+            raise ValueError(f"keypoint_weight must not be negative, got {self.keypoint_weight}")
 
     @property
     def proprio_dim(self) -> int:

@@ -34,6 +34,8 @@ class Demonstrations:
     episode: torch.Tensor  # (N,) episode index
     episode_start: torch.Tensor  # (N,) global index of the episode's first frame
     episode_end: torch.Tensor  # (N,) global index of the episode's last frame
+    keypoints: torch.Tensor  # (N, K) float32 keypoint offsets, zeros where the dataset records none (K = 0: none does)
+    has_keypoints: torch.Tensor  # (N,) bool
     task_names: tuple[str, ...] = ()
 
     def __len__(self) -> int:
@@ -66,7 +68,9 @@ class Demonstrations:
         ahead = torch.arange(chunk, device=frames.device)
         future = torch.minimum(past[:, :, None] + ahead, self.episode_end[frames][:, None, None])
         return {"images": self.images[past], "proprio": self.proprio[past], "targets": self.actions[future],
-                "language": self.embeddings[self.instruction[frames]], "domain": self.domain[frames]}
+                "language": self.embeddings[self.instruction[frames]], "domain": self.domain[frames],
+                "keypoints": self.keypoints[frames],
+                "has_keypoints": self.has_keypoints[frames]}
 
 
 def load_demonstrations(root: Path, config: BaselineConfig, episodes_per_task: int | None = None,
@@ -98,6 +102,8 @@ def load_demonstrations(root: Path, config: BaselineConfig, episodes_per_task: i
     task_names = tuple(dict.fromkeys(e[4] for e in episodes))
     embeddings = (encoder or SentenceEncoder()).encode(instructions)
     lengths = np.array([len(e[2]) for e in episodes])
+    width = max((e[5].shape[1] for e in episodes if e[5] is not None), default=0)
+    offsets = [e[5] if e[5] is not None else np.zeros((len(e[2]), width), np.float32) for e in episodes]
     starts = np.repeat(np.cumsum([0, *lengths[:-1]]), lengths)
     return Demonstrations(
         images=torch.from_numpy(np.concatenate([e[0] for e in episodes])),
@@ -111,6 +117,8 @@ def load_demonstrations(root: Path, config: BaselineConfig, episodes_per_task: i
         episode=torch.as_tensor(np.repeat(np.arange(len(episodes)), lengths)),
         episode_start=torch.as_tensor(starts),
         episode_end=torch.as_tensor(starts + np.repeat(lengths, lengths) - 1),
+        keypoints=torch.from_numpy(np.concatenate([_pad(o, width) for o in offsets])),
+        has_keypoints=torch.as_tensor(np.repeat([e[5] is not None for e in episodes], lengths)),
         task_names=task_names,
     )
 
@@ -134,11 +142,12 @@ def _dataset(root: Path) -> LeRobotDataset:
     return LeRobotDataset(root)
 
 
-def _read_episode(job: tuple[Path, int, tuple[str, ...]]) -> tuple[np.ndarray, np.ndarray, np.ndarray, str, str]:
+def _read_episode(job: tuple[Path, int, tuple[str, ...]]) -> tuple[np.ndarray, np.ndarray, np.ndarray, str, str,
+                                                                  np.ndarray | None]:
     root, index, features = job
     dataset = _dataset(root)
     episode = dataset.episode(index)
     images = np.stack([episode.images[feature] for feature in features], axis=1)
     actions = move_indices(episode.action) if _domain(dataset) == "navigation" else episode.action
     return (images, episode.state.astype(np.float32), actions.astype(np.float32), episode.instruction,
-            episode.meta.get("task", ""))
+            episode.meta.get("task", ""), episode.keypoints)

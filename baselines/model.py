@@ -8,9 +8,12 @@ from typing import ClassVar
 
 import torch
 from torch import nn
+from torch.nn import functional as F
 
-from vla_bench.baselines.configuration import NAVIGATION_ACTIONS, PROPRIO_DIMS, BaselineConfig
+from vla_bench.baselines.configuration import KEYPOINT_DIM, NAVIGATION_ACTIONS, PROPRIO_DIMS, BaselineConfig
 from vla_bench.baselines.heads import ActionHead, DiscreteHead
+
+KEYPOINT_SCALE = 10.0  # keypoint offsets regressed in decimetres: about unit scale across the table
 
 
 class BaselineModel(nn.Module):
@@ -27,11 +30,13 @@ class BaselineModel(nn.Module):
         self.register_buffer("proprio_std", torch.ones(len(config.domains), config.proprio_dim))
 
     def build_domain_layers(self, proprio_width: int, readout_width: int) -> None:
-        """Each domain's proprio projection and action head."""
+        """Each domain's proprio projection and action head (and the keypoint head, when trained with one)."""
         self.proprio_in = nn.ModuleDict({d: nn.Linear(PROPRIO_DIMS[d], proprio_width) for d in self.config.domains})
         self.heads = nn.ModuleDict({d: self.manipulation_head(readout_width) if d == "manipulation"
                                     else DiscreteHead(readout_width, self.config.chunk, NAVIGATION_ACTIONS)
                                     for d in self.config.domains})
+        if self.config.keypoint_weight > 0:
+            self.keypoint_head = nn.Linear(readout_width, KEYPOINT_DIM)
 
     def manipulation_head(self, width: int) -> ActionHead:
         raise NotImplementedError
@@ -93,6 +98,21 @@ class BaselineModel(nn.Module):
                 outputs = head(readouts[mask]).flatten(0, 1)
                 total = total + head.loss(outputs, targets[mask].flatten(0, 1)) * mask.float().mean()
         return total
+
+    def keypoint_loss(self, readouts: torch.Tensor, keypoints: torch.Tensor, has_keypoints: torch.Tensor) -> torch.Tensor:
+        """The auxiliary loss: mean squared error, in decimetres, of the keypoint offsets (B, K)
+        predicted from the last step's readout, over the samples (B,) whose demonstration has one."""
+        if not has_keypoints.any():
+            return readouts.new_zeros((), dtype=torch.float32)
+        predicted = self.keypoint_head(readouts[has_keypoints, -1]).float()
+        return F.mse_loss(predicted, keypoints[has_keypoints] * KEYPOINT_SCALE)
+
+    def keypoint_error_cm(self, readouts: torch.Tensor, keypoints: torch.Tensor,
+                          has_keypoints: torch.Tensor) -> torch.Tensor:
+        """Mean distance, in centimetres, between predicted and true keypoints (what training reports)."""
+        predicted = self.keypoint_head(readouts[has_keypoints, -1]).float() / KEYPOINT_SCALE
+        error = (predicted - keypoints[has_keypoints]).unflatten(-1, (-1, 3)).norm(dim=-1)
+        return 100 * error.mean()
 
     def predict(self, readouts: torch.Tensor, domain: torch.Tensor) -> list[torch.Tensor]:
         """The last step's readout (B, width) -> per sample the distribution over its action chunk."""

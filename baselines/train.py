@@ -21,6 +21,7 @@ from vla_bench.baselines.checkpoint import pick_device, save_checkpoint
 from vla_bench.baselines.data import Demonstrations, load_demonstrations
 from vla_bench.baselines.layers import jitter_brightness_contrast, normalize_images, random_shift
 from vla_bench.baselines.registry import make_model
+from vla_bench.data.lerobot.episode import KEYPOINTS
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +60,10 @@ def train(config: TrainConfig, progress: bool = True) -> Path:
     demos = load_demonstrations(config.data, model.config, config.episodes_per_task).to(device)
     load_seconds = time.time() - started
     log.info("loaded %d frames in %.1fs", len(demos), load_seconds)
+    keypoints = model.config.keypoint_weight > 0
+    if keypoints and not bool(demos.has_keypoints.any()):
+        raise ValueError(f"keypoint_weight needs demonstrations that record {KEYPOINTS}; {config.data} has "
+                         f"none (collected before vla-bench recorded it: collect them again)")
     train_frames, validation_frames = demos.split_episodes(config.validation_fraction, config.seed)
     for index, domain in enumerate(model.config.domains):
         frames = train_frames[demos.domain[train_frames] == index]
@@ -72,6 +77,8 @@ def train(config: TrainConfig, progress: bool = True) -> Path:
     generator = torch.Generator(device=device).manual_seed(config.seed)
     autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda")
     history: dict[str, list] = {"step": [], "train_loss": [], "validation_step": [], "validation_loss": []}
+    if keypoints:
+        history["validation_keypoint_cm"] = []
     pending: list[torch.Tensor] = []  # losses not yet copied to the host (copying each would stall the GPU)
     bar = tqdm(range(config.steps), unit="step", disable=not progress, desc=f"train {config.model}")
     for step in bar:
@@ -82,6 +89,9 @@ def train(config: TrainConfig, progress: bool = True) -> Path:
         with autocast:
             readouts = model(images, batch["proprio"], batch["language"], batch["domain"])
             loss = model.loss(readouts, batch["targets"], batch["domain"])
+            if keypoints:
+                loss = loss + model.config.keypoint_weight * model.keypoint_loss(
+                    readouts, batch["keypoints"], batch["has_keypoints"])
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -96,6 +106,9 @@ def train(config: TrainConfig, progress: bool = True) -> Path:
             if len(validation_frames):
                 history["validation_step"].append(step + 1)
                 history["validation_loss"].append(validation_loss(model, demos, validation_frames, config.batch_size))
+                if keypoints:
+                    history["validation_keypoint_cm"].append(
+                        validation_keypoint_cm(model, demos, validation_frames, config.batch_size))
                 bar.set_postfix(loss=f"{history['train_loss'][-1]:.3f}", val=f"{history['validation_loss'][-1]:.3f}")
             path = _save(config, model, history, demos.task_names, steps_done=step + 1, frames=len(demos),
                          episodes=int(demos.episode.max()) + 1, load_seconds=load_seconds, started=started)
@@ -118,6 +131,8 @@ def _save(config: TrainConfig, model, history: dict[str, list], task_names: tupl
                 "train_seconds": round(time.time() - started - load_seconds, 1), "torch": torch.__version__,
                 "final_train_loss": history["train_loss"][-1],
                 "final_validation_loss": history["validation_loss"][-1] if history["validation_loss"] else None,
+                "final_validation_keypoint_cm": (history["validation_keypoint_cm"][-1]
+                                                 if history.get("validation_keypoint_cm") else None),
                 "tasks": list(task_names)}
     path = save_checkpoint(config.out, config.model, model, training)
     Path(config.out).with_suffix(".log.json").write_text(json.dumps({"training": training, "history": history}) + "\n")
@@ -135,6 +150,20 @@ def validation_loss(model, demos: Demonstrations, frames: torch.Tensor, batch_si
         total += model.loss(readouts, batch["targets"], batch["domain"]).item() * len(chunk)
         count += len(chunk)
     return total / max(count, 1)
+
+
+@torch.no_grad()
+def validation_keypoint_cm(model, demos: Demonstrations, frames: torch.Tensor, batch_size: int) -> float:
+    """How far, in centimetres at the mean, the keypoint head places the task's keypoints on
+    held-out frames: whether the encoder finds in the images where things are."""
+    model.eval()
+    frames = frames[demos.has_keypoints[frames]]
+    total = 0.0
+    for chunk in frames.split(batch_size):
+        batch = demos.window(chunk, model.config.history, model.config.chunk)
+        readouts = model(normalize_images(batch["images"]), batch["proprio"], batch["language"], batch["domain"])
+        total += model.keypoint_error_cm(readouts, batch["keypoints"], batch["has_keypoints"]).item() * len(chunk)
+    return total / max(len(frames), 1)
 
 
 def _augment(images: torch.Tensor, config: TrainConfig, generator: torch.Generator) -> torch.Tensor:

@@ -1,5 +1,6 @@
 """Training runs on CPU, lowers the loss in both domains, and is deterministic given its seed."""
 import json
+from dataclasses import replace
 
 import pytest
 import torch
@@ -74,3 +75,32 @@ def test_data_scaling_keeps_each_tasks_first_demonstrations(tiny_dataset):
     assert int(first.episode.max()) + 1 == 3 == int(everything.episode.max()) + 1
     navigation_only = load_demonstrations(tiny_dataset, make_model("bcz", domains=["navigation"]).config, processes=1)
     assert navigation_only.task_names == ("GoToObject",) and (navigation_only.domain == 0).all()
+
+
+@pytest.mark.parametrize("name", ["rt1", "bcz"])
+def test_the_keypoint_head_learns_where_the_keypoints_are(name, tiny_dataset, tmp_path):
+    """keypoint_weight adds a head that predicts, from the decision's readout, where the task's
+    keypoints lie relative to the hand; training brings its error down on the manipulation frames."""
+    overrides = TINY[name] | {"keypoint_weight": 1.0}
+    config = replace(_config(name, tiny_dataset, tmp_path / "k.safetensors"), model_overrides=overrides)
+    trained = load_checkpoint(train(config, progress=False))[1]
+    torch.manual_seed(0)
+    untrained = make_model(name, **overrides).eval()
+    untrained.load_state_dict({k: v for k, v in trained.state_dict().items() if k.startswith("proprio_")},
+                              strict=False)
+    demos = load_demonstrations(tiny_dataset, trained.config, processes=1)
+    frames = demos.has_keypoints.nonzero().flatten()
+    assert len(frames) and not demos.has_keypoints[demos.domain == 1].any()  # manipulation frames only
+    batch = demos.window(frames, trained.config.history, trained.config.chunk)
+    with torch.no_grad():
+        errors = [model.keypoint_error_cm(model(normalize_images(batch["images"]), batch["proprio"], batch["language"],
+                                                batch["domain"]), batch["keypoints"], batch["has_keypoints"]).item()
+                  for model in (untrained, trained)]
+    assert errors[1] < 0.7 * errors[0], errors
+
+
+def test_a_keypoint_head_needs_demonstrations_that_record_keypoints(tiny_dataset, tmp_path):
+    overrides = TINY["bcz"] | {"keypoint_weight": 1.0}
+    config = replace(_config("bcz", tiny_dataset / "navigation", tmp_path / "k.safetensors"), model_overrides=overrides)
+    with pytest.raises(ValueError, match="vla_bench.keypoints"):
+        train(config, progress=False)
