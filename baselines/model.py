@@ -87,8 +87,9 @@ class BaselineModel(nn.Module):
         return self.decide(features.unflatten(0, (b, h)), proprio, language, domain)
 
     def loss(self, readouts: torch.Tensor, targets: torch.Tensor, domain: torch.Tensor) -> torch.Tensor:
-        """readouts (B, S, width) against the action chunks (B, S, chunk, A) that follow each of the
-        window's last S steps; the mean over the batch of each sample's domain head loss."""
+        """readouts (B, S, width) against the action chunks (B, history, chunk, A) that follow each
+        step of the window, of which the last S count; the mean over the batch of each sample's
+        domain head loss."""
         targets = targets[:, -readouts.shape[1]:]  # a model that reads out only the last step (S = 1)
         total = readouts.new_zeros((), dtype=torch.float32)
         for index, name in enumerate(self.config.domains):

@@ -88,12 +88,11 @@ def train(config: TrainConfig, progress: bool = True) -> Path:
         images = _augment(normalize_images(batch["images"]), config, generator)
         with autocast:
             readouts = model(images, batch["proprio"], batch["language"], batch["domain"])
-            loss = model.loss(readouts, batch["targets"], batch["domain"])
-            if keypoints:
-                loss = loss + model.config.keypoint_weight * model.keypoint_loss(
-                    readouts, batch["keypoints"], batch["has_keypoints"])
+            loss = model.loss(readouts, batch["targets"], batch["domain"])  # what train_loss records
+            total = loss + model.config.keypoint_weight * model.keypoint_loss(
+                readouts, batch["keypoints"], batch["has_keypoints"]) if keypoints else loss
         optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+        total.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optimizer.step()
         schedule.step()
@@ -153,17 +152,19 @@ def validation_loss(model, demos: Demonstrations, frames: torch.Tensor, batch_si
 
 
 @torch.no_grad()
-def validation_keypoint_cm(model, demos: Demonstrations, frames: torch.Tensor, batch_size: int) -> float:
+def validation_keypoint_cm(model, demos: Demonstrations, frames: torch.Tensor, batch_size: int) -> float | None:
     """How far, in centimetres at the mean, the keypoint head places the task's keypoints on
-    held-out frames: whether the encoder finds in the images where things are."""
+    held-out frames (None when none has keypoints): whether the encoder finds where things are."""
     model.eval()
     frames = frames[demos.has_keypoints[frames]]
+    if not len(frames):
+        return None
     total = 0.0
     for chunk in frames.split(batch_size):
         batch = demos.window(chunk, model.config.history, model.config.chunk)
         readouts = model(normalize_images(batch["images"]), batch["proprio"], batch["language"], batch["domain"])
         total += model.keypoint_error_cm(readouts, batch["keypoints"], batch["has_keypoints"]).item() * len(chunk)
-    return total / max(len(frames), 1)
+    return total / len(frames)
 
 
 def _augment(images: torch.Tensor, config: TrainConfig, generator: torch.Generator) -> torch.Tensor:

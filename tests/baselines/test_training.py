@@ -78,25 +78,23 @@ def test_data_scaling_keeps_each_tasks_first_demonstrations(tiny_dataset):
 
 
 @pytest.mark.parametrize("name", ["rt1", "bcz"])
-def test_the_keypoint_head_learns_where_the_keypoints_are(name, tiny_dataset, tmp_path):
+def test_the_keypoint_head_reads_where_the_keypoints_are(name, tiny_dataset, tmp_path):
     """keypoint_weight adds a head that predicts, from the decision's readout, where the task's
-    keypoints lie relative to the hand; training brings its error down on the manipulation frames."""
+    keypoints lie relative to the hand: trained, it places them closer than their mean offset
+    does, so it reads them from its inputs rather than learning one constant."""
     overrides = TINY[name] | {"keypoint_weight": 1.0}
     config = replace(_config(name, tiny_dataset, tmp_path / "k.safetensors"), model_overrides=overrides)
     trained = load_checkpoint(train(config, progress=False))[1]
-    torch.manual_seed(0)
-    untrained = make_model(name, **overrides).eval()
-    untrained.load_state_dict({k: v for k, v in trained.state_dict().items() if k.startswith("proprio_")},
-                              strict=False)
     demos = load_demonstrations(tiny_dataset, trained.config, processes=1)
     frames = demos.has_keypoints.nonzero().flatten()
     assert len(frames) and not demos.has_keypoints[demos.domain == 1].any()  # manipulation frames only
     batch = demos.window(frames, trained.config.history, trained.config.chunk)
     with torch.no_grad():
-        errors = [model.keypoint_error_cm(model(normalize_images(batch["images"]), batch["proprio"], batch["language"],
-                                                batch["domain"]), batch["keypoints"], batch["has_keypoints"]).item()
-                  for model in (untrained, trained)]
-    assert errors[1] < 0.7 * errors[0], errors
+        readouts = trained(normalize_images(batch["images"]), batch["proprio"], batch["language"], batch["domain"])
+        error = trained.keypoint_error_cm(readouts, batch["keypoints"], batch["has_keypoints"]).item()
+    truth = batch["keypoints"].unflatten(-1, (-1, 3))
+    mean_error = 100 * (truth - truth.mean(0)).norm(dim=-1).mean().item()
+    assert error < 0.7 * mean_error, (error, mean_error)
 
 
 def test_a_keypoint_head_needs_demonstrations_that_record_keypoints(tiny_dataset, tmp_path):
