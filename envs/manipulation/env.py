@@ -58,6 +58,8 @@ class ManipulationEnv(TaskEnv):
         "camera", "friction", "mass_scale", "instruction_template")
     needs_cabinet: ClassVar[bool] = False
     task_roles: ClassVar[tuple[str, ...]] = ("target",)  # objects the task manipulates (not distractors)
+    # which two of keypoints() keypoint_offsets() records: what to grasp, push or pull, and where it goes
+    supervised_keypoints: ClassVar[tuple[int, int]] = (0, 1)
     disturbance_kinds = ("displace_target", "knock_out", "push_arm")  # a task that never lifts its target drops knock_out
     disturbance_steps = (1, 6)  # a push comes early, during the approach; the target waits for the hand
 
@@ -118,10 +120,12 @@ class ManipulationEnv(TaskEnv):
         whole episode (e.g. an object that must never have been lifted)."""
 
     def keypoint_offsets(self) -> np.ndarray:
-        """Where the task's first two keypoints (what to grasp, push or pull, and where it goes) lie
-        relative to the hand, in metres: what a policy has to find in its images. Demonstrations
-        record them (`vla_bench.keypoints`) for training-time supervision; policies never get them."""
-        return np.concatenate([point - self.ee_pos for point in self.keypoints()[:2]]).astype(np.float32)
+        """Where two of the task's keypoints (`supervised_keypoints`: what to grasp, push or pull,
+        and where it goes) lie relative to the hand, in metres: what a policy has to find in its
+        images. Demonstrations record them (`vla_bench.keypoints`) for training-time supervision;
+        policies never get them."""
+        points = self.keypoints()
+        return np.concatenate([points[i] - self.ee_pos for i in self.supervised_keypoints]).astype(np.float32)
 
     def keypoints(self) -> list[np.ndarray]:
         """Points the end effector must visit after its start, in order, for the reference path L*."""

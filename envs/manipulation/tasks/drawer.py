@@ -116,6 +116,7 @@ class PutInDrawer(DrawerEnv):
 
     task_roles = ("target",)
     disturbance_kinds = ("displace_target", "knock_out", "push_arm")
+    supervised_keypoints = (2, 3)  # the object's grasp point and its slot in the drawer (0, 1: the handle)
 
     def sample_objects(self, sampler: ObjectSampler):
         kind = sampler.kind(where=lambda k: k.graspable and footprint_radius(k, 1.1) < 0.05)
