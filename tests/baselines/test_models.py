@@ -43,15 +43,20 @@ def test_each_domain_trains_only_its_own_head(name):
     assert all(p.grad is not None for p in model.heads["navigation"].parameters())
 
 
-@pytest.mark.parametrize("name", ["rt1", "bcz"])
-def test_a_history_of_frames_trains(name):
-    """bcz decides once per window, rt1 at every step of it: each loss meets the targets it reads out."""
+@pytest.mark.parametrize("name, every_step", [("rt1", True), ("bcz", False)])
+def test_a_history_of_frames_trains_on_the_steps_it_reads_out(name, every_step):
+    """rt1 decides at every step of its window, bcz once at its end: the loss counts the targets
+    of exactly those steps."""
     model = make_model(name, **SMALL[name], history=3)
     images, proprio, language, domain = _inputs(model)
+    readouts = model(images, proprio, language, domain)
     targets = torch.zeros(2, 3, model.config.chunk, 7)
-    loss = model.loss(model(images, proprio, language, domain), targets, domain)
-    loss.backward()
-    assert loss.ndim == 0 and torch.isfinite(loss)
+    changed = targets.clone()
+    changed[:, 0] = 1.0  # the first step's targets only
+    loss = model.loss(readouts, targets, domain)
+    loss.backward(retain_graph=True)
+    assert torch.isfinite(loss)
+    assert (model.loss(readouts, changed, domain) != loss) == every_step
 
 
 def test_rt1_is_causal_over_its_history():

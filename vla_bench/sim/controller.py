@@ -89,7 +89,7 @@ class EndEffectorController:
             dq += nullspace @ (cfg.nullspace_gain * (HOME_QPOS - q))
             q = np.minimum(np.maximum(q + dq, lower), upper)  # np.clip's result, without its overhead
             scratch.qpos[arm] = q
-        return q.copy()
+        return q
 
     def apply(self, data: mujoco.MjData, action: np.ndarray) -> None:
         """Write actuator targets for one control step."""
