@@ -58,10 +58,11 @@ class LearnedPolicy(Policy):
             raise ValueError(f"{path} holds a {name} checkpoint, not {self.baseline}")
         self.encoder = SentenceEncoder()
         self.encoder.load()  # a missing encoder fails here, before any episode starts
-        # On a GPU each new batch size costs about a second of set-up at its first call (a warm-up
-        # over sizes 1-16 took 31 s on an H100, results/timing/h100x4-rt1-warmup.md), and batched
-        # serving meets every size up to the worker count: padded to a power of two, 16 workers
-        # meet five sizes.
+        # On a GPU a new batch size costs set-up at its first call (96 warm-up calls over sizes 1-16
+        # took 31 s on an H100, results/timing/h100x4-rt1-warmup.md), and batched serving meets
+        # every size up to the worker count: padded to a power of two, the encoder and the
+        # decision meet five sizes for 16 workers (the small heads still see every size). The
+        # padding's own cost in a run is not yet timed.
         self.pad_batches = self.device.type == "cuda"
         self._episodes: EpisodeStates[_EpisodeState] = EpisodeStates()
 

@@ -142,7 +142,7 @@ class LeRobotWriter:
             raise ValueError(f"the dataset records {KEYPOINTS}; this episode has none")
         keypoints = ({KEYPOINTS: np.asarray(episode.keypoints, dtype=np.float32).reshape(steps, -1)}
                      if KEYPOINTS in self.names else {})
-        return keypoints | {
+        return {
             "observation.state": np.asarray(episode.state, dtype=np.float32).reshape(steps, -1),
             "action": np.asarray(episode.action, dtype=np.float32).reshape(steps, -1),
             "timestamp": np.arange(steps, dtype=np.float32) / np.float32(self.fps),
@@ -151,7 +151,7 @@ class LeRobotWriter:
             "index": np.arange(self.frames, self.frames + steps, dtype=np.int64),
             "task_index": np.full(steps, task_index, dtype=np.int64),
             "next.done": last, "next.success": last & bool(episode.success),
-        }
+        } | keypoints
 
     @staticmethod
     def _rows(values: dict[str, np.ndarray], frames: EncodedFrames):
