@@ -12,7 +12,7 @@ PROPRIO_DIMS = {"manipulation": 15, "navigation": 4}  # each domain's proprio ve
 MANIPULATION_ACTION_DIM = 7  # end-effector delta and gripper
 NAVIGATION_ACTIONS = 4  # stop, forward, turn left, turn right
 ACTION_MODES = {"manipulation": "ee_delta", "navigation": "discrete"}
-# manipulation demonstrations' keypoint offsets: where the task's first two keypoints
+# manipulation demonstrations' keypoint offsets: where two of the task's keypoints
 # lie relative to the hand (vla_bench.data.collect.SCHEMAS)
 KEYPOINT_DIM = 6
 
