@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import os
 import shutil
 import time
 from dataclasses import asdict, dataclass, field
@@ -134,7 +135,10 @@ def _save(config: TrainConfig, model, history: dict[str, list], task_names: tupl
                                                  if history.get("validation_keypoint_cm") else None),
                 "tasks": list(task_names)}
     path = save_checkpoint(config.out, config.model, model, training)
-    Path(config.out).with_suffix(".log.json").write_text(json.dumps({"training": training, "history": history}) + "\n")
+    log_path = Path(config.out).with_suffix(".log.json")
+    partial = log_path.with_name(log_path.name + ".partial")  # renamed whole, as the checkpoint is
+    partial.write_text(json.dumps({"training": training, "history": history}) + "\n")
+    os.replace(partial, log_path)
     plot_losses(history, Path(config.out).with_suffix(".loss.png"), title=f"{config.model} on {Path(config.data).name}")
     return path
 
