@@ -3,7 +3,6 @@ was trained in the file's metadata, so loading needs nothing but the file (and r
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +11,7 @@ import torch
 from vla_bench.baselines.model import BaselineModel
 from vla_bench.baselines.registry import model_class
 from vla_bench.errors import UsageError
+from vla_bench.results import written_whole
 
 
 def pick_device(name: str) -> torch.device:
@@ -31,10 +31,8 @@ def save_checkpoint(path: Path, name: str, model: BaselineModel, training: dict[
     tensors = {k: (v.to(torch.bfloat16) if k in parameters else v).detach().cpu().contiguous()
                for k, v in model.state_dict().items()}
     metadata = {"model": name, "config": json.dumps(model.config.to_dict()), "training": json.dumps(training)}
-    # written aside and renamed, so a run killed while saving keeps its previous checkpoint whole
-    partial = path.with_name(path.name + ".partial")
-    save_file(tensors, str(partial), metadata=metadata)
-    os.replace(partial, path)
+    with written_whole(path) as partial:  # a run killed while saving keeps its previous checkpoint
+        save_file(tensors, str(partial), metadata=metadata)
     return path
 
 

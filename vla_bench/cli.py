@@ -19,6 +19,7 @@ from vla_bench.results import (
     read_summary,
     run_progress,
     write_rows,
+    written_whole,
 )
 from vla_bench.runner.executors import EXECUTORS
 from vla_bench.runner.instructions import INSTRUCTION_MODES
@@ -387,9 +388,8 @@ def _leaderboard(args: argparse.Namespace) -> int:
     rows = leaderboard(_run_dirs(args.run_dirs), allow_partial=args.allow_partial)
     if published is not None:
         rows = add_to(published, rows, args.add_to)
-    written = args.output.with_name(args.output.name + ".partial")  # -o may be the --add-to file: never half-written
-    write_rows(written, LEADERBOARD_COLUMNS, rows)
-    written.replace(args.output)
+    with written_whole(args.output) as written:  # -o may be the --add-to file: never half-written
+        write_rows(written, LEADERBOARD_COLUMNS, rows)
     plot_leaderboard(rows, args.output.with_suffix(".png"))
     for row in rows:
         partial = "" if row["complete"] in (True, "True") else "  (partial run)"

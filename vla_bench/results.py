@@ -5,9 +5,10 @@ import csv
 import json
 import math
 import tempfile
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Iterator, Mapping
 
 from vla_bench.errors import UsageError
 from vla_bench.metrics import SUMMARY_COLUMNS, Summary, summarize_run
@@ -70,6 +71,15 @@ def check_output_file(path: Path, option: str) -> None:
     if path.is_dir():
         raise UsageError(f"{option} {path} is a folder; give a file name")
     check_output_dir(path.parent, option)  # "cannot write into -o FOLDER: ...; choose another -o"
+
+
+@contextmanager
+def written_whole(path: Path) -> Iterator[Path]:
+    """A file beside `path` to write instead, renamed onto `path` once the block ends: a process
+    killed while writing leaves the previous file (or none) whole, never half of a new one."""
+    partial = Path(path).with_name(Path(path).name + ".partial")
+    yield partial
+    partial.replace(path)
 
 
 def append_episode(run_dir: Path, record: Mapping[str, Any]) -> None:

@@ -8,6 +8,8 @@ from typing import Any
 
 import numpy as np
 
+from vla_bench.results import written_whole
+
 VIDEO_SIZE = 256  # pixels: frames are upscaled so the caption stays legible
 DEFAULT_FPS = 10  # manipulation's control rate, for callers that do not know the episode's
 
@@ -70,9 +72,8 @@ def write_trace(path: Path, record: dict[str, Any], steps: list[dict[str, Any]],
                                                "success", "steps", "progress", "error", "sim_seconds")}
     data = {"trace_version": TRACE_VERSION, **header, "factors": dict(factors or {}), "trace": steps}
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(data, separators=(",", ":")))
-    tmp.replace(path)  # a trace is whole or absent, even after a kill
+    with written_whole(path) as partial:  # a trace is whole or absent, even after a kill
+        partial.write_text(json.dumps(data, separators=(",", ":")))
     return path
 
 
