@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import logging
 import math
-import os
 import shutil
 import time
 from dataclasses import asdict, dataclass, field
@@ -23,6 +22,7 @@ from vla_bench.baselines.data import Demonstrations, load_demonstrations
 from vla_bench.baselines.layers import jitter_brightness_contrast, normalize_images, random_shift
 from vla_bench.baselines.registry import make_model
 from vla_bench.data.lerobot.episode import KEYPOINTS
+from vla_bench.results import written_whole
 
 log = logging.getLogger(__name__)
 
@@ -105,10 +105,10 @@ def train(config: TrainConfig, progress: bool = True) -> Path:
             pending.clear()
             if len(validation_frames):
                 history["validation_step"].append(step + 1)
-                history["validation_loss"].append(validation_loss(model, demos, validation_frames, config.batch_size))
+                loss_now, keypoint_cm = validate(model, demos, validation_frames, config.batch_size)
+                history["validation_loss"].append(loss_now)
                 if keypoints:
-                    history["validation_keypoint_cm"].append(
-                        validation_keypoint_cm(model, demos, validation_frames, config.batch_size))
+                    history["validation_keypoint_cm"].append(keypoint_cm)
                 bar.set_postfix(loss=f"{history['train_loss'][-1]:.3f}", val=f"{history['validation_loss'][-1]:.3f}")
             path = _save(config, model, history, demos.task_names, steps_done=step + 1, frames=len(demos),
                          episodes=int(demos.episode.max()) + 1, load_seconds=load_seconds, started=started)
@@ -135,40 +135,30 @@ def _save(config: TrainConfig, model, history: dict[str, list], task_names: tupl
                                                  if history.get("validation_keypoint_cm") else None),
                 "tasks": list(task_names)}
     path = save_checkpoint(config.out, config.model, model, training)
-    log_path = Path(config.out).with_suffix(".log.json")
-    partial = log_path.with_name(log_path.name + ".partial")  # renamed whole, as the checkpoint is
-    partial.write_text(json.dumps({"training": training, "history": history}) + "\n")
-    os.replace(partial, log_path)
+    with written_whole(Path(config.out).with_suffix(".log.json")) as log:  # whole, as the checkpoint is
+        log.write_text(json.dumps({"training": training, "history": history}) + "\n")
     plot_losses(history, Path(config.out).with_suffix(".loss.png"), title=f"{config.model} on {Path(config.data).name}")
     return path
 
 
 @torch.no_grad()
-def validation_loss(model, demos: Demonstrations, frames: torch.Tensor, batch_size: int) -> float:
+def validate(model, demos: Demonstrations, frames: torch.Tensor, batch_size: int) -> tuple[float, float | None]:
+    """On held-out frames, in one pass: the action loss, and how far in centimetres at the mean the
+    keypoint head places the task's keypoints (None without a head, or without frames that have
+    keypoints): whether the encoder finds where things are."""
     model.eval()
-    total, count = 0.0, 0
+    keypoints = model.config.keypoint_weight > 0
+    loss, count, error, located = 0.0, 0, 0.0, 0
     for chunk in frames.split(batch_size):
         batch = demos.window(chunk, model.config.history, model.config.chunk)
         readouts = model(normalize_images(batch["images"]), batch["proprio"], batch["language"], batch["domain"])
-        total += model.loss(readouts, batch["targets"], batch["domain"]).item() * len(chunk)
+        loss += model.loss(readouts, batch["targets"], batch["domain"]).item() * len(chunk)
         count += len(chunk)
-    return total / max(count, 1)
-
-
-@torch.no_grad()
-def validation_keypoint_cm(model, demos: Demonstrations, frames: torch.Tensor, batch_size: int) -> float | None:
-    """How far, in centimetres at the mean, the keypoint head places the task's keypoints on
-    held-out frames (None when none has keypoints): whether the encoder finds where things are."""
-    model.eval()
-    frames = frames[demos.has_keypoints[frames]]
-    if not len(frames):
-        return None
-    total = 0.0
-    for chunk in frames.split(batch_size):
-        batch = demos.window(chunk, model.config.history, model.config.chunk)
-        readouts = model(normalize_images(batch["images"]), batch["proprio"], batch["language"], batch["domain"])
-        total += model.keypoint_error_cm(readouts, batch["keypoints"], batch["has_keypoints"]).item() * len(chunk)
-    return total / len(frames)
+        known = int(batch["has_keypoints"].sum())
+        if keypoints and known:
+            error += model.keypoint_error_cm(readouts, batch["keypoints"], batch["has_keypoints"]).item() * known
+            located += known
+    return loss / max(count, 1), (error / located if located else None)
 
 
 def _augment(images: torch.Tensor, config: TrainConfig, generator: torch.Generator) -> torch.Tensor:
