@@ -33,5 +33,7 @@ for policy in $LEARNED oracle; do
 done
 [ "${2:-}" = "--runs-only" ] && exit 0
 runs=$(ls -d "$RUNS"/*-*)
-$VLA leaderboard $runs -o results/leaderboard.csv
+# lerobot-act's committed runs (scripts/lerobot_act.sh makes them, in LeRobot's environment) keep
+# their rows, ranked on their own task set
+$VLA leaderboard $runs results/lerobot_act/runs/lerobot-act-* -o results/leaderboard.csv
 $VLA report $runs -o results/report --gallery "${gallery[@]}"

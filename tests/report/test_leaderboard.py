@@ -1,6 +1,7 @@
 """The leaderboard: groups by split and task set, ranks within a group, marks the policies an
 exact McNemar test cannot tell apart from the best, and reads runs/ when given no run."""
 import csv
+from pathlib import Path
 
 import pytest
 
@@ -8,6 +9,7 @@ import vla_bench
 from tests.report.made_runs import write_run
 from vla_bench.cli import main
 from vla_bench.leaderboard import leaderboard, task_set
+from vla_bench.splits.definitions import SPLITS
 
 MANIPULATION = vla_bench.list_tasks(domain="manipulation", builtin_only=True)
 EVERY_TASK = vla_bench.list_tasks(builtin_only=True)
@@ -84,3 +86,15 @@ def test_a_policy_joins_a_published_leaderboard_without_its_runs(tmp_path, capsy
     assert main(["leaderboard", str(specialist), "--add-to", str(other), "-o", str(tmp_path / "new.csv")]) == 2
     assert "not a leaderboard of this version" in capsys.readouterr().err
     assert not (tmp_path / "new.csv").exists()
+
+
+def test_the_published_lerobot_act_rows_are_what_its_committed_episodes_give(tmp_path):
+    """results/leaderboard.csv's lerobot-act rows are recomputed from results/lerobot_act/runs/,
+    not typed in: the leaderboard of those runs alone gives the same rows, to the last digit."""
+    repo = Path(__file__).resolve().parents[2]
+    runs = sorted((repo / "results" / "lerobot_act" / "runs").glob("lerobot-act-*"))
+    assert [r.name.removeprefix("lerobot-act-") for r in runs] == sorted(SPLITS)
+    assert main(["leaderboard", *map(str, runs), "-o", str(tmp_path / "board.csv")]) == 0
+    with (repo / "results" / "leaderboard.csv").open() as published, (tmp_path / "board.csv").open() as alone:
+        published_rows = [r for r in csv.DictReader(published) if r["policy"] == "lerobot-act"]
+        assert published_rows == list(csv.DictReader(alone))
