@@ -1,6 +1,9 @@
 """Offscreen rendering: the suite's renderer draws exactly what MuJoCo's own `mujoco.Renderer`
 draws, while keeping one GL context for the process and uploading a scene only when a frame of
 it is asked for."""
+import subprocess
+import sys
+
 import mujoco
 import numpy as np
 import pytest
@@ -68,3 +71,15 @@ def test_an_unknown_camera_is_named(make_env):
     env.reset(seed=0)
     with pytest.raises(ValueError, match="no camera 'top'"):
         env._renderer.rgb(env.data, "top")
+
+
+def test_a_script_that_never_closes_its_env_exits_quietly():
+    """A renderer still holding its scene at interpreter exit (the GL context may be gone by then)
+    frees nothing and says nothing: a user's script ends without a traceback."""
+    script = ("import gymnasium as gym, vla_bench\n"
+              "env = gym.make('vla_bench/PickUp-v0')\n"
+              "obs, _ = env.reset(seed=0)\n"
+              "assert obs['rgb'].any()\n")
+    finished = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert finished.returncode == 0, finished.stderr
+    assert finished.stderr == ""

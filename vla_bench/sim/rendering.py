@@ -8,6 +8,7 @@ left each worker's memory to creep up over thousands of episodes.
 from __future__ import annotations
 
 import os
+import sys
 
 import mujoco
 import numpy as np
@@ -102,8 +103,9 @@ class OffscreenRenderer:
             self._context = None
 
     def __del__(self) -> None:
-        # a dropped renderer frees its GL objects in the process's context, not whichever is current
-        if getattr(self, "_context", None) is not None and _GL_PROCESS == os.getpid():
+        # a dropped renderer frees its GL objects in the process's context, not whichever is current;
+        # at interpreter exit that context may be gone already (and the driver frees everything)
+        if getattr(self, "_context", None) is not None and _GL_PROCESS == os.getpid() and not sys.is_finalizing():
             self.close()
 
     def _ready(self) -> mujoco.MjrContext:
