@@ -24,12 +24,14 @@ import torch
 from vla_bench.baselines.checkpoint import load_checkpoint
 from vla_bench.baselines.data import load_demonstrations
 from vla_bench.baselines.layers import normalize_images
+from vla_bench.baselines.model import KEYPOINT_SCALE
 
 
 @torch.no_grad()
 def features(model, demos, frames: torch.Tensor, batch: int = 64) -> dict[str, np.ndarray]:
-    """Per frame: the pooled image features of the latest frame and the decision's readout."""
-    pooled, readouts = [], []
+    """Per frame: the pooled image features of the latest frame and the decision's readout, and
+    what the model's keypoint head predicts (None for a model trained without one)."""
+    pooled, readouts, head = [], [], []
     for chunk in frames.split(batch):
         window = demos.window(chunk, model.config.history, model.config.chunk)
         images = normalize_images(window["images"])
@@ -37,8 +39,12 @@ def features(model, demos, frames: torch.Tensor, batch: int = 64) -> dict[str, n
         language = window["language"][:, None].expand(b, h, -1).reshape(b * h, -1)
         encoded = model.encode_frames(images.flatten(0, 1), language).unflatten(0, (b, h))
         pooled.append(encoded[:, -1].flatten(1).float())
-        readouts.append(model.decide(encoded, window["proprio"], window["language"], window["domain"])[:, -1].float())
-    return {"image features": torch.cat(pooled).numpy(), "decision readout": torch.cat(readouts).numpy()}
+        readout = model.decide(encoded, window["proprio"], window["language"], window["domain"])
+        readouts.append(readout[:, -1].float())
+        if hasattr(model, "keypoint_head"):
+            head.append(model.keypoint_head(readout[:, -1]).float() / KEYPOINT_SCALE)
+    found = {"image features": torch.cat(pooled).numpy(), "decision readout": torch.cat(readouts).numpy()}
+    return found, (torch.cat(head).numpy() if head else None)
 
 
 def ridge_predictions(x: np.ndarray, y: np.ndarray, train: np.ndarray, episodes: np.ndarray) -> np.ndarray:
@@ -90,10 +96,13 @@ def main() -> None:
     report("mean offset", np.broadcast_to(y[train].mean(0), y.shape))
     proprio = demos.proprio[frames].numpy()
     report("proprio probe", ridge_predictions(proprio, y, train, episodes))
-    found = features(model, demos, frames)
+    found, predicted = features(model, demos, frames)
+    if predicted is not None:  # trained to predict them: no probe needed
+        report("keypoint head", predicted)
     found["image features + proprio"] = np.c_[found["image features"], proprio]
     for name, x in found.items():
         report(f"{name} probe ({x.shape[1]})", ridge_predictions(x, y, train, episodes))
+
 
 if __name__ == "__main__":
     main()
