@@ -15,6 +15,7 @@ ACTION_MODES = {"manipulation": "ee_delta", "navigation": "discrete"}
 # manipulation demonstrations' keypoint offsets: where two of the task's keypoints
 # lie relative to the hand (vla_bench.data.collect.SCHEMAS)
 KEYPOINT_DIM = 6
+KEYPOINT_INPUTS = ("readout", "frame")
 
 
 @dataclass(frozen=True)
@@ -32,10 +33,14 @@ class BaselineConfig:
     chunk: int = 1  # future actions predicted per decision (ACT's action chunk; executed with temporal ensembling)
     image_size: int = 128  # pixels, width and height of every camera image
     language_dim: int = 384  # the instruction embedding's size (all-MiniLM-L6-v2)
-    # weight of an auxiliary loss in training: the decision's readout predicts where the task's
-    # keypoints lie relative to the hand (recorded with the demonstrations), so the encoder
-    # must find them in the images; 0 builds no such head. Acting never reads it.
+    # weight of an auxiliary loss in training: a head predicts where the task's keypoints lie
+    # relative to the hand (recorded with the demonstrations), so the encoder must find them in
+    # the images; 0 builds no such head. Acting never reads it.
     keypoint_weight: float = 0.0
+    # what that head reads: "readout", the decision's last readout (proprio and history in it:
+    # once the hand moves, its motion gives the target away), or "frame", the newest frame's
+    # image features alone, so that only the pixels can say where things are
+    keypoint_input: str = "readout"
 
     def __post_init__(self) -> None:
         unknown = [d for d in self.domains if d not in DOMAINS]
@@ -48,6 +53,8 @@ class BaselineConfig:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
         if self.keypoint_weight < 0:
             raise ValueError(f"keypoint_weight must not be negative, got {self.keypoint_weight}")
+        if self.keypoint_input not in KEYPOINT_INPUTS:
+            raise ValueError(f"keypoint_input must be one of {KEYPOINT_INPUTS}, got {self.keypoint_input!r}")
 
     @property
     def proprio_dim(self) -> int:

@@ -29,14 +29,16 @@ class BaselineModel(nn.Module):
         self.register_buffer("proprio_mean", torch.zeros(len(config.domains), config.proprio_dim))
         self.register_buffer("proprio_std", torch.ones(len(config.domains), config.proprio_dim))
 
-    def build_domain_layers(self, proprio_width: int, readout_width: int) -> None:
-        """Each domain's proprio projection and action head (and the keypoint head, when trained with one)."""
+    def build_domain_layers(self, proprio_width: int, readout_width: int, frame_width: int) -> None:
+        """Each domain's proprio projection and action head (and the keypoint head, when trained with
+        one); `frame_width` is the size of one frame's features, flattened."""
         self.proprio_in = nn.ModuleDict({d: nn.Linear(PROPRIO_DIMS[d], proprio_width) for d in self.config.domains})
         self.heads = nn.ModuleDict({d: self.manipulation_head(readout_width) if d == "manipulation"
                                     else DiscreteHead(readout_width, self.config.chunk, NAVIGATION_ACTIONS)
                                     for d in self.config.domains})
         if self.config.keypoint_weight > 0:
-            self.keypoint_head = nn.Linear(readout_width, KEYPOINT_DIM)
+            width = frame_width if self.config.keypoint_input == "frame" else readout_width
+            self.keypoint_head = nn.Linear(width, KEYPOINT_DIM)
 
     def manipulation_head(self, width: int) -> ActionHead:
         raise NotImplementedError
@@ -78,13 +80,17 @@ class BaselineModel(nn.Module):
         -> readouts (B, S, width) for the last S steps of the window (S = history for a causal model, else 1)."""
         raise NotImplementedError
 
+    def encode_window(self, images: torch.Tensor, language: torch.Tensor) -> torch.Tensor:
+        """Whole windows: images (B, history, cameras, 3, H, W), language (B, L) -> features
+        (B, history, tokens, D)."""
+        b, h = images.shape[:2]
+        frame_language = language[:, None].expand(b, h, language.shape[-1]).reshape(b * h, -1)
+        return self.encode_frames(images.flatten(0, 1), frame_language).unflatten(0, (b, h))
+
     def forward(self, images: torch.Tensor, proprio: torch.Tensor, language: torch.Tensor,
                 domain: torch.Tensor) -> torch.Tensor:
         """Whole windows: images (B, history, cameras, 3, H, W) -> readouts (B, S, width)."""
-        b, h = images.shape[:2]
-        frame_language = language[:, None].expand(b, h, language.shape[-1]).reshape(b * h, -1)
-        features = self.encode_frames(images.flatten(0, 1), frame_language)
-        return self.decide(features.unflatten(0, (b, h)), proprio, language, domain)
+        return self.decide(self.encode_window(images, language), proprio, language, domain)
 
     def loss(self, readouts: torch.Tensor, targets: torch.Tensor, domain: torch.Tensor) -> torch.Tensor:
         """readouts (B, S, width) against the action chunks (B, history, chunk, A) that follow each
@@ -100,18 +106,28 @@ class BaselineModel(nn.Module):
                 total = total + head.loss(outputs, targets[mask].flatten(0, 1)) * mask.float().mean()
         return total
 
-    def keypoint_loss(self, readouts: torch.Tensor, keypoints: torch.Tensor, has_keypoints: torch.Tensor) -> torch.Tensor:
+    def keypoints(self, readouts: torch.Tensor, features: torch.Tensor) -> torch.Tensor:
+        """The keypoint head's offsets (B, K), in metres, at the window's last step, from its
+        readout (B, S, width) or its newest frame's features (B, history, tokens, D)."""
+        return self._keypoint_decimetres(readouts, features) / KEYPOINT_SCALE
+
+    def _keypoint_decimetres(self, readouts: torch.Tensor, features: torch.Tensor) -> torch.Tensor:
+        read = features[:, -1].flatten(1) if self.config.keypoint_input == "frame" else readouts[:, -1]
+        return self.keypoint_head(read).float()
+
+    def keypoint_loss(self, readouts: torch.Tensor, features: torch.Tensor, keypoints: torch.Tensor,
+                      has_keypoints: torch.Tensor) -> torch.Tensor:
         """The auxiliary loss: mean squared error, in decimetres, of the keypoint offsets (B, K)
-        predicted from the last step's readout, over the samples (B,) whose demonstration has one."""
+        over the samples (B,) whose demonstration has them."""
         if not has_keypoints.any():
             return readouts.new_zeros((), dtype=torch.float32)
-        predicted = self.keypoint_head(readouts[has_keypoints, -1]).float()
+        predicted = self._keypoint_decimetres(readouts[has_keypoints], features[has_keypoints])
         return F.mse_loss(predicted, keypoints[has_keypoints] * KEYPOINT_SCALE)
 
-    def keypoint_error_cm(self, readouts: torch.Tensor, keypoints: torch.Tensor,
+    def keypoint_error_cm(self, readouts: torch.Tensor, features: torch.Tensor, keypoints: torch.Tensor,
                           has_keypoints: torch.Tensor) -> torch.Tensor:
         """Mean distance, in centimetres, between predicted and true keypoints (what training reports)."""
-        predicted = self.keypoint_head(readouts[has_keypoints, -1]).float() / KEYPOINT_SCALE
+        predicted = self.keypoints(readouts[has_keypoints], features[has_keypoints])
         error = (predicted - keypoints[has_keypoints]).unflatten(-1, (-1, 3)).norm(dim=-1)
         return 100 * error.mean()
 

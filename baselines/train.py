@@ -88,10 +88,11 @@ def train(config: TrainConfig, progress: bool = True) -> Path:
         batch = demos.window(train_frames[picks], model.config.history, model.config.chunk)
         images = _augment(normalize_images(batch["images"]), config, generator)
         with autocast:
-            readouts = model(images, batch["proprio"], batch["language"], batch["domain"])
+            features = model.encode_window(images, batch["language"])
+            readouts = model.decide(features, batch["proprio"], batch["language"], batch["domain"])
             loss = model.loss(readouts, batch["targets"], batch["domain"])  # what train_loss records
             total = loss + model.config.keypoint_weight * model.keypoint_loss(
-                readouts, batch["keypoints"], batch["has_keypoints"]) if keypoints else loss
+                readouts, features, batch["keypoints"], batch["has_keypoints"]) if keypoints else loss
         optimizer.zero_grad(set_to_none=True)
         total.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -151,12 +152,13 @@ def validate(model, demos: Demonstrations, frames: torch.Tensor, batch_size: int
     loss, count, error, located = 0.0, 0, 0.0, 0
     for chunk in frames.split(batch_size):
         batch = demos.window(chunk, model.config.history, model.config.chunk)
-        readouts = model(normalize_images(batch["images"]), batch["proprio"], batch["language"], batch["domain"])
+        features = model.encode_window(normalize_images(batch["images"]), batch["language"])
+        readouts = model.decide(features, batch["proprio"], batch["language"], batch["domain"])
         loss += model.loss(readouts, batch["targets"], batch["domain"]).item() * len(chunk)
         count += len(chunk)
         known = int(batch["has_keypoints"].sum())
         if keypoints and known:
-            error += model.keypoint_error_cm(readouts, batch["keypoints"], batch["has_keypoints"]).item() * known
+            error += model.keypoint_error_cm(readouts, features, batch["keypoints"], batch["has_keypoints"]).item() * known
             located += known
     return loss / max(count, 1), (error / located if located else None)
 

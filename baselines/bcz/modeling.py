@@ -47,7 +47,7 @@ class BCZ(BaselineModel):
         self.blocks = nn.ModuleList(blocks)
         features = c_in * c.cameras * c.history + 64
         self.mlp = nn.Sequential(nn.Linear(features, c.hidden), nn.ReLU(), nn.Linear(c.hidden, c.hidden), nn.ReLU())
-        self.build_domain_layers(proprio_width=64, readout_width=c.hidden)
+        self.build_domain_layers(proprio_width=64, readout_width=c.hidden, frame_width=c_in * c.cameras)
 
     def encode_frames(self, images: torch.Tensor, language: torch.Tensor) -> torch.Tensor:
         x = self.film_feature_maps(images, language)

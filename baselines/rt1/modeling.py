@@ -73,7 +73,8 @@ class RT1(BaselineModel):
                                            batch_first=True, norm_first=True)
         self.transformer = nn.TransformerEncoder(layer, c.layers, enable_nested_tensor=False)
         self.norm = nn.LayerNorm(c.width)
-        self.build_domain_layers(proprio_width=c.width, readout_width=c.width)
+        self.build_domain_layers(proprio_width=c.width, readout_width=c.width,
+                                 frame_width=c.cameras * c.tokens_per_image * c.width)
         step = torch.arange(c.history * self.tokens_per_step) // self.tokens_per_step
         self.register_buffer("causal_mask", step[None, :] > step[:, None], persistent=False)  # True: may not attend
 

@@ -24,7 +24,6 @@ import torch
 from vla_bench.baselines.checkpoint import load_checkpoint
 from vla_bench.baselines.data import load_demonstrations
 from vla_bench.baselines.layers import normalize_images
-from vla_bench.baselines.model import KEYPOINT_SCALE
 
 
 @torch.no_grad()
@@ -34,15 +33,12 @@ def features(model, demos, frames: torch.Tensor, batch: int = 64) -> dict[str, n
     pooled, readouts, head = [], [], []
     for chunk in frames.split(batch):
         window = demos.window(chunk, model.config.history, model.config.chunk)
-        images = normalize_images(window["images"])
-        b, h = images.shape[:2]
-        language = window["language"][:, None].expand(b, h, -1).reshape(b * h, -1)
-        encoded = model.encode_frames(images.flatten(0, 1), language).unflatten(0, (b, h))
+        encoded = model.encode_window(normalize_images(window["images"]), window["language"])
         pooled.append(encoded[:, -1].flatten(1).float())
         readout = model.decide(encoded, window["proprio"], window["language"], window["domain"])
         readouts.append(readout[:, -1].float())
         if hasattr(model, "keypoint_head"):
-            head.append(model.keypoint_head(readout[:, -1]).float() / KEYPOINT_SCALE)
+            head.append(model.keypoints(readout, encoded))
     found = {"image features": torch.cat(pooled).numpy(), "decision readout": torch.cat(readouts).numpy()}
     return found, (torch.cat(head).numpy() if head else None)
 

@@ -77,12 +77,13 @@ def test_data_scaling_keeps_each_tasks_first_demonstrations(tiny_dataset):
     assert navigation_only.task_names == ("GoToObject",) and (navigation_only.domain == 0).all()
 
 
-@pytest.mark.parametrize("name", ["rt1", "bcz"])
-def test_the_keypoint_head_reads_where_the_keypoints_are(name, tiny_dataset, tmp_path):
-    """keypoint_weight adds a head that predicts, from the decision's readout, where the task's
-    keypoints lie relative to the hand: trained, it places them closer than their mean offset
-    does, so it reads them from its inputs rather than learning one constant."""
-    overrides = TINY[name] | {"keypoint_weight": 1.0}
+@pytest.mark.parametrize("name, source", [("rt1", "readout"), ("bcz", "readout"), ("rt1", "frame"), ("bcz", "frame")])
+def test_the_keypoint_head_reads_where_the_keypoints_are(name, source, tiny_dataset, tmp_path):
+    """keypoint_weight adds a head that predicts, from the decision's readout or from the newest
+    frame's image features alone, where the task's keypoints lie relative to the hand: trained,
+    it places them closer than their mean offset does, so it reads them from its inputs rather
+    than learning one constant."""
+    overrides = TINY[name] | {"keypoint_weight": 1.0, "keypoint_input": source}
     config = replace(_config(name, tiny_dataset, tmp_path / "k.safetensors"), model_overrides=overrides)
     trained = load_checkpoint(train(config, progress=False))[1]
     demos = load_demonstrations(tiny_dataset, trained.config, processes=1)
@@ -90,8 +91,9 @@ def test_the_keypoint_head_reads_where_the_keypoints_are(name, tiny_dataset, tmp
     assert len(frames) and not demos.has_keypoints[demos.domain == 1].any()  # manipulation frames only
     batch = demos.window(frames, trained.config.history, trained.config.chunk)
     with torch.no_grad():
-        readouts = trained(normalize_images(batch["images"]), batch["proprio"], batch["language"], batch["domain"])
-        error = trained.keypoint_error_cm(readouts, batch["keypoints"], batch["has_keypoints"]).item()
+        features = trained.encode_window(normalize_images(batch["images"]), batch["language"])
+        readouts = trained.decide(features, batch["proprio"], batch["language"], batch["domain"])
+        error = trained.keypoint_error_cm(readouts, features, batch["keypoints"], batch["has_keypoints"]).item()
     truth = batch["keypoints"].unflatten(-1, (-1, 3))
     mean_error = 100 * (truth - truth.mean(0)).norm(dim=-1).mean().item()
     assert error < 0.7 * mean_error, (error, mean_error)
