@@ -55,7 +55,7 @@ def features(env: gym.Env, proprio: np.ndarray, scene: str = "named") -> np.ndar
         objects = [base.object_pos(role) for role in sorted(base.task_roles)]
         return np.concatenate([proprio, *objects, *(p - base.ee_pos for p in objects)]).astype(np.float32)
     slots = np.zeros((MAX_OBJECTS, SLOT), np.float32)
-    for slot, role in enumerate(sorted(base.layout.objects, key=lambda r: base.object_pos(r)[0])):
+    for slot, role in enumerate(slot_roles(env)):
         placed, position = base.layout.objects[role], base.object_pos(role)
         slots[slot, :7] = [1.0, *position, *(position - base.ee_pos)]
         slots[slot, 7 + KINDS.index(placed.kind)] = 1.0
@@ -64,10 +64,15 @@ def features(env: gym.Env, proprio: np.ndarray, scene: str = "named") -> np.ndar
     return np.concatenate([proprio, slots.ravel(), words]).astype(np.float32)
 
 
+def slot_roles(env: gym.Env) -> list[str]:
+    """Every object on the table in the order of `features`' slots: by x, so no slot is the target's."""
+    base = env.unwrapped
+    return sorted(base.layout.objects, key=lambda role: base.object_pos(role)[0])
+
+
 def target_slot(env: gym.Env) -> int:
     """The slot of `features` that holds the object the task names (for --select-weight)."""
-    base = env.unwrapped
-    return sorted(base.layout.objects, key=lambda r: base.object_pos(r)[0]).index("target")
+    return slot_roles(env).index("target")
 
 
 def stacked(history: list[np.ndarray], k: int) -> np.ndarray:
