@@ -1,4 +1,5 @@
-"""Building blocks both baselines share: FiLM, input normalization and image augmentation."""
+"""The baselines' building blocks: FiLM, spatial-softmax pooling, input normalization and image
+augmentation."""
 from __future__ import annotations
 
 import torch
@@ -21,6 +22,28 @@ class FiLM(nn.Module):
     def forward(self, features: torch.Tensor, language: torch.Tensor) -> torch.Tensor:
         gamma, beta = self.project(language).chunk(2, dim=-1)
         return features * (1 + gamma[:, :, None, None]) + beta[:, :, None, None]
+
+
+class SpatialSoftmax(nn.Module):
+    """Where each of `keypoints` learned feature maps peaks: a 1x1 convolution to `keypoints`
+    maps, a softmax over each map's positions, and the expected (x, y) under it, in [-1, 1]
+    (Levine et al. 2016; robomimic's and Diffusion Policy's image pooling). Mean pooling keeps
+    what is in a frame; this keeps where it is, which a grasp needs."""
+
+    def __init__(self, channels: int, keypoints: int) -> None:
+        super().__init__()
+        self.project = nn.Conv2d(channels, keypoints, 1)
+        self.log_temperature = nn.Parameter(torch.zeros(()))
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        """features (N, C, h, w) -> keypoint coordinates (N, 2 * keypoints), x then y of each."""
+        maps = self.project(features)
+        n, k, h, w = maps.shape
+        weights = torch.softmax(maps.flatten(2).float() / self.log_temperature.exp(), dim=-1)
+        ys, xs = torch.meshgrid(torch.linspace(-1, 1, h, device=maps.device),
+                                torch.linspace(-1, 1, w, device=maps.device), indexing="ij")
+        grid = torch.stack([xs.flatten(), ys.flatten()], dim=-1)  # (h * w, 2)
+        return (weights @ grid).flatten(1).to(features.dtype)
 
 
 def conv_stem(width: int, activation: type[nn.Module]) -> nn.Sequential:

@@ -8,7 +8,7 @@ from torch.nn import functional as F
 from vla_bench.baselines.bcz.configuration import BCZConfig
 from vla_bench.baselines.configuration import MANIPULATION_ACTION_DIM
 from vla_bench.baselines.heads import ActionHead, ContinuousHead
-from vla_bench.baselines.layers import FiLM, conv_stem
+from vla_bench.baselines.layers import FiLM, SpatialSoftmax, conv_stem
 from vla_bench.baselines.model import BaselineModel
 
 
@@ -45,13 +45,15 @@ class BCZ(BaselineModel):
                 blocks.append(FiLMBasicBlock(c_in, c_out, stride, c.language_dim))
                 c_in = c_out
         self.blocks = nn.ModuleList(blocks)
+        self.pool = SpatialSoftmax(c_in, c_in // 2) if c.pooling == "spatial_softmax" else None
         features = c_in * c.cameras * c.history + 64
         self.mlp = nn.Sequential(nn.Linear(features, c.hidden), nn.ReLU(), nn.Linear(c.hidden, c.hidden), nn.ReLU())
         self.build_domain_layers(proprio_width=64, readout_width=c.hidden, frame_width=c_in * c.cameras)
 
     def encode_frames(self, images: torch.Tensor, language: torch.Tensor) -> torch.Tensor:
         x = self.film_feature_maps(images, language)
-        return x.mean(dim=(2, 3)).unflatten(0, images.shape[:2])  # (N, cameras, C)
+        pooled = self.pool(x) if self.pool is not None else x.mean(dim=(2, 3))
+        return pooled.unflatten(0, images.shape[:2])  # (N, cameras, C)
 
     def manipulation_head(self, width: int) -> ActionHead:
         return ContinuousHead(width, self.config.chunk, MANIPULATION_ACTION_DIM)

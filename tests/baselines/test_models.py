@@ -4,7 +4,7 @@ import torch
 
 from vla_bench.baselines import make_model
 from vla_bench.baselines.heads import BinnedHead, ContinuousHead, DiscreteHead
-from vla_bench.baselines.layers import FiLM, random_shift
+from vla_bench.baselines.layers import FiLM, SpatialSoftmax, random_shift
 from vla_bench.baselines.rt1.modeling import RT1
 from vla_bench.errors import UnknownName
 
@@ -100,6 +100,28 @@ def test_random_shift_moves_content_within_the_padding():
     shifted = random_shift(image, 2, torch.Generator().manual_seed(0))
     row, col = (shifted[0, 0] == 1).nonzero()[0].tolist()
     assert abs(row - 8) <= 2 and abs(col - 8) <= 2 and shifted.shape == image.shape
+
+
+def test_spatial_softmax_reports_where_each_map_peaks():
+    """One keypoint that copies its single input channel: a sharp peak at column 6, row 1 of an
+    8x8 map lies at x = 6/7 * 2 - 1, y = 1/7 * 2 - 1 of the [-1, 1] image frame, wherever it moves."""
+    pool = SpatialSoftmax(1, 1)
+    with torch.no_grad():
+        pool.project.weight.fill_(1.0)
+        pool.project.bias.zero_()
+    features = torch.zeros(2, 1, 8, 8)
+    features[0, 0, 1, 6] = features[1, 0, 5, 0] = 50.0
+    assert torch.allclose(pool(features), torch.tensor([[6 / 7 * 2 - 1, 1 / 7 * 2 - 1], [-1, 5 / 7 * 2 - 1]]),
+                          atol=1e-4)
+
+
+def test_bcz_pools_with_a_spatial_softmax_at_the_width_of_the_mean():
+    images = torch.randn(3, 2, 3, 64, 64)
+    mean, keypoints = (make_model("bcz", **SMALL["bcz"], pooling=pooling).encode_frames(images, torch.randn(3, 384))
+                       for pooling in ("mean", "spatial_softmax"))
+    assert mean.shape == keypoints.shape == (3, 2, 16) and keypoints.abs().max() <= 1
+    with pytest.raises(ValueError, match="spatial_softmax"):
+        make_model("bcz", pooling="max")
 
 
 def test_unknown_configuration_fields_are_named():

@@ -77,13 +77,14 @@ def test_data_scaling_keeps_each_tasks_first_demonstrations(tiny_dataset):
     assert navigation_only.task_names == ("GoToObject",) and (navigation_only.domain == 0).all()
 
 
-@pytest.mark.parametrize("name, source", [("rt1", "readout"), ("bcz", "readout"), ("rt1", "frame"), ("bcz", "frame")])
-def test_the_keypoint_head_reads_where_the_keypoints_are(name, source, tiny_dataset, tmp_path):
+@pytest.mark.parametrize("name, source, pooling", [("rt1", "readout", {}), ("bcz", "readout", {}), ("rt1", "frame", {}),
+                                                   ("bcz", "frame", {}), ("bcz", "frame", {"pooling": "spatial_softmax"})])
+def test_the_keypoint_head_reads_where_the_keypoints_are(name, source, pooling, tiny_dataset, tmp_path):
     """keypoint_weight adds a head that predicts, from the decision's readout or from the newest
     frame's image features alone, where the task's keypoints lie relative to the hand: trained,
     it places them closer than their mean offset does, so it reads them from its inputs rather
     than learning one constant."""
-    overrides = TINY[name] | {"keypoint_weight": 1.0, "keypoint_input": source}
+    overrides = TINY[name] | {"keypoint_weight": 1.0, "keypoint_input": source} | pooling
     config = replace(_config(name, tiny_dataset, tmp_path / "k.safetensors"), model_overrides=overrides)
     trained = load_checkpoint(train(config, progress=False))[1]
     demos = load_demonstrations(tiny_dataset, trained.config, processes=1)
