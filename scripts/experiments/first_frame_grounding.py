@@ -54,6 +54,9 @@ def main() -> None:
     manifest = generate_manifest("train", args.episodes, seed=args.seed, tasks=[TASK], exclude_seeds=committed_seeds())
     specs = {episode.seed: episode for episode in manifest.episodes}
     files = sorted(glob.glob(f"{args.data}/manipulation/meta/episodes/*/*.parquet"))
+    if not files:
+        parser.error(f"--data {args.data}: no manipulation dataset there (the folder `vla-bench collect --out` "
+                     "named holds manipulation/meta/episodes/)")
     seeds = pd.concat(map(pd.read_parquet, files)).sort_values("episode_index")["vla_bench/seed"].tolist()
     env = gym.make(f"vla_bench/{TASK}-v0", observations=("instruction", "proprio"))
     for checkpoint in args.checkpoint:
