@@ -76,9 +76,14 @@ def check_output_file(path: Path, option: str) -> None:
 @contextmanager
 def written_whole(path: Path) -> Iterator[Path]:
     """A file beside `path` to write instead, renamed onto `path` once the block ends: a process
-    killed while writing leaves the previous file (or none) whole, never half of a new one."""
+    killed while writing leaves the previous file (or none) whole, never half of a new one, and a
+    block that raises leaves the previous file and no `.partial` beside it."""
     partial = Path(path).with_name(Path(path).name + ".partial")
-    yield partial
+    try:
+        yield partial
+    except BaseException:  # a failed write leaves nothing behind: the next one starts clean
+        partial.unlink(missing_ok=True)
+        raise
     partial.replace(path)
 
 
