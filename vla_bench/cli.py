@@ -55,6 +55,14 @@ def _finite(unit: str, positive: bool):
     return parse
 
 
+def _fraction(text: str) -> float:
+    """A number from 0 to 1."""
+    value = _finite("a fraction", positive=False)(text)
+    if value > 1:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {text}")
+    return value
+
+
 def _at_least(minimum: int):
     def parse(text: str) -> int:
         value = int(text)
@@ -224,6 +232,10 @@ def _parser() -> argparse.ArgumentParser:
                                 "(DART): manipulation, Gaussian noise of this standard deviation on the hand's "
                                 "motion; navigation, the probability that a random move replaces the expert's "
                                 "(default: %(default)s)")
+    collector.add_argument("--missed-grasps", type=_fraction, default=0.0, metavar="FRACTION",
+                           help="the fraction of manipulation demonstrations whose expert closes its first grasp "
+                                "beside the object on purpose, then lifts, opens and grasps again, so the data "
+                                "shows a recovery from a miss (default: %(default)s)")
     collector.add_argument("--step-timeout", type=_finite("seconds", positive=True), default=30.0, metavar="SECONDS",
                            help="leave out (with a warning) an episode whose expert takes longer than this for one "
                                 "step, or whose worker dies; its worker is replaced (default: 30)")
@@ -468,7 +480,8 @@ def _collect(args: argparse.Namespace) -> int:
         task_entry(task)
     out = collect(args.split, args.out, args.episodes_per_task, tasks or None, only_successful=not args.keep_failures,
                   seed=args.seed, workers=args.workers or os.cpu_count() or 1, action_noise=args.action_noise,
-                  progress=not args.no_progress, step_timeout=args.step_timeout, lossless=args.lossless)
+                  progress=not args.no_progress, step_timeout=args.step_timeout, lossless=args.lossless,
+                  missed_grasps=args.missed_grasps)
     for root in dataset_roots(out):
         dataset = LeRobotDataset(root)
         print(f"{len(dataset)} episodes, {dataset.info['total_frames']} frames: {root}")

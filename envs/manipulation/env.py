@@ -62,6 +62,7 @@ class ManipulationEnv(TaskEnv):
     supervised_keypoints: ClassVar[tuple[int, int]] = (0, 1)
     disturbance_kinds = ("displace_target", "knock_out", "push_arm")  # a task that never lifts its target drops knock_out
     disturbance_steps = (1, 6)  # a push comes early, during the approach; the target waits for the hand
+    expert_misses_next_grasp = False  # set by make_expert(missed_grasp=True), cleared by the miss
 
     def __init__(self, render_mode: str | None = "rgb_array", image_size: int = 128, shadows: bool = False,
                  control_hz: float = 10.0, timestep: float = 0.002, pools: PoolSelection | None = None,
@@ -135,8 +136,11 @@ class ManipulationEnv(TaskEnv):
         """Yields `expert.Waypoint`s; resumed after each one is reached, so it can read live state."""
         raise NotImplementedError
 
-    def make_expert(self) -> ManipulationExpert:
-        """A scripted expert for the current episode (call after reset)."""
+    def make_expert(self, missed_grasp: bool = False) -> ManipulationExpert:
+        """A scripted expert for the current episode (call after reset). With `missed_grasp`
+        its first grasp closes beside the object, then it lifts, opens and grasps again as after
+        any miss: demonstrations that show a recovery no clean demonstration contains."""
+        self.expert_misses_next_grasp = missed_grasp
         return ManipulationExpert(self)
 
     # ------------------------------------------------------------------------ episode sampling

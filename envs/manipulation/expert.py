@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 OPEN, CLOSED = 1.0, -1.0
 CLEARANCE = 0.12  # height above a grasp point for the approach
 MIN_GRASP_Z = 0.016  # keep the finger pads off the table
+MISSED_GRASP_CLEARANCE = 0.025  # a rehearsed miss closes this far beyond the object's edge
 PUSH_Z = (0.016, 0.024)  # push at the object's mid-height within these: low enough that tall things slide
 # instead of tipping, high enough that the fingertips do not drag on the table
 DOWN = np.array([[1.0, 0.0, 0.0], [0.0, -1.0, 0.0], [0.0, 0.0, -1.0]])  # gripper pointing down
@@ -127,14 +128,29 @@ def grasp_point(env: "ManipulationEnv", role: str) -> np.ndarray:
     return pos
 
 
+def missed_grasp_point(env: "ManipulationEnv", role: str, yaw: float) -> np.ndarray:
+    """A grasp point beside the object, along the fingers' width (across their closing
+    direction), on the side farther from the other objects: closing there takes nothing."""
+    target = grasp_point(env, role)
+    along = np.array([np.cos(yaw), np.sin(yaw), 0.0])
+    beside = [target + side * (env.object_half_extents(role).max() + MISSED_GRASP_CLEARANCE) * along
+              for side in (1.0, -1.0)]
+    others = [env.object_pos(r) for r in env.layout.objects if r != role]
+    return max(beside, key=lambda p: min((np.linalg.norm((p - o)[:2]) for o in others), default=0.0))
+
+
 def pick(env: "ManipulationEnv", role: str, lift_to: float = 0.2, attempts: int = 3) -> Iterator[Waypoint]:
-    """Approach from above, descend, close on the object, lift it to `lift_to`; retry on a miss."""
+    """Approach from above, descend, close on the object, lift it to `lift_to`; retry on a miss.
+    An expert made with `make_expert(missed_grasp=True)` closes its first attempt beside the object."""
     for _ in range(attempts):
         yaw = grasp_yaw(env, role)
-        target = grasp_point(env, role)
+        miss = env.expert_misses_next_grasp
+        env.expert_misses_next_grasp = False  # one rehearsed miss per expert
+        target = missed_grasp_point(env, role, yaw) if miss else grasp_point(env, role)
         above = max(target[2] + CLEARANCE, env.ee_pos[2])  # never dip while travelling
         yield Waypoint(np.array([*target[:2], above]), yaw, OPEN, tolerance=0.02)
-        target = grasp_point(env, role)  # re-read: the approach may have nudged it
+        if not miss:
+            target = grasp_point(env, role)  # re-read: the approach may have nudged it
         yield Waypoint(target + [0, 0, 0.03], yaw, OPEN, tolerance=0.01, speed=0.5)
         yield Waypoint(target, yaw, OPEN, tolerance=0.004, speed=0.3, max_steps=20)
         yield Waypoint(target, yaw, CLOSED, tolerance=0.02, settle_steps=4, max_steps=8)

@@ -60,16 +60,19 @@ SCHEMAS = {
 
 
 def record_demonstration(env: gym.Env, episode: EpisodeSpec, action_noise: float = 0.0,
-                         on_step: Callable[[int], None] | None = None) -> Episode:
+                         on_step: Callable[[int], None] | None = None, missed_grasps: float = 0.0) -> Episode:
     """Run the oracle on one episode and keep every observation it acted on, with its action.
 
     `action_noise` perturbs what is executed, never what is recorded (DART): in manipulation it is
     the standard deviation of Gaussian noise on the hand's translation (rotation noise spoils
     grasps, so not there); in navigation the probability that a random move or turn replaces the
     expert's move (never its stop). The noise is seeded by the episode, so datasets reproduce.
+    `missed_grasps`: the fraction of manipulation episodes whose expert closes its first grasp
+    beside the object and recovers (lifts, opens, grasps again), drawn per episode from its seed:
+    behaviour cloning otherwise never sees a second attempt.
     `on_step(k)` is called after each step (a worker's heartbeat)."""
-    policy = OraclePolicy()
     noise = np.random.default_rng([episode.seed, 7])
+    policy = OraclePolicy(missed_grasp=missed_grasps > 0 and np.random.default_rng([episode.seed, 8]).random() < missed_grasps)
     domain = env.unwrapped.domain
     cameras = DOMAIN_CAMERAS[domain]
     obs, _ = env.reset(seed=episode.seed, options={"episode": episode})
@@ -116,13 +119,14 @@ def perturbed_action(action, domain: str, action_noise: float, noise: np.random.
 
 def collect(split: str, out: Path, episodes_per_task: int = 50, tasks: list[str] | None = None,
             only_successful: bool = True, seed: int = DEFAULT_SEED, workers: int = 1, action_noise: float = 0.0,
-            progress: bool = True, step_timeout: float = 30.0, lossless: bool = False) -> Path:
+            progress: bool = True, step_timeout: float = 30.0, lossless: bool = False, missed_grasps: float = 0.0) -> Path:
     """Record the oracle on `episodes_per_task` fresh episodes of every task of `split` (or of
     `tasks`); failed demonstrations are left out unless `only_successful` is False. `workers`
     processes record (the runner's, with its hang protection: a worker silent for longer than
     `step_timeout` in a step, or one that dies, is replaced and its episode left out with a
     warning). Episodes are written in order, so the datasets are the same for any `workers`.
-    `lossless` stores frames as PNG images instead of MP4 video."""
+    `lossless` stores frames as PNG images instead of MP4 video; `action_noise` and `missed_grasps`
+    as in `record_demonstration`."""
     from tqdm import tqdm
 
     out = Path(out)
@@ -135,7 +139,7 @@ def collect(split: str, out: Path, episodes_per_task: int = 50, tasks: list[str]
     writers: dict[str, LeRobotWriter] = {}
     pool = DemonstrationExecutor(min(workers, len(chosen)) or 1, step_timeout)
     try:
-        recorded = tqdm(pool.run([(i, e, action_noise, not lossless) for i, e in enumerate(chosen)]), total=len(chosen),
+        recorded = tqdm(pool.run([(i, e, action_noise, missed_grasps, not lossless) for i, e in enumerate(chosen)]), total=len(chosen),
                         unit="episode", disable=not progress, desc=f"collect {split}")
         for episode, outcome in zip(chosen, in_order(recorded, [e.episode_id for e in chosen])):
             if isinstance(outcome, LostDemonstration):
@@ -229,11 +233,11 @@ class DemonstrationExecutor(LocalProcessExecutor):
         return LostDemonstration(episode.episode_id, error)
 
 
-def _record(envs: EnvCache, job: tuple[int, EpisodeSpec, float, bool], on_step) -> tuple[Episode, EncodedFrames]:
+def _record(envs: EnvCache, job: tuple[int, EpisodeSpec, float, float, bool], on_step) -> tuple[Episode, EncodedFrames]:
     """A demonstration with its frames already encoded (and not sent back raw)."""
-    _, episode, action_noise, as_video = job
+    _, episode, action_noise, missed_grasps, as_video = job
     env = envs.get(episode.task)
-    demo = record_demonstration(env, episode, action_noise, on_step)
+    demo = record_demonstration(env, episode, action_noise, on_step, missed_grasps)
     # whole: task_fps stops the collection when the domain's writer is made otherwise
     fps = int(env.unwrapped.metadata["render_fps"])
     return replace(demo, images={}), EncodedFrames.of(demo, fps, as_video)

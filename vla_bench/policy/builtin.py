@@ -37,10 +37,14 @@ class OraclePolicy(Policy):
     observation_keys = ()  # it reads the simulator, not the observations
     privileged = True
 
+    def __init__(self, missed_grasp: bool = False) -> None:
+        self.missed_grasp = missed_grasp  # manipulation: miss the first grasp on purpose, then recover
+
     def reset(self, instruction: str, task: TaskInfo) -> None:
         if task.privileged is None:
             raise ValueError("the oracle needs the simulator (TaskInfo.privileged); it cannot run remotely")
-        self._expert = task.privileged.make_expert()
+        missed = {"missed_grasp": True} if self.missed_grasp and task.privileged.domain == "manipulation" else {}
+        self._expert = task.privileged.make_expert(**missed)
 
     def act(self, observation: dict[str, Any]) -> np.ndarray | int:
         return self._expert.act()
