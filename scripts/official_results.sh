@@ -6,13 +6,13 @@
 # episodes per task), then results/leaderboard.csv (+ PNG) and results/report/.
 # Interrupted runs resume.
 #   bash scripts/official_results.sh [RUNS_DIR] [--runs-only]
-# POLICIES (default "oracle random rt1 bcz"), LEARNED (default "rt1 bcz") and WORKERS (default:
+# POLICIES (default "oracle random rt1 bcz"), LEARNED (default "rt1 bcz"; set empty, none) and WORKERS (default:
 # one per core) override; VLA_BENCH names the command (default vla-bench).
 set -euo pipefail
 RUNS=${1:-runs}
 VLA=${VLA_BENCH:-vla-bench}
-POLICIES=${POLICIES:-oracle random rt1 bcz}
-LEARNED=${LEARNED:-rt1 bcz}
+POLICIES=${POLICIES-oracle random rt1 bcz}  # unset: the default; set, even empty: as given
+LEARNED=${LEARNED-rt1 bcz}
 WORKERS=${WORKERS:-0}
 for policy in $POLICIES; do
   for split in $($VLA list splits | awk '{print $1}'); do
