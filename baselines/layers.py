@@ -1,5 +1,5 @@
-"""The baselines' building blocks: FiLM, spatial-softmax pooling, input normalization and image
-augmentation."""
+"""The baselines' building blocks: FiLM, spatial-softmax pooling and coordinate channels, input
+normalization and image augmentation."""
 from __future__ import annotations
 
 import torch
@@ -38,12 +38,23 @@ class SpatialSoftmax(nn.Module):
     def forward(self, features: torch.Tensor) -> torch.Tensor:
         """features (N, C, h, w) -> keypoint coordinates (N, 2 * keypoints), x then y of each."""
         maps = self.project(features)
-        n, k, h, w = maps.shape
         weights = torch.softmax(maps.flatten(2).float() / self.log_temperature.exp(), dim=-1)
-        ys, xs = torch.meshgrid(torch.linspace(-1, 1, h, device=maps.device),
-                                torch.linspace(-1, 1, w, device=maps.device), indexing="ij")
-        grid = torch.stack([xs.flatten(), ys.flatten()], dim=-1)  # (h * w, 2)
+        grid = image_coordinates(*maps.shape[2:], device=maps.device).flatten(1).T  # (h * w, 2)
         return (weights @ grid).flatten(1).to(features.dtype)
+
+
+def image_coordinates(height: int, width: int, device: torch.device | None = None) -> torch.Tensor:
+    """Each position's (x, y) in the [-1, 1] image frame, as a (2, height, width) map."""
+    ys, xs = torch.meshgrid(torch.linspace(-1, 1, height, device=device),
+                            torch.linspace(-1, 1, width, device=device), indexing="ij")
+    return torch.stack([xs, ys])
+
+
+def with_coordinates(features: torch.Tensor) -> torch.Tensor:
+    """Feature maps (N, C, h, w) with each position's (x, y) appended as two more channels
+    (CoordConv, Liu et al. 2018): a pooling that sums over space then keeps where it looked."""
+    grid = image_coordinates(*features.shape[2:], device=features.device).to(features.dtype)
+    return torch.cat([features, grid.expand(features.shape[0], -1, -1, -1)], dim=1)
 
 
 def conv_stem(width: int, activation: type[nn.Module]) -> nn.Sequential:

@@ -28,3 +28,6 @@ class RT1Config(BaselineConfig):
     heads: int = 4
     dropout: float = 0.1
     bins: int = 256
+    # append each position's image coordinates to the last feature map before TokenLearner pools
+    # it, so each token also says where its attention map lies (a sum over space forgets that)
+    coordinates: bool = False

@@ -6,7 +6,7 @@ from torch import nn
 
 from vla_bench.baselines.configuration import MANIPULATION_ACTION_DIM
 from vla_bench.baselines.heads import ActionHead, BinnedHead
-from vla_bench.baselines.layers import FiLM, conv_stem
+from vla_bench.baselines.layers import FiLM, conv_stem, with_coordinates
 from vla_bench.baselines.model import BaselineModel
 from vla_bench.baselines.rt1.configuration import RT1Config
 
@@ -64,7 +64,7 @@ class RT1(BaselineModel):
                        MBConv(c_out, c_out, 1, c.expand_ratio, c.language_dim)]
             c_in = c_out
         self.blocks = nn.ModuleList(blocks)
-        self.to_width = nn.Conv2d(c_in, c.width, 1)
+        self.to_width = nn.Conv2d(c_in + (2 if c.coordinates else 0), c.width, 1)
         self.token_learner = TokenLearner(c.width, c.tokens_per_image)
         self.camera_embedding = nn.Parameter(torch.zeros(c.cameras, 1, c.width))
         self.tokens_per_step = c.cameras * c.tokens_per_image + 1
@@ -80,6 +80,7 @@ class RT1(BaselineModel):
 
     def encode_frames(self, images: torch.Tensor, language: torch.Tensor) -> torch.Tensor:
         x = self.film_feature_maps(images, language)
+        x = with_coordinates(x) if self.config.coordinates else x
         tokens = self.token_learner(self.to_width(x)).unflatten(0, images.shape[:2])  # (N, cameras, T, D)
         return (tokens + self.camera_embedding).flatten(1, 2)
 

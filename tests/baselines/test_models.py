@@ -4,8 +4,8 @@ import torch
 
 from vla_bench.baselines import make_model
 from vla_bench.baselines.heads import BinnedHead, ContinuousHead, DiscreteHead
-from vla_bench.baselines.layers import FiLM, SpatialSoftmax, random_shift
-from vla_bench.baselines.rt1.modeling import RT1
+from vla_bench.baselines.layers import FiLM, SpatialSoftmax, random_shift, with_coordinates
+from vla_bench.baselines.rt1.modeling import RT1, TokenLearner
 from vla_bench.errors import UnknownName
 
 SMALL = {
@@ -122,6 +122,21 @@ def test_bcz_pools_with_a_spatial_softmax_at_the_width_of_the_mean():
     assert mean.shape == keypoints.shape == (3, 2, 16) and keypoints.abs().max() <= 1
     with pytest.raises(ValueError, match="spatial_softmax"):
         make_model("bcz", pooling="max")
+
+
+def test_coordinate_channels_let_pooled_tokens_say_where_they_looked():
+    """TokenLearner sums over space, so the same feature at another place gives the same tokens;
+    with the coordinates appended (rt1's `coordinates`) it does not."""
+    torch.manual_seed(0)
+    features = torch.zeros(2, 4, 8, 8)
+    features[0, :, 1, 6] = features[1, :, 5, 2] = 3.0
+    plain, placed = TokenLearner(4, 2), TokenLearner(6, 2)
+    with torch.no_grad():
+        assert torch.allclose(*plain(features), atol=1e-6)
+        tokens = placed(with_coordinates(features))
+    assert not torch.allclose(*tokens, atol=1e-3)
+    assert make_model("rt1", **SMALL["rt1"], coordinates=True).encode_frames(
+        torch.randn(3, 2, 3, 64, 64), torch.randn(3, 384)).shape == (3, 16, 32)
 
 
 def test_unknown_configuration_fields_are_named():

@@ -78,7 +78,8 @@ def test_data_scaling_keeps_each_tasks_first_demonstrations(tiny_dataset):
 
 
 @pytest.mark.parametrize("name, source, pooling", [("rt1", "readout", {}), ("bcz", "readout", {}), ("rt1", "frame", {}),
-                                                   ("bcz", "frame", {}), ("bcz", "frame", {"pooling": "spatial_softmax"})])
+                                                   ("bcz", "frame", {}), ("bcz", "frame", {"pooling": "spatial_softmax"}),
+                                                   ("rt1", "frame", {"coordinates": True})])
 def test_the_keypoint_head_reads_where_the_keypoints_are(name, source, pooling, tiny_dataset, tmp_path):
     """keypoint_weight adds a head that predicts, from the decision's readout or from the newest
     frame's image features alone, where the task's keypoints lie relative to the hand: trained,
