@@ -26,10 +26,12 @@ def save_checkpoint(path: Path, name: str, model: BaselineModel, training: dict[
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    # parameters in bfloat16 (half the file; loading copies them back into float32), statistics in float32
+    # parameters in bfloat16 (half the file; loading copies them back into float32), statistics in
+    # float32; frozen pretrained weights stay out (they load from their package)
     parameters = {name for name, _ in model.named_parameters()}
+    pretrained = model.pretrained_keys()
     tensors = {k: (v.to(torch.bfloat16) if k in parameters else v).detach().cpu().contiguous()
-               for k, v in model.state_dict().items()}
+               for k, v in model.state_dict().items() if k not in pretrained}
     metadata = {"model": name, "config": json.dumps(model.config.to_dict()), "training": json.dumps(training)}
     with written_whole(path) as partial:  # a run killed while saving keeps its previous checkpoint
         save_file(tensors, str(partial), metadata=metadata)
@@ -49,7 +51,10 @@ def load_checkpoint(path: Path, device: str = "cpu") -> tuple[str, BaselineModel
             metadata = handle.metadata() or {}
         cls = model_class(metadata["model"])
         model = cls(cls.config_class.from_dict(json.loads(metadata["config"])))
-        model.load_state_dict(load_file(str(path), device="cpu"))
+        missing, unexpected = model.load_state_dict(load_file(str(path), device="cpu"), strict=False)
+        missing = set(missing) - model.pretrained_keys()
+        if missing or unexpected:
+            raise ValueError(f"missing keys {sorted(missing)[:5]}, unexpected keys {sorted(unexpected)[:5]}")
     except UsageError:
         raise
     except Exception as err:  # truncated, not safetensors, or not one of ours

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, Protocol
+
+import numpy as np
 
 from vla_bench.data.cameras import DOMAIN_CAMERAS
 
@@ -16,6 +18,14 @@ ACTION_MODES = {"manipulation": "ee_delta", "navigation": "discrete"}
 # lie relative to the hand (vla_bench.data.collect.SCHEMAS)
 KEYPOINT_DIM = 6
 KEYPOINT_INPUTS = ("readout", "frame")
+
+
+class InstructionEncoder(Protocol):
+    def load(self) -> None:
+        """Load now what encoding needs, so a missing install fails before the first episode."""
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        """One row per text: a float embedding, or token ids."""
 
 
 @dataclass(frozen=True)
@@ -59,6 +69,13 @@ class BaselineConfig:
     @property
     def proprio_dim(self) -> int:
         return max(PROPRIO_DIMS[d] for d in self.domains)
+
+    def instruction_encoder(self) -> "InstructionEncoder":
+        """What turns instructions into the `language` rows the model reads: all-MiniLM-L6-v2's
+        sentence embeddings (language_dim wide)."""
+        from vla_bench.baselines.language import SentenceEncoder
+
+        return SentenceEncoder()
 
     def camera_keys(self, domain: str) -> tuple[str, ...]:
         return DOMAIN_CAMERAS[domain][: self.cameras]

@@ -14,8 +14,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from vla_bench.baselines.configuration import BaselineConfig
-from vla_bench.baselines.language import SentenceEncoder
+from vla_bench.baselines.configuration import BaselineConfig, InstructionEncoder
 from vla_bench.data.actions import move_indices
 from vla_bench.data.cameras import CAMERA_FEATURES
 from vla_bench.data.collect import SCHEMAS, dataset_roots
@@ -30,7 +29,7 @@ class Demonstrations:
     domain: torch.Tensor  # (N,) index into the model's `domains`
     task: torch.Tensor  # (N,) index into `task_names`
     instruction: torch.Tensor  # (N,) index into `embeddings`
-    embeddings: torch.Tensor  # (K, L) float32
+    embeddings: torch.Tensor  # (K, L): sentence embeddings (float32) or token ids (int64), as the model reads them
     episode: torch.Tensor  # (N,) episode index
     episode_start: torch.Tensor  # (N,) global index of the episode's first frame
     episode_end: torch.Tensor  # (N,) global index of the episode's last frame
@@ -74,7 +73,7 @@ class Demonstrations:
 
 
 def load_demonstrations(root: Path, config: BaselineConfig, episodes_per_task: int | None = None,
-                        encoder: SentenceEncoder | None = None, processes: int | None = None) -> Demonstrations:
+                        encoder: InstructionEncoder | None = None, processes: int | None = None) -> Demonstrations:
     """Decode the datasets under `root` (PNG frames in parallel) of the domains `config` acts in
     into CPU tensors; `episodes_per_task` keeps each task's first N episodes."""
     jobs, domains = [], []
@@ -100,7 +99,7 @@ def load_demonstrations(root: Path, config: BaselineConfig, episodes_per_task: i
         episodes = [_read_episode(job) for job in jobs]
     instructions = list(dict.fromkeys(e[3] for e in episodes))
     task_names = tuple(dict.fromkeys(e[4] for e in episodes))
-    embeddings = (encoder or SentenceEncoder()).encode(instructions)
+    embeddings = (encoder or config.instruction_encoder()).encode(instructions)
     lengths = np.array([len(e[2]) for e in episodes])
     width = max((e[5].shape[1] for e in episodes if e[5] is not None), default=0)
     offsets = [e[5] if e[5] is not None else np.zeros((len(e[2]), width), np.float32) for e in episodes]

@@ -14,10 +14,11 @@ from torch.nn import functional as F
 class ActionHead(nn.Module):
     """Subclasses set `self.shape` (the output per chunk step) and implement the methods below."""
 
-    def __init__(self, width: int, chunk: int, shape: tuple[int, ...]) -> None:
+    def __init__(self, width: int, chunk: int, shape: tuple[int, ...], project: nn.Module | None = None) -> None:
+        """`project` maps (..., width) to (..., chunk * prod(shape)); a linear layer unless given."""
         super().__init__()
         self.chunk, self.shape = chunk, shape
-        self.project = nn.Linear(width, chunk * int(torch.tensor(shape).prod()))
+        self.project = project or nn.Linear(width, chunk * int(torch.tensor(shape).prod()))
 
     def forward(self, readout: torch.Tensor) -> torch.Tensor:
         """(..., width) -> (..., chunk, *shape)."""
@@ -37,8 +38,8 @@ class ActionHead(nn.Module):
 class ContinuousHead(ActionHead):
     """Regression of actions in [-1, 1] (BC-Z); smooth L1 is robust to the expert's rare jumps."""
 
-    def __init__(self, width: int, chunk: int, action_dim: int) -> None:
-        super().__init__(width, chunk, (action_dim,))
+    def __init__(self, width: int, chunk: int, action_dim: int, project: nn.Module | None = None) -> None:
+        super().__init__(width, chunk, (action_dim,), project)
 
     def loss(self, outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         return F.smooth_l1_loss(outputs.float(), targets, beta=0.1)
@@ -53,8 +54,8 @@ class ContinuousHead(ActionHead):
 class BinnedHead(ActionHead):
     """Each action dimension as one of `bins` uniform bins over [-1, 1] (RT-1's action tokens)."""
 
-    def __init__(self, width: int, chunk: int, action_dim: int, bins: int) -> None:
-        super().__init__(width, chunk, (action_dim, bins))
+    def __init__(self, width: int, chunk: int, action_dim: int, bins: int, project: nn.Module | None = None) -> None:
+        super().__init__(width, chunk, (action_dim, bins), project)
         self.bins = bins
 
     def to_bins(self, actions: torch.Tensor) -> torch.Tensor:
@@ -73,8 +74,8 @@ class BinnedHead(ActionHead):
 class DiscreteHead(ActionHead):
     """One of `choices` actions (navigation's moves); targets hold the index in their first column."""
 
-    def __init__(self, width: int, chunk: int, choices: int) -> None:
-        super().__init__(width, chunk, (choices,))
+    def __init__(self, width: int, chunk: int, choices: int, project: nn.Module | None = None) -> None:
+        super().__init__(width, chunk, (choices,), project)
 
     def loss(self, outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         return F.cross_entropy(outputs.flatten(0, -2).float(), targets[..., 0].round().long().flatten())

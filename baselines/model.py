@@ -34,14 +34,22 @@ class BaselineModel(nn.Module):
         one); `frame_width` is the size of one frame's features, flattened."""
         self.proprio_in = nn.ModuleDict({d: nn.Linear(PROPRIO_DIMS[d], proprio_width) for d in self.config.domains})
         self.heads = nn.ModuleDict({d: self.manipulation_head(readout_width) if d == "manipulation"
-                                    else DiscreteHead(readout_width, self.config.chunk, NAVIGATION_ACTIONS)
-                                    for d in self.config.domains})
+                                    else self.navigation_head(readout_width) for d in self.config.domains})
         if self.config.keypoint_weight > 0:
             width = frame_width if self.config.keypoint_input == "frame" else readout_width
             self.keypoint_head = nn.Linear(width, KEYPOINT_DIM)
 
     def manipulation_head(self, width: int) -> ActionHead:
         raise NotImplementedError
+
+    def navigation_head(self, width: int) -> ActionHead:
+        """Navigation's four moves, classified (regression has no meaning for them)."""
+        return DiscreteHead(width, self.config.chunk, NAVIGATION_ACTIONS)
+
+    def pretrained_keys(self) -> set[str]:
+        """State-dict keys of frozen pretrained weights that load from their package, so that
+        checkpoints hold only what was trained (none for a model trained from scratch)."""
+        return set()
 
     def domain_index(self, domain: str) -> int:
         return self.config.domains.index(domain)

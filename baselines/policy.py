@@ -15,10 +15,10 @@ import numpy as np
 import torch
 
 from vla_bench.baselines.checkpoint import load_checkpoint, pick_device
-from vla_bench.baselines.language import SentenceEncoder
 from vla_bench.baselines.layers import normalize_images
 from vla_bench.baselines.registry import baseline_entry
 from vla_bench.data.cameras import camera_frame
+from vla_bench.errors import UsageError
 from vla_bench.policy.base import Policy, TaskInfo
 from vla_bench.policy.batching import EpisodeStates
 
@@ -28,7 +28,7 @@ ENSEMBLE_DECAY = 0.01  # ACT's temporal ensembling: weight exp(-m i) for the i-t
 @dataclass
 class _EpisodeState:
     domain: int  # index into the model's domains
-    language: torch.Tensor  # (L,)
+    language: torch.Tensor  # (L,): the instruction as the model reads it
     features: deque  # of (tokens, D) tensors
     proprio: deque  # of (P,) tensors
     predictions: deque  # of (step it was made at, distribution over the chunk that followed)
@@ -53,10 +53,13 @@ class LearnedPolicy(Policy):
             torch.set_num_threads(threads)
         self.device = pick_device(device)
         self.checkpoint_path = path = Path(checkpoint) if checkpoint else baseline_entry(self.baseline).shipped_checkpoint
+        if not checkpoint and not path.is_file():
+            raise UsageError(f"{self.baseline} ships no checkpoint yet: train one (`vla-bench train {self.baseline} "
+                             f"--data DIR --out PATH`) and pass --policy-arg checkpoint=PATH")
         name, self.model, self.training = load_checkpoint(path, str(self.device))
         if name != self.baseline:
             raise ValueError(f"{path} holds a {name} checkpoint, not {self.baseline}")
-        self.encoder = SentenceEncoder()
+        self.encoder = self.model.config.instruction_encoder()
         self.encoder.load()  # a missing encoder fails here, before any episode starts
         # On a GPU a new batch size costs set-up at its first call (96 warm-up calls over sizes 1-16
         # took 31 s on an H100, results/timing/h100x4-rt1-warmup.md), and batched serving meets
