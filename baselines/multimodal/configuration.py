@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from vla_bench.baselines.configuration import BaselineConfig, InstructionEncoder
+
+
+@dataclass(frozen=True)
+class MultimodalConfig(BaselineConfig):
+    """A frame's cameras each become `image_grid`² tokens (a small CNN trained from scratch, its
+    last feature map pooled to that grid and projected to the language model's width), followed by
+    the instruction as RT-2 prompts it, one proprio token and seven action queries; the language
+    model is SmolLM2-135M (`backbone_layers` of its 30 blocks), its query and value projections
+    adapted with LoRA of rank `lora_rank`. One decision covers one control step (`chunk` 1): all
+    seven action dimensions are read in parallel from the queries' positions (OpenVLA-OFT's
+    parallel decoding) rather than generated one token after another as RT-2 does, which would
+    cost seven forward passes per step. `language_dim` is unused: the instruction enters as up to
+    `instruction_tokens` token ids."""
+
+    chunk: int = 1
+    image_grid: int = 4
+    vision_widths: tuple[int, ...] = (32, 64, 128, 256)
+    instruction_tokens: int = 32
+    backbone_layers: int = 30
+    lora_rank: int = 16
+    lora_alpha: float = 32.0
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.chunk != 1:
+            raise ValueError(f"chunk must be 1 (a decision reads one step's actions), got {self.chunk}")
+        for name in ("image_grid", "instruction_tokens", "backbone_layers", "lora_rank"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+
+    def instruction_encoder(self) -> InstructionEncoder:
+        from vla_bench.baselines.multimodal.prompt import PromptEncoder
+
+        return PromptEncoder(self.instruction_tokens)

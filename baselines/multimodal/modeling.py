@@ -1,0 +1,91 @@
+"""The multimodal sentence: [image tokens of every camera] [prompt tokens] [proprio] [7 action
+queries] through SmolLM2; the queries' final hidden states are the readout the action heads read."""
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from vla_bench.baselines.configuration import MANIPULATION_ACTION_DIM
+from vla_bench.baselines.layers import conv_stem
+from vla_bench.baselines.model import BaselineModel
+from vla_bench.baselines.multimodal.configuration import MultimodalConfig
+from vla_bench.baselines.multimodal.prompt import PromptEncoder
+from vla_bench.baselines.pretrained.smollm2 import load_language_model
+
+QUERIES = MANIPULATION_ACTION_DIM  # one position per manipulation action dimension; navigation reads the first
+
+
+class ConvEncoder(nn.Module):
+    """A plain strided CNN (conv-BN-ReLU pairs, each stage halving the resolution), its last
+    feature map average-pooled to a grid: one token per cell."""
+
+    def __init__(self, widths: tuple[int, ...], grid: int) -> None:
+        super().__init__()
+        layers, c_in = [conv_stem(widths[0], nn.ReLU)], widths[0]
+        for c_out in widths:
+            layers += [nn.Conv2d(c_in, c_out, 3, 2, 1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU(),
+                       nn.Conv2d(c_out, c_out, 3, 1, 1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU()]
+            c_in = c_out
+        self.layers = nn.Sequential(*layers)
+        self.grid = grid
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        """(N, 3, H, W) -> (N, grid², C)."""
+        return F.adaptive_avg_pool2d(self.layers(images), self.grid).flatten(2).transpose(1, 2)
+
+
+class PositionwiseLinear(nn.Module):
+    """A linear map applied to each of the first `positions` query states of a readout (..., QUERIES * D)."""
+
+    def __init__(self, width: int, outputs: int, positions: int) -> None:
+        super().__init__()
+        self.linear = nn.Linear(width, outputs)
+        self.positions = positions
+
+    def forward(self, readout: torch.Tensor) -> torch.Tensor:
+        states = readout.unflatten(-1, (QUERIES, -1))[..., : self.positions, :]
+        return self.linear(states).flatten(-2)
+
+
+class MultimodalSentenceModel(BaselineModel):
+    """Subclasses implement `manipulation_head` and `navigation_head` over the readout."""
+
+    config_class = MultimodalConfig
+
+    def __init__(self, config: MultimodalConfig) -> None:
+        super().__init__(config)
+        c = config
+        self.language_model = load_language_model(c.backbone_layers)
+        self.language_model.add_lora(c.lora_rank, c.lora_alpha)
+        self.pad_id = PromptEncoder(c.instruction_tokens).pad_id
+        width = self.width = self.language_model.shape.width
+        self.vision = ConvEncoder(c.vision_widths, c.image_grid)
+        self.to_tokens = nn.Linear(c.vision_widths[-1], width)
+        self.cell_position = nn.Parameter(torch.randn(c.image_grid ** 2, width) * 0.02)
+        self.camera_embedding = nn.Parameter(torch.zeros(c.cameras, 1, width))
+        self.queries = nn.Parameter(torch.randn(QUERIES, width) * 0.02)
+        self.build_domain_layers(proprio_width=width, readout_width=QUERIES * width,
+                                 frame_width=c.cameras * c.image_grid ** 2 * width)
+
+    def pretrained_keys(self) -> set[str]:
+        return {f"language_model.{name}" for name, p in self.language_model.named_parameters() if not p.requires_grad}
+
+    def encode_frames(self, images: torch.Tensor, language: torch.Tensor) -> torch.Tensor:
+        """The instruction is not read here: the language model reads it after the images."""
+        tokens = self.to_tokens(self.vision(images.flatten(0, 1))) + self.cell_position
+        tokens = tokens.unflatten(0, images.shape[:2]) + self.camera_embedding  # (N, cameras, cells, D)
+        return tokens.flatten(1, 2)
+
+    def decide(self, features: torch.Tensor, proprio: torch.Tensor, language: torch.Tensor,
+               domain: torch.Tensor) -> torch.Tensor:
+        b = features.shape[0]
+        images = features.flatten(1, 2)
+        words = self.language_model.embed(language).to(images.dtype)
+        state = self.embed_proprio(proprio[:, -1], domain)[:, None].to(images.dtype)
+        queries = self.queries.to(images.dtype).expand(b, -1, -1)
+        sentence = torch.cat([images, words, state, queries], dim=1)
+        present = torch.ones(b, sentence.shape[1], dtype=torch.bool, device=sentence.device)
+        present[:, images.shape[1]: images.shape[1] + language.shape[1]] = language != self.pad_id
+        hidden = self.language_model(sentence, present)[:, -QUERIES:]
+        return hidden.flatten(1)[:, None]  # (B, 1, QUERIES * D)

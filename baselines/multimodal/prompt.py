@@ -1,0 +1,35 @@
+"""Instructions as RT-2 prompts its model, in SmolLM2's tokens."""
+from __future__ import annotations
+
+import numpy as np
+
+PROMPT = "What action should the robot take to {}?"
+
+
+def prompt(instruction: str) -> str:
+    """'Pick up the red mug.' -> 'What action should the robot take to pick up the red mug?'"""
+    text = instruction.strip().rstrip(".")
+    return PROMPT.format(text[:1].lower() + text[1:])
+
+
+class PromptEncoder:
+    """Each instruction's prompt as a row of `length` token ids, padded with the tokenizer's pad id."""
+
+    def __init__(self, length: int) -> None:
+        self.length = length
+        self._tokenizer = None
+
+    def load(self) -> None:
+        if self._tokenizer is None:
+            from vla_bench.baselines.pretrained.smollm2 import load_tokenizer
+
+            self._tokenizer = load_tokenizer(self.length)
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        self.load()
+        return self._tokenizer.encode_padded([prompt(t) for t in texts])
+
+    @property
+    def pad_id(self) -> int:
+        self.load()
+        return self._tokenizer.pad_id

@@ -1,0 +1,128 @@
+"""rt2 and palme: SmolLM2 loads offline from its package and works as its authors trained it, the
+multimodal sentence hides its padding, each policy acts in both domains, and a few CPU steps
+lower the loss while the checkpoint keeps only what was trained."""
+import json
+
+import gymnasium as gym
+import pytest
+import torch
+
+from vla_bench.baselines import make_model
+from vla_bench.baselines.checkpoint import load_checkpoint
+from vla_bench.baselines.multimodal.prompt import PromptEncoder, prompt
+from vla_bench.baselines.pretrained.smollm2 import load_language_model, load_tokenizer
+from vla_bench.baselines.train import TrainConfig, train
+from vla_bench.policy.loader import PolicySpec
+from vla_bench.runner.episode import run_episode
+from vla_bench.splits import load_manifest
+
+TINY = {"backbone_layers": 2, "vision_widths": [8, 16, 16, 32], "lora_rank": 4}
+
+
+@pytest.fixture(scope="module")
+def language_model():
+    return load_language_model().eval()
+
+
+def _next_words(model, text, count=3):
+    tokenizer = load_tokenizer(16)
+    with torch.no_grad():
+        hidden = model(model.embed(torch.tensor([tokenizer.ids(text)])))
+    return [tokenizer.decode([i]) for i in model.logits(hidden[0, -1]).topk(count).indices.tolist()]
+
+
+def test_smollm2_loads_from_its_package_and_completes_a_fact(language_model):
+    """Dequantization, rotary embedding and tokenizer together: a wrong one loses 'Paris'."""
+    assert load_tokenizer(16).ids("The capital of France is") == [504, 3575, 282, 4649, 314]
+    assert _next_words(language_model, "The capital of France is")[0] == " Paris"
+
+
+def test_lora_starts_as_the_pretrained_function_and_freezes_the_rest():
+    model = load_language_model(layers=4).eval()
+    tokens = torch.tensor([load_tokenizer(16).ids("Pick up the red mug")])
+    with torch.no_grad():
+        before = model(model.embed(tokens))
+        model.add_lora(rank=4, alpha=8.0)
+        after = model(model.embed(tokens))
+    assert torch.allclose(before, after)
+    trained = {name for name, p in model.named_parameters() if p.requires_grad}
+    assert trained and all("lora_" in name for name in trained)
+
+
+def test_padding_is_invisible_to_the_language_model(language_model):
+    """The same tokens with padding in the middle give the same states for the real tokens."""
+    words = language_model.embed(torch.tensor([load_tokenizer(16).ids("Open the top drawer")]))
+    padded = torch.cat([words[:, :2], torch.randn(1, 3, words.shape[-1]), words[:, 2:]], dim=1)
+    present = torch.ones(1, padded.shape[1], dtype=torch.bool)
+    present[0, 2:5] = False
+    with torch.no_grad():
+        plain = language_model(words)
+        masked = language_model(padded, present)
+    assert torch.allclose(plain, masked[:, present[0]], atol=1e-4)
+
+
+def test_instructions_become_rt2_prompts_of_fixed_length():
+    assert prompt("Pick up the red mug.") == "What action should the robot take to pick up the red mug?"
+    encoder = PromptEncoder(24)
+    rows = encoder.encode(["Pick up the red mug.", ""])
+    assert rows.shape == (2, 24) and rows.dtype.name == "int64"
+    assert (rows[0] == encoder.pad_id).sum() > 0 and encoder.pad_id not in rows[0, :10]
+
+
+def test_rt2_scores_actions_with_the_language_models_own_output_layer():
+    """Before training, each bin's score is the language model's logit of one of the vocabulary's
+    last 256 entries (RT-2's reuse of the vocabulary)."""
+    model = make_model("rt2", **TINY).eval()
+    readout = torch.randn(3, 7 * model.width)
+    scores = model.heads["manipulation"](readout)  # (3, chunk 1, 7 dims, 256 bins)
+    logits = model.language_model.logits(readout.unflatten(-1, (7, -1)))[..., -256:]
+    assert torch.allclose(scores[:, 0], logits, atol=1e-4)
+    moves = model.heads["navigation"](readout)
+    assert torch.allclose(moves[:, 0], logits[:, 0, :4], atol=1e-4)
+
+
+@pytest.mark.parametrize("name", ["rt2", "palme"])
+def test_the_readout_ignores_how_far_the_prompt_is_padded(name):
+    torch.manual_seed(0)
+    short = make_model(name, **TINY, instruction_tokens=20).eval()
+    long = make_model(name, **TINY, instruction_tokens=40).eval()
+    long.load_state_dict(short.state_dict())
+    images, proprio, domain = torch.randn(1, 1, 2, 3, 128, 128), torch.randn(1, 1, 15), torch.tensor([0])
+    with torch.no_grad():
+        readouts = [m(images, proprio, torch.from_numpy(m.config.instruction_encoder().encode(["Stack the cubes"])),
+                      domain) for m in (short, long)]
+    assert torch.allclose(*readouts, atol=1e-4)
+
+
+def _config(name, data, out):
+    return TrainConfig(model=name, data=data, out=out, steps=40, batch_size=8, learning_rate=1e-3, warmup_steps=5,
+                       shift_pixels=0, jitter=0.0, validation_fraction=0.0, evaluate_every=20, device="cpu",
+                       model_overrides=TINY)
+
+
+@pytest.mark.parametrize("name", ["rt2", "palme"])
+def test_a_few_cpu_steps_lower_the_loss_and_the_checkpoint_holds_only_what_was_trained(name, tiny_dataset, tmp_path):
+    path = train(_config(name, tiny_dataset, tmp_path / f"{name}.safetensors"), progress=False)
+    losses = json.loads(path.with_suffix(".log.json").read_text())["history"]["train_loss"]
+    assert sum(losses[-10:]) / 10 < 0.7 * sum(losses[:10]) / 10
+    loaded_name, model, _ = load_checkpoint(path)
+    assert loaded_name == name
+    from safetensors import safe_open
+
+    with safe_open(str(path), framework="pt") as handle:
+        keys = set(handle.keys())
+    assert not keys & model.pretrained_keys()  # the frozen language model loads from its package
+    assert any("lora_" in k for k in keys) and path.stat().st_size < 5 * 2**20
+
+    for task in ("CloseDrawer", "GoToObject"):  # the trained policy acts in both domains
+        episode = load_manifest("train").for_task(task)[0]
+        env = gym.make(f"vla_bench/{task}-v0", max_episode_steps=20)
+        record = run_episode(env, PolicySpec(name, {"checkpoint": str(path)}).build(), episode, "train", name)
+        assert record.error == "" and record.steps > 0, record.error
+
+
+def test_a_baseline_without_a_shipped_checkpoint_says_how_to_get_one():
+    from vla_bench.errors import UsageError
+
+    with pytest.raises(UsageError, match="vla-bench train rt2"):
+        PolicySpec("rt2").build()
