@@ -4,6 +4,8 @@ from dataclasses import dataclass
 
 from vla_bench.baselines.configuration import BaselineConfig, InstructionEncoder
 
+VISIONS = ("cnn", "efficientnet_lite0")
+
 
 @dataclass(frozen=True)
 class MultimodalConfig(BaselineConfig):
@@ -19,6 +21,9 @@ class MultimodalConfig(BaselineConfig):
 
     chunk: int = 1
     image_grid: int = 4
+    # the image encoder: "cnn", strided conv-BN-ReLU stages of `vision_widths` trained from
+    # scratch, or "efficientnet_lite0", ImageNet-trained (its first five stages, fine-tuned)
+    vision: str = "cnn"
     vision_widths: tuple[int, ...] = (32, 64, 128, 256)
     instruction_tokens: int = 32
     backbone_layers: int = 30
@@ -27,6 +32,8 @@ class MultimodalConfig(BaselineConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        if self.vision not in VISIONS:
+            raise ValueError(f"vision must be one of {VISIONS}, got {self.vision!r}")
         if self.chunk != 1:
             raise ValueError(f"chunk must be 1 (a decision reads one step's actions), got {self.chunk}")
         for name in ("image_grid", "instruction_tokens", "backbone_layers", "lora_rank"):

@@ -11,6 +11,7 @@ from vla_bench.baselines.layers import conv_stem
 from vla_bench.baselines.model import BaselineModel
 from vla_bench.baselines.multimodal.configuration import MultimodalConfig
 from vla_bench.baselines.multimodal.prompt import PromptEncoder
+from vla_bench.baselines.pretrained.efficientnet_lite import EfficientNetLite0
 from vla_bench.baselines.pretrained.smollm2 import load_language_model
 
 QUERIES = MANIPULATION_ACTION_DIM  # one position per manipulation action dimension; navigation reads the first
@@ -28,11 +29,22 @@ class ConvEncoder(nn.Module):
                        nn.Conv2d(c_out, c_out, 3, 1, 1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU()]
             c_in = c_out
         self.layers = nn.Sequential(*layers)
-        self.grid = grid
+        self.grid, self.channels = grid, c_in
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         """(N, 3, H, W) -> (N, grid², C)."""
         return F.adaptive_avg_pool2d(self.layers(images), self.grid).flatten(2).transpose(1, 2)
+
+
+class PretrainedEncoder(nn.Module):
+    """A pretrained network's feature map, pooled to the grid as ConvEncoder's."""
+
+    def __init__(self, network: EfficientNetLite0, grid: int) -> None:
+        super().__init__()
+        self.network, self.grid, self.channels = network, grid, network.channels
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return F.adaptive_avg_pool2d(self.network(images), self.grid).flatten(2).transpose(1, 2)
 
 
 class PositionwiseLinear(nn.Module):
@@ -60,8 +72,11 @@ class MultimodalSentenceModel(BaselineModel):
         self.language_model.add_lora(c.lora_rank, c.lora_alpha)
         self.pad_id = PromptEncoder(c.instruction_tokens).pad_id
         width = self.width = self.language_model.shape.width
-        self.vision = ConvEncoder(c.vision_widths, c.image_grid)
-        self.to_tokens = nn.Linear(c.vision_widths[-1], width)
+        if c.vision == "efficientnet_lite0":
+            self.vision = PretrainedEncoder(EfficientNetLite0.pretrained(stages=5), c.image_grid)
+        else:
+            self.vision = ConvEncoder(c.vision_widths, c.image_grid)
+        self.to_tokens = nn.Linear(self.vision.channels, width)
         self.cell_position = nn.Parameter(torch.randn(c.image_grid ** 2, width) * 0.02)
         self.camera_embedding = nn.Parameter(torch.zeros(c.cameras, 1, width))
         self.queries = nn.Parameter(torch.randn(QUERIES, width) * 0.02)

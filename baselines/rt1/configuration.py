@@ -5,6 +5,8 @@ from dataclasses import dataclass
 from vla_bench.baselines.configuration import BaselineConfig
 from vla_bench.baselines.registry import register_baseline
 
+ENCODERS = ("scratch", "efficientnet_lite0")
+
 
 @register_baseline("rt1", summary="RT-1 style transformer trained on the oracle's demonstrations, both domains "
                                   "(shipped checkpoint)")
@@ -31,3 +33,12 @@ class RT1Config(BaselineConfig):
     # append each position's image coordinates to the last feature map before TokenLearner pools
     # it, so each token also says where its attention map lies (a sum over space forgets that)
     coordinates: bool = False
+    # "scratch": the MBConv stages above, trained from scratch; "efficientnet_lite0": RT-1's own
+    # choice, an ImageNet-trained EfficientNet (Lite0's first five stages, 112 channels at 1/16
+    # resolution, from its PyPI package), fine-tuned, with FiLM after every block (identity at first)
+    encoder: str = "scratch"
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.encoder not in ENCODERS:
+            raise ValueError(f"encoder must be one of {ENCODERS}, got {self.encoder!r}")

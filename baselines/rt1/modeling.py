@@ -8,6 +8,7 @@ from vla_bench.baselines.configuration import MANIPULATION_ACTION_DIM
 from vla_bench.baselines.heads import ActionHead, BinnedHead
 from vla_bench.baselines.layers import FiLM, conv_stem, with_coordinates
 from vla_bench.baselines.model import BaselineModel
+from vla_bench.baselines.pretrained.efficientnet_lite import EfficientNetLite0
 from vla_bench.baselines.rt1.configuration import RT1Config
 
 
@@ -36,6 +37,20 @@ class MBConv(nn.Module):
         return self.film(y, language)
 
 
+class FiLMed(nn.Module):
+    """A pretrained block followed by FiLM from the instruction, as RT-1 conditions its
+    ImageNet-trained EfficientNet (FiLM starts as the identity, so the pretrained features pass
+    through unchanged until training learns to modulate them)."""
+
+    def __init__(self, block: nn.Module, channels: int, language_dim: int) -> None:
+        super().__init__()
+        self.block = block
+        self.film = FiLM(language_dim, channels)
+
+    def forward(self, x: torch.Tensor, language: torch.Tensor) -> torch.Tensor:
+        return self.film(self.block(x), language)
+
+
 class TokenLearner(nn.Module):
     """Learns `tokens` spatial attention maps and pools the feature map under each (Ryoo et al. 2021)."""
 
@@ -56,14 +71,21 @@ class RT1(BaselineModel):
     def __init__(self, config: RT1Config) -> None:
         super().__init__(config)
         c = config
-        self.stem = conv_stem(c.stem_width, nn.SiLU)
-        blocks, c_in = [], c.stem_width
-        for i, c_out in enumerate(c.stage_widths):
-            stride = 2 if i < len(c.stage_widths) - 1 else 1
-            blocks += [MBConv(c_in, c_out, stride, c.expand_ratio, c.language_dim),
-                       MBConv(c_out, c_out, 1, c.expand_ratio, c.language_dim)]
-            c_in = c_out
-        self.blocks = nn.ModuleList(blocks)
+        if c.encoder == "efficientnet_lite0":
+            pretrained = EfficientNetLite0.pretrained(stages=5)
+            self.stem = pretrained.stem
+            self.blocks = nn.ModuleList(FiLMed(block, block._bn2.num_features, c.language_dim)
+                                        for block in pretrained.blocks)
+            c_in = pretrained.channels
+        else:
+            self.stem = conv_stem(c.stem_width, nn.SiLU)
+            blocks, c_in = [], c.stem_width
+            for i, c_out in enumerate(c.stage_widths):
+                stride = 2 if i < len(c.stage_widths) - 1 else 1
+                blocks += [MBConv(c_in, c_out, stride, c.expand_ratio, c.language_dim),
+                           MBConv(c_out, c_out, 1, c.expand_ratio, c.language_dim)]
+                c_in = c_out
+            self.blocks = nn.ModuleList(blocks)
         self.to_width = nn.Conv2d(c_in + (2 if c.coordinates else 0), c.width, 1)
         self.token_learner = TokenLearner(c.width, c.tokens_per_image)
         self.camera_embedding = nn.Parameter(torch.zeros(c.cameras, 1, c.width))
