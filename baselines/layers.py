@@ -1,4 +1,4 @@
-"""The baselines' building blocks: FiLM, spatial-softmax pooling and coordinate channels, input
+"""The baselines' building blocks: FiLM (alone and after a pretrained block), spatial-softmax pooling and coordinate channels, input
 normalization and image augmentation."""
 from __future__ import annotations
 
@@ -22,6 +22,20 @@ class FiLM(nn.Module):
     def forward(self, features: torch.Tensor, language: torch.Tensor) -> torch.Tensor:
         gamma, beta = self.project(language).chunk(2, dim=-1)
         return features * (1 + gamma[:, :, None, None]) + beta[:, :, None, None]
+
+
+class FiLMed(nn.Module):
+    """A pretrained block followed by FiLM from the instruction, as RT-1 conditions its
+    ImageNet-trained EfficientNet (FiLM starts as the identity, so the pretrained features pass
+    through unchanged until training learns to modulate them)."""
+
+    def __init__(self, block: nn.Module, channels: int, language_dim: int) -> None:
+        super().__init__()
+        self.block = block
+        self.film = FiLM(language_dim, channels)
+
+    def forward(self, x: torch.Tensor, language: torch.Tensor) -> torch.Tensor:
+        return self.film(self.block(x), language)
 
 
 class SpatialSoftmax(nn.Module):

@@ -13,21 +13,23 @@ from vla_bench.baselines.model import BaselineModel
 
 
 class FiLMBasicBlock(nn.Module):
-    """ResNet's basic block with FiLM applied before the residual sum, as in BC-Z."""
+    """ResNet's basic block with FiLM applied before the residual sum, as in BC-Z (`film=False`:
+    the plain block, for encoders the instruction does not condition)."""
 
-    def __init__(self, c_in: int, c_out: int, stride: int, language_dim: int) -> None:
+    def __init__(self, c_in: int, c_out: int, stride: int, language_dim: int, film: bool = True) -> None:
         super().__init__()
         self.conv1 = nn.Conv2d(c_in, c_out, 3, stride, 1, bias=False)
         self.bn1 = nn.BatchNorm2d(c_out)
         self.conv2 = nn.Conv2d(c_out, c_out, 3, 1, 1, bias=False)
         self.bn2 = nn.BatchNorm2d(c_out)
-        self.film = FiLM(language_dim, c_out)
+        self.film = FiLM(language_dim, c_out) if film else None
         self.shortcut = (nn.Identity() if stride == 1 and c_in == c_out else
                          nn.Sequential(nn.Conv2d(c_in, c_out, 1, stride, bias=False), nn.BatchNorm2d(c_out)))
 
     def forward(self, x: torch.Tensor, language: torch.Tensor) -> torch.Tensor:
         y = F.relu(self.bn1(self.conv1(x)))
-        y = self.film(self.bn2(self.conv2(y)), language)
+        y = self.bn2(self.conv2(y))
+        y = self.film(y, language) if self.film is not None else y
         return F.relu(y + self.shortcut(x))
 
 

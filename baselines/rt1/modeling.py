@@ -6,7 +6,7 @@ from torch import nn
 
 from vla_bench.baselines.configuration import MANIPULATION_ACTION_DIM
 from vla_bench.baselines.heads import ActionHead, BinnedHead
-from vla_bench.baselines.layers import FiLM, conv_stem, with_coordinates
+from vla_bench.baselines.layers import FiLM, FiLMed, conv_stem, with_coordinates
 from vla_bench.baselines.model import BaselineModel
 from vla_bench.baselines.pretrained.efficientnet_lite import EfficientNetLite0
 from vla_bench.baselines.rt1.configuration import RT1Config
@@ -35,20 +35,6 @@ class MBConv(nn.Module):
         if self.residual:
             y = y + x
         return self.film(y, language)
-
-
-class FiLMed(nn.Module):
-    """A pretrained block followed by FiLM from the instruction, as RT-1 conditions its
-    ImageNet-trained EfficientNet (FiLM starts as the identity, so the pretrained features pass
-    through unchanged until training learns to modulate them)."""
-
-    def __init__(self, block: nn.Module, channels: int, language_dim: int) -> None:
-        super().__init__()
-        self.block = block
-        self.film = FiLM(language_dim, channels)
-
-    def forward(self, x: torch.Tensor, language: torch.Tensor) -> torch.Tensor:
-        return self.film(self.block(x), language)
 
 
 class TokenLearner(nn.Module):

@@ -142,5 +142,5 @@ def test_coordinate_channels_let_pooled_tokens_say_where_they_looked():
 def test_unknown_configuration_fields_are_named():
     with pytest.raises(UnknownName, match="valid: .*history"):
         make_model("bcz", histroy=2)
-    with pytest.raises(UnknownName, match="valid: bcz, palme, rt1, rt2"):
+    with pytest.raises(UnknownName, match="valid: ablation, bcz, palme, rt1, rt2"):
         make_model("octo")

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# The design-space table (results/ablations.csv + PNG): every variant of the `ablation` baseline
+# trained on the same demonstrations with the same budget, then run on every committed split,
+# then ranked with intervals by `vla-bench leaderboard`. Stages (default: all):
+#   bash scripts/ablations.sh [train] [runs] [table]
+# DATA (demonstrations, as scripts/reproduce_baselines.sh's demos stage makes them; default
+# data/demos), STEPS (default 8000, bcz's budget), TRAINING (default data/ablations), RUNS
+# (default runs/ablations), VARIANTS (default all of baselines/ablation/configuration.py's),
+# DEVICES (GPUs the trainings take turns on, default "cuda"), WORKERS and VLA_BENCH as in
+# official_results.sh.
+set -euo pipefail
+VLA=${VLA_BENCH:-vla-bench}
+DATA=${DATA:-data/demos}
+STEPS=${STEPS:-8000}
+TRAINING=${TRAINING:-data/ablations}
+RUNS=${RUNS:-runs/ablations}
+VARIANTS=${VARIANTS:-base vit pretrained_cnn early_fusion late_fusion cross_attention binned chunked}
+read -r -a DEVICES <<< "${DEVICES:-cuda}"
+WORKERS=${WORKERS:-0}
+
+for stage in ${*:-train runs table}; do
+  case $stage in
+    train)
+      mkdir -p "$TRAINING"
+      pids=(); i=0
+      for variant in $VARIANTS; do
+        [ -f "$TRAINING/$variant.safetensors" ] && continue
+        $VLA train ablation --data "$DATA" --out "$TRAINING/$variant.safetensors" --steps "$STEPS" --batch-size 128 \
+          --config variant="$variant" --device "${DEVICES[$((i % ${#DEVICES[@]}))]}" --no-progress & pids+=($!)
+        i=$((i + 1))
+      done
+      for pid in "${pids[@]}"; do wait "$pid"; done ;;
+    runs)
+      for variant in $VARIANTS; do
+        for split in $($VLA list splits | awk '{print $1}'); do
+          $VLA run --policy ablation --policy-arg checkpoint="$TRAINING/$variant.safetensors" --name "ablation-$variant" \
+            --split "$split" --workers "$WORKERS" --out "$RUNS/ablation-$variant-$split" --resume --no-progress
+        done
+      done ;;
+    table)
+      $VLA leaderboard "$RUNS"/ablation-* -o results/ablations.csv ;;
+    *) echo "unknown stage $stage; stages: train runs table" >&2; exit 2 ;;
+  esac
+done
