@@ -13,7 +13,9 @@ from torch.nn import functional as F
 from vla_bench.baselines.configuration import KEYPOINT_DIM, NAVIGATION_ACTIONS, PROPRIO_DIMS, BaselineConfig
 from vla_bench.baselines.heads import ActionHead, DiscreteHead
 
-KEYPOINT_SCALE = 10.0  # keypoint offsets regressed in decimetres: about unit scale across the table
+# keypoint offsets regressed at about unit scale: in decimetres across the table (manipulation's
+# hand-to-object offsets), in metres across a house (navigation's base-to-goal offsets)
+KEYPOINT_SCALES = {"manipulation": 10.0, "navigation": 1.0}
 
 
 class BaselineModel(nn.Module):
@@ -114,28 +116,32 @@ class BaselineModel(nn.Module):
                 total = total + head.loss(outputs, targets[mask].flatten(0, 1)) * mask.float().mean()
         return total
 
-    def keypoints(self, readouts: torch.Tensor, features: torch.Tensor) -> torch.Tensor:
+    def keypoints(self, readouts: torch.Tensor, features: torch.Tensor, domain: torch.Tensor) -> torch.Tensor:
         """The keypoint head's offsets (B, K), in metres, at the window's last step, from its
         readout (B, S, width) or its newest frame's features (B, history, tokens, D)."""
-        return self._keypoint_decimetres(readouts, features) / KEYPOINT_SCALE
+        return self._keypoint_units(readouts, features) / self._keypoint_scale(domain)
 
-    def _keypoint_decimetres(self, readouts: torch.Tensor, features: torch.Tensor) -> torch.Tensor:
+    def _keypoint_units(self, readouts: torch.Tensor, features: torch.Tensor) -> torch.Tensor:
         read = features[:, -1].flatten(1) if self.config.keypoint_input == "frame" else readouts[:, -1]
         return self.keypoint_head(read).float()
 
+    def _keypoint_scale(self, domain: torch.Tensor) -> torch.Tensor:
+        scales = torch.tensor([KEYPOINT_SCALES[d] for d in self.config.domains], device=domain.device)
+        return scales[domain][:, None]
+
     def keypoint_loss(self, readouts: torch.Tensor, features: torch.Tensor, keypoints: torch.Tensor,
-                      has_keypoints: torch.Tensor) -> torch.Tensor:
-        """The auxiliary loss: mean squared error, in decimetres, of the keypoint offsets (B, K)
-        over the samples (B,) whose demonstration has them."""
+                      has_keypoints: torch.Tensor, domain: torch.Tensor) -> torch.Tensor:
+        """The auxiliary loss: mean squared error, at each domain's scale, of the keypoint offsets
+        (B, K) over the samples (B,) whose demonstration has them."""
         if not has_keypoints.any():
             return readouts.new_zeros((), dtype=torch.float32)
-        predicted = self._keypoint_decimetres(readouts[has_keypoints], features[has_keypoints])
-        return F.mse_loss(predicted, keypoints[has_keypoints] * KEYPOINT_SCALE)
+        predicted = self._keypoint_units(readouts[has_keypoints], features[has_keypoints])
+        return F.mse_loss(predicted, keypoints[has_keypoints] * self._keypoint_scale(domain[has_keypoints]))
 
     def keypoint_error_cm(self, readouts: torch.Tensor, features: torch.Tensor, keypoints: torch.Tensor,
-                          has_keypoints: torch.Tensor) -> torch.Tensor:
+                          has_keypoints: torch.Tensor, domain: torch.Tensor) -> torch.Tensor:
         """Mean distance, in centimetres, between predicted and true keypoints (what training reports)."""
-        predicted = self.keypoints(readouts[has_keypoints], features[has_keypoints])
+        predicted = self.keypoints(readouts[has_keypoints], features[has_keypoints], domain[has_keypoints])
         error = (predicted - keypoints[has_keypoints]).unflatten(-1, (-1, 3)).norm(dim=-1)
         return 100 * error.mean()
 

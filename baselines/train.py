@@ -25,6 +25,8 @@ from vla_bench.data.lerobot.episode import KEYPOINTS
 from vla_bench.results import written_whole
 
 log = logging.getLogger(__name__)
+# the training log's names for each domain's keypoint error on held-out frames
+KEYPOINT_HISTORY = {"manipulation": "validation_keypoint_cm", "navigation": "validation_goal_cm"}
 
 
 @dataclass(frozen=True)
@@ -78,8 +80,9 @@ def train(config: TrainConfig, progress: bool = True) -> Path:
     generator = torch.Generator(device=device).manual_seed(config.seed)
     autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda")
     history: dict[str, list] = {"step": [], "train_loss": [], "validation_step": [], "validation_loss": []}
+    located = [d for i, d in enumerate(model.config.domains) if bool((demos.has_keypoints & (demos.domain == i)).any())]
     if keypoints:
-        history["validation_keypoint_cm"] = []
+        history.update({KEYPOINT_HISTORY[d]: [] for d in located})
     pending: list[torch.Tensor] = []  # losses not yet copied to the host (copying each would stall the GPU)
     bar = tqdm(range(config.steps), unit="step", disable=not progress, desc=f"train {config.model}")
     for step in bar:
@@ -92,7 +95,7 @@ def train(config: TrainConfig, progress: bool = True) -> Path:
             readouts = model.decide(features, batch["proprio"], batch["language"], batch["domain"])
             loss = model.loss(readouts, batch["targets"], batch["domain"])  # what train_loss records
             total = loss + model.config.keypoint_weight * model.keypoint_loss(
-                readouts, features, batch["keypoints"], batch["has_keypoints"]) if keypoints else loss
+                readouts, features, batch["keypoints"], batch["has_keypoints"], batch["domain"]) if keypoints else loss
         optimizer.zero_grad(set_to_none=True)
         total.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -108,8 +111,8 @@ def train(config: TrainConfig, progress: bool = True) -> Path:
                 history["validation_step"].append(step + 1)
                 loss_now, keypoint_cm = validate(model, demos, validation_frames, config.batch_size)
                 history["validation_loss"].append(loss_now)
-                if keypoints:
-                    history["validation_keypoint_cm"].append(keypoint_cm)
+                for domain in located if keypoints else []:
+                    history[KEYPOINT_HISTORY[domain]].append(keypoint_cm.get(domain))
                 bar.set_postfix(loss=f"{history['train_loss'][-1]:.3f}", val=f"{history['validation_loss'][-1]:.3f}")
             path = _save(config, model, history, demos.task_names, steps_done=step + 1, frames=len(demos),
                          episodes=int(demos.episode.max()) + 1, load_seconds=load_seconds, started=started)
@@ -132,8 +135,8 @@ def _save(config: TrainConfig, model, history: dict[str, list], task_names: tupl
                 "train_seconds": round(time.time() - started - load_seconds, 1), "torch": torch.__version__,
                 "final_train_loss": history["train_loss"][-1],
                 "final_validation_loss": history["validation_loss"][-1] if history["validation_loss"] else None,
-                "final_validation_keypoint_cm": (history["validation_keypoint_cm"][-1]
-                                                 if history.get("validation_keypoint_cm") else None),
+                **{f"final_{key}": history[key][-1] if history.get(key) else None
+                   for key in KEYPOINT_HISTORY.values()},
                 "tasks": list(task_names)}
     path = save_checkpoint(config.out, config.model, model, training)
     with written_whole(Path(config.out).with_suffix(".log.json")) as log:  # whole, as the checkpoint is
@@ -143,24 +146,29 @@ def _save(config: TrainConfig, model, history: dict[str, list], task_names: tupl
 
 
 @torch.no_grad()
-def validate(model, demos: Demonstrations, frames: torch.Tensor, batch_size: int) -> tuple[float, float | None]:
-    """On held-out frames, in one pass: the action loss, and how far in centimetres at the mean the
-    keypoint head places the task's keypoints (None without a head, or without frames that have
-    keypoints): whether the encoder finds where things are."""
+def validate(model, demos: Demonstrations, frames: torch.Tensor, batch_size: int) -> tuple[float, dict[str, float]]:
+    """On held-out frames, in one pass: the action loss, and per domain how far in centimetres at
+    the mean the keypoint head places the keypoints (the task's in manipulation, the goals' in
+    navigation; only domains with such frames, and none without a head): whether the encoder finds
+    where things are."""
     model.eval()
     keypoints = model.config.keypoint_weight > 0
-    loss, count, error, located = 0.0, 0, 0.0, 0
+    loss, count = 0.0, 0
+    error, located = torch.zeros(len(model.config.domains)), torch.zeros(len(model.config.domains))
     for chunk in frames.split(batch_size):
         batch = demos.window(chunk, model.config.history, model.config.chunk)
         features = model.encode_window(normalize_images(batch["images"]), batch["language"])
         readouts = model.decide(features, batch["proprio"], batch["language"], batch["domain"])
         loss += model.loss(readouts, batch["targets"], batch["domain"]).item() * len(chunk)
         count += len(chunk)
-        known = int(batch["has_keypoints"].sum())
-        if keypoints and known:
-            error += model.keypoint_error_cm(readouts, features, batch["keypoints"], batch["has_keypoints"]).item() * known
-            located += known
-    return loss / max(count, 1), (error / located if located else None)
+        for index in range(len(model.config.domains)) if keypoints else []:
+            rows = batch["has_keypoints"] & (batch["domain"] == index)
+            if rows.any():
+                error[index] += model.keypoint_error_cm(readouts, features, batch["keypoints"], rows,
+                                                        batch["domain"]).item() * int(rows.sum())
+                located[index] += int(rows.sum())
+    return loss / max(count, 1), {d: float(error[i] / located[i]) for i, d in enumerate(model.config.domains)
+                                  if located[i]}
 
 
 def _augment(images: torch.Tensor, config: TrainConfig, generator: torch.Generator) -> torch.Tensor:

@@ -186,6 +186,20 @@ class NavigationEnv(TaskEnv):
         self._drive.move(self.data, 0.0, np.pi, max_seconds=5.0)
 
     # ------------------------------------------------------------------------ state for tasks and experts
+    def keypoint_offsets(self) -> np.ndarray:
+        """Where the current goal and the last goal lie relative to the base, in the base's own frame
+        (metres forward, left, and 0 up, from the base's centre to the furnishing's centre): what a
+        policy has to find in its camera images. Demonstrations record them (`vla_bench.keypoints`)
+        for training-time supervision; policies never get them."""
+        x, y, yaw = self.pose
+        cos, sin = np.cos(yaw), np.sin(yaw)
+        current = self.goals[min(self._goal_index, len(self.goals) - 1)]
+        offsets = []
+        for goal in (current, self.goals[-1]):
+            dx, dy = goal.x - x, goal.y - y
+            offsets += [cos * dx + sin * dy, -sin * dx + cos * dy, 0.0]
+        return np.array(offsets, dtype=np.float32)
+
     def controlled_point(self) -> np.ndarray:
         return np.array(self.pose[:2])
 

@@ -40,7 +40,7 @@ def first_frame_guesses(checkpoint: str, data: str) -> np.ndarray:
     window = demos.window(demos.episode_start.unique(), model.config.history, model.config.chunk)
     features = model.encode_window(normalize_images(window["images"]), window["language"])
     readouts = model.decide(features, window["proprio"], window["language"], window["domain"])
-    return model.keypoints(readouts, features).numpy()[:, :3]
+    return model.keypoints(readouts, features, window["domain"]).numpy()[:, :3]
 
 
 def main() -> None:

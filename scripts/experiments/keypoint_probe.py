@@ -38,7 +38,7 @@ def features(model, demos, frames: torch.Tensor, batch: int = 64) -> dict[str, n
         readout = model.decide(encoded, window["proprio"], window["language"], window["domain"])
         readouts.append(readout[:, -1].float())
         if hasattr(model, "keypoint_head"):
-            head.append(model.keypoints(readout, encoded))
+            head.append(model.keypoints(readout, encoded, window["domain"]))
     found = {"image features": torch.cat(pooled).numpy(), "decision readout": torch.cat(readouts).numpy()}
     return found, (torch.cat(head).numpy() if head else None)
 

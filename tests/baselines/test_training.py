@@ -84,25 +84,43 @@ def test_the_keypoint_head_reads_where_the_keypoints_are(name, source, pooling, 
     """keypoint_weight adds a head that predicts, from the decision's readout or from the newest
     frame's image features alone, where the task's keypoints lie relative to the hand: trained,
     it places them closer than their mean offset does, so it reads them from its inputs rather
-    than learning one constant."""
+    than learning one constant; in navigation the same for where the named goals lie."""
     overrides = TINY[name] | {"keypoint_weight": 1.0, "keypoint_input": source} | pooling
     config = replace(_config(name, tiny_dataset, tmp_path / "k.safetensors"), model_overrides=overrides)
     trained = load_checkpoint(train(config, progress=False))[1]
     demos = load_demonstrations(tiny_dataset, trained.config, processes=1)
-    frames = demos.has_keypoints.nonzero().flatten()
-    assert len(frames) and not demos.has_keypoints[demos.domain == 1].any()  # manipulation frames only
-    batch = demos.window(frames, trained.config.history, trained.config.chunk)
-    with torch.no_grad():
-        features = trained.encode_window(normalize_images(batch["images"]), batch["language"])
-        readouts = trained.decide(features, batch["proprio"], batch["language"], batch["domain"])
-        error = trained.keypoint_error_cm(readouts, features, batch["keypoints"], batch["has_keypoints"]).item()
-    truth = batch["keypoints"].unflatten(-1, (-1, 3))
-    mean_error = 100 * (truth - truth.mean(0)).norm(dim=-1).mean().item()
-    assert error < 0.7 * mean_error, (error, mean_error)
+    for index, domain in enumerate(trained.config.domains):  # the hand's targets; the base's goals
+        frames = (demos.has_keypoints & (demos.domain == index)).nonzero().flatten()
+        assert len(frames), domain
+        batch = demos.window(frames, trained.config.history, trained.config.chunk)
+        with torch.no_grad():
+            features = trained.encode_window(normalize_images(batch["images"]), batch["language"])
+            readouts = trained.decide(features, batch["proprio"], batch["language"], batch["domain"])
+            error = trained.keypoint_error_cm(readouts, features, batch["keypoints"], batch["has_keypoints"],
+                                              batch["domain"]).item()
+        truth = batch["keypoints"].unflatten(-1, (-1, 3))
+        mean_error = 100 * (truth - truth.mean(0)).norm(dim=-1).mean().item()
+        # the base's goals, metres away in a view that turns with it, are learned more slowly than the hand's targets
+        assert error < (0.7 if domain == "manipulation" else 0.9) * mean_error, (domain, error, mean_error)
 
 
-def test_a_keypoint_head_needs_demonstrations_that_record_keypoints(tiny_dataset, tmp_path):
+def test_a_keypoint_head_needs_demonstrations_that_record_keypoints(tmp_path):
+    """Datasets collected before vla-bench recorded keypoints have none: training a head on one
+    stops with a message that says so."""
+    import gymnasium as gym
+
+    from vla_bench.data.collect import SCHEMAS, record_demonstration
+    from vla_bench.data.lerobot import LeRobotWriter
+    from vla_bench.splits import generate_manifest
+
+    episode = generate_manifest("train", 1, seed=9, tasks=["GoToObject"]).episodes[0]
+    demo = replace(record_demonstration(gym.make("vla_bench/GoToObject-v0"), episode), keypoints=None)
+    schema = SCHEMAS["navigation"]
+    writer = LeRobotWriter(tmp_path / "old" / "navigation", fps=1, robot_type=schema.robot_type,
+                           state_names=schema.state_names, action_names=schema.action_names)
+    writer.add(demo)
+    writer.close()
     overrides = TINY["bcz"] | {"keypoint_weight": 1.0}
-    config = replace(_config("bcz", tiny_dataset / "navigation", tmp_path / "k.safetensors"), model_overrides=overrides)
+    config = replace(_config("bcz", tmp_path / "old", tmp_path / "k.safetensors"), model_overrides=overrides)
     with pytest.raises(ValueError, match="vla_bench.keypoints"):
         train(config, progress=False)

@@ -68,7 +68,7 @@ def test_navigation_demonstrations_round_trip(tmp_path):
     demo = record_demonstration(env, episode)
     loaded = _written(tmp_path / "nav", [demo], "navigation", fps=1).episode(0)
     assert loaded.success and loaded.action.shape == (len(demo), 4) and loaded.state.shape == (len(demo), 4)
-    assert demo.keypoints is None and loaded.keypoints is None  # navigation records none
+    assert loaded.keypoints.shape == (len(demo), 6) and np.array_equal(loaded.keypoints, demo.keypoints)
     assert np.array_equal(loaded.action.sum(axis=1), np.ones(len(demo)))  # one-hot over the moves
     moves = move_indices(loaded.action)
     assert moves.shape == (len(demo), 1) and moves[-1, 0] == MOVES.index("stop") and set(moves[:, 0]) > {0, 1}
@@ -77,8 +77,26 @@ def test_navigation_demonstrations_round_trip(tmp_path):
         assert np.array_equal(obs["rgb"], loaded.images["observation.images.front"][t])
         assert np.array_equal(depth_image(obs["depth"]), loaded.images["observation.images.depth"][t])
         assert np.array_equal(obs["proprio"], loaded.state[t])
+        assert np.array_equal(env.unwrapped.keypoint_offsets(), loaded.keypoints[t])
         obs, *_ = env.step(int(moves[t, 0]))
     assert np.array_equal(move_indices(moves), moves)  # an index (v2.1 datasets) passes through
+    # the goal's centre ends within the success distance of its footprint (single goal: both rows alike)
+    reach = 1.0 + np.hypot(*env.unwrapped.goals[-1].half_extents)
+    goal = np.linalg.norm(loaded.keypoints[:, :2], axis=1)
+    assert goal[-1] <= reach < goal[0] and np.array_equal(loaded.keypoints[:, :3], loaded.keypoints[:, 3:])
+
+
+def test_navigation_keypoints_are_in_the_bases_own_frame():
+    """A quarter turn to the left moves the goal a quarter turn to the right in the base's frame:
+    what the camera sees, not where the goal is in the house."""
+    episode = generate_manifest("train", 1, seed=9, tasks=["GoToObject"]).episodes[0]
+    env = gym.make("vla_bench/GoToObject-v0")
+    env.reset(options={"episode": episode})
+    before, yaw_before = env.unwrapped.keypoint_offsets()[:2], env.unwrapped.pose[2]
+    env.step(MOVES.index("turn_left"))
+    after, turned = env.unwrapped.keypoint_offsets()[:2], env.unwrapped.pose[2] - yaw_before
+    rotation = np.array([[np.cos(turned), np.sin(turned)], [-np.sin(turned), np.cos(turned)]])
+    assert abs(turned) > 0.1 and np.allclose(after, rotation @ before, atol=0.05)
 
 
 def test_collect_command_writes_a_dataset_per_domain(tmp_path, capsys):

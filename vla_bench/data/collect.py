@@ -55,7 +55,9 @@ SCHEMAS = {
                                  ("dx", "dy", "dz", "drx", "dry", "drz", "gripper"),
                                  tuple(f"keypoint{k}_{axis}" for k in (1, 2) for axis in ("dx", "dy", "dz"))),
     # the discrete move, one-hot (vla_bench.data.actions)
-    "navigation": DomainSchema("differential_drive_base", ("x", "y", "cos_yaw", "sin_yaw"), MOVES),
+    "navigation": DomainSchema("differential_drive_base", ("x", "y", "cos_yaw", "sin_yaw"), MOVES,
+                               tuple(f"{goal}_{axis}" for goal in ("goal", "last_goal")
+                                     for axis in ("forward", "left", "up"))),
 }
 
 
