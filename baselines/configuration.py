@@ -70,7 +70,7 @@ class BaselineConfig:
     def proprio_dim(self) -> int:
         return max(PROPRIO_DIMS[d] for d in self.domains)
 
-    def instruction_encoder(self) -> "InstructionEncoder":
+    def instruction_encoder(self) -> InstructionEncoder:
         """What turns instructions into the `language` rows the model reads: all-MiniLM-L6-v2's
         sentence embeddings (language_dim wide)."""
         from vla_bench.baselines.language import SentenceEncoder

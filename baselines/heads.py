@@ -18,7 +18,7 @@ class ActionHead(nn.Module):
         """`project` maps (..., width) to (..., chunk * prod(shape)); a linear layer unless given."""
         super().__init__()
         self.chunk, self.shape = chunk, shape
-        self.project = project or nn.Linear(width, chunk * int(torch.tensor(shape).prod()))
+        self.project = project if project is not None else nn.Linear(width, chunk * int(torch.tensor(shape).prod()))
 
     def forward(self, readout: torch.Tensor) -> torch.Tensor:
         """(..., width) -> (..., chunk, *shape)."""

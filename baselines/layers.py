@@ -1,5 +1,5 @@
-"""The baselines' building blocks: FiLM (alone and after a pretrained block), spatial-softmax pooling and coordinate channels, input
-normalization and image augmentation."""
+"""The baselines' building blocks: FiLM (alone and after a pretrained block), spatial-softmax
+pooling and coordinate channels, input normalization and image augmentation."""
 from __future__ import annotations
 
 import torch

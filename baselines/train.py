@@ -75,7 +75,8 @@ def train(config: TrainConfig, progress: bool = True) -> Path:
     weights = demos.task_balanced_weights(train_frames)
     model.to(device)
 
-    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=config.learning_rate, weight_decay=config.weight_decay)
+    trained = [p for p in model.parameters() if p.requires_grad]  # frozen pretrained weights stay out
+    optimizer = torch.optim.AdamW(trained, lr=config.learning_rate, weight_decay=config.weight_decay)
     schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: _learning_rate_factor(step, config))
     generator = torch.Generator(device=device).manual_seed(config.seed)
     autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda")

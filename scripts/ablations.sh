@@ -6,7 +6,7 @@
 # DATA (demonstrations, as scripts/reproduce_baselines.sh's demos stage makes them; default
 # data/demos), STEPS (default 8000, bcz's budget), TRAINING (default data/ablations), RUNS
 # (default runs/ablations), VARIANTS (default all of baselines/ablation/configuration.py's),
-# DEVICES (GPUs the trainings take turns on, default "cuda"), WORKERS and VLA_BENCH as in
+# DEVICES (GPUs, one training on each at a time; default "cuda"), WORKERS and VLA_BENCH as in
 # official_results.sh.
 set -euo pipefail
 VLA=${VLA_BENCH:-vla-bench}
@@ -21,15 +21,20 @@ WORKERS=${WORKERS:-0}
 for stage in ${*:-train runs table}; do
   case $stage in
     train)
+      # one training per device at a time (each holds the whole dataset on its device)
       mkdir -p "$TRAINING"
-      pids=(); i=0
-      for variant in $VARIANTS; do
-        [ -f "$TRAINING/$variant.safetensors" ] && continue
-        $VLA train ablation --data "$DATA" --out "$TRAINING/$variant.safetensors" --steps "$STEPS" --batch-size 128 \
-          --config variant="$variant" --device "${DEVICES[$((i % ${#DEVICES[@]}))]}" --no-progress & pids+=($!)
-        i=$((i + 1))
+      pending=(); for variant in $VARIANTS; do [ -f "$TRAINING/$variant.safetensors" ] || pending+=("$variant"); done
+      failed=()
+      for ((first = 0; first < ${#pending[@]}; first += ${#DEVICES[@]})); do
+        pids=(); names=()
+        for ((k = 0; k < ${#DEVICES[@]} && first + k < ${#pending[@]}; k++)); do
+          variant=${pending[$((first + k))]}
+          $VLA train ablation --data "$DATA" --out "$TRAINING/$variant.safetensors" --steps "$STEPS" --batch-size 128 \
+            --config variant="$variant" --device "${DEVICES[$k]}" --no-progress & pids+=($!); names+=("$variant")
+        done
+        for k in "${!pids[@]}"; do wait "${pids[$k]}" || failed+=("${names[$k]}"); done
       done
-      for pid in "${pids[@]}"; do wait "$pid"; done ;;
+      [ ${#failed[@]} -eq 0 ] || { echo "training failed: ${failed[*]}" >&2; exit 1; } ;;
     runs)
       for variant in $VARIANTS; do
         for split in $($VLA list splits | awk '{print $1}'); do

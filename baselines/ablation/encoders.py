@@ -78,7 +78,7 @@ class PretrainedCNNEncoder(nn.Module):
         super().__init__()
         network = EfficientNetLite0.pretrained(stages=5)
         self.stem = network.stem
-        self.blocks = nn.ModuleList(FiLMed(block, block._bn2.num_features, language_dim) if film else block
+        self.blocks = nn.ModuleList(FiLMed(block, block.channels, language_dim) if film else block
                                     for block in network.blocks)
         self.film, self.channels = film, network.channels
 

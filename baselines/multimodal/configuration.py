@@ -25,6 +25,7 @@ class MultimodalConfig(BaselineConfig):
     # scratch, or "efficientnet_lite0", ImageNet-trained (its first five stages, fine-tuned)
     vision: str = "cnn"
     vision_widths: tuple[int, ...] = (32, 64, 128, 256)
+    # the longest prompts of the committed instructions take 27; longer ones are cut, with a warning
     instruction_tokens: int = 32
     backbone_layers: int = 30
     lora_rank: int = 16

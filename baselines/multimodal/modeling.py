@@ -10,9 +10,8 @@ from vla_bench.baselines.configuration import MANIPULATION_ACTION_DIM
 from vla_bench.baselines.layers import conv_stem
 from vla_bench.baselines.model import BaselineModel
 from vla_bench.baselines.multimodal.configuration import MultimodalConfig
-from vla_bench.baselines.multimodal.prompt import PromptEncoder
 from vla_bench.baselines.pretrained.efficientnet_lite import EfficientNetLite0
-from vla_bench.baselines.pretrained.smollm2 import load_language_model
+from vla_bench.baselines.pretrained.smollm2 import load_language_model, padding_id
 
 QUERIES = MANIPULATION_ACTION_DIM  # one position per manipulation action dimension; navigation reads the first
 
@@ -70,7 +69,7 @@ class MultimodalSentenceModel(BaselineModel):
         c = config
         self.language_model = load_language_model(c.backbone_layers)
         self.language_model.add_lora(c.lora_rank, c.lora_alpha)
-        self.pad_id = PromptEncoder(c.instruction_tokens).pad_id
+        self.pad_id = padding_id()
         width = self.width = self.language_model.shape.width
         if c.vision == "efficientnet_lite0":
             self.vision = PretrainedEncoder(EfficientNetLite0.pretrained(stages=5), c.image_grid)
@@ -84,7 +83,7 @@ class MultimodalSentenceModel(BaselineModel):
                                  frame_width=c.cameras * c.image_grid ** 2 * width)
 
     def pretrained_keys(self) -> set[str]:
-        return {f"language_model.{name}" for name, p in self.language_model.named_parameters() if not p.requires_grad}
+        return {f"language_model.{name}" for name in self.language_model.pretrained_names}
 
     def encode_frames(self, images: torch.Tensor, language: torch.Tensor) -> torch.Tensor:
         """The instruction is not read here: the language model reads it after the images."""

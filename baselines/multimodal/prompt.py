@@ -29,7 +29,3 @@ class PromptEncoder:
         self.load()
         return self._tokenizer.encode_padded([prompt(t) for t in texts])
 
-    @property
-    def pad_id(self) -> int:
-        self.load()
-        return self._tokenizer.pad_id

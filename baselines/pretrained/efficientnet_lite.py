@@ -63,7 +63,7 @@ class LiteBlock(nn.Module):
         self._bn1 = _batch_norm(hidden)
         self._project_conv = SameConv2d(hidden, c_out, 1, bias=False)
         self._bn2 = _batch_norm(c_out)
-        self.expand, self.residual = expand != 1, stride == 1 and c_in == c_out
+        self.expand, self.residual, self.channels = expand != 1, stride == 1 and c_in == c_out, c_out
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         y = F.relu6(self._bn0(self._expand_conv(x))) if self.expand else x

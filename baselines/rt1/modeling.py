@@ -60,7 +60,7 @@ class RT1(BaselineModel):
         if c.encoder == "efficientnet_lite0":
             pretrained = EfficientNetLite0.pretrained(stages=5)
             self.stem = pretrained.stem
-            self.blocks = nn.ModuleList(FiLMed(block, block._bn2.num_features, c.language_dim)
+            self.blocks = nn.ModuleList(FiLMed(block, block.channels, c.language_dim)
                                         for block in pretrained.blocks)
             c_in = pretrained.channels
         else:

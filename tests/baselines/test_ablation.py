@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from vla_bench.baselines import make_model
-from vla_bench.baselines.ablation.configuration import BASE, VARIANTS
+from vla_bench.baselines.ablation.configuration import BASE, VARIANTS, AblationConfig
 from vla_bench.baselines.checkpoint import load_checkpoint
 from vla_bench.baselines.train import TrainConfig, train
 
@@ -14,14 +14,13 @@ SMALL = {"stage_widths": [8, 16, 16, 32], "vit_width": 32, "vit_layers": 1, "hid
 
 
 def test_each_variant_differs_from_the_base_in_exactly_one_choice():
-    base = make_model("ablation", **SMALL).config
+    base = AblationConfig()
     assert {k: getattr(base, k) for k in BASE} == BASE
     for variant in VARIANTS:
-        if variant in ("base", "pretrained_cnn"):
-            continue
-        config = make_model("ablation", variant=variant, **SMALL).config
+        config = AblationConfig(variant=variant)
         changed = [k for k in BASE if getattr(config, k) != getattr(base, k)]
         assert changed == list(VARIANTS[variant]), variant
+        assert AblationConfig.from_dict(config.to_dict()) == config  # as a checkpoint stores it
 
 
 def test_an_explicit_choice_overrides_the_variants_and_bad_combinations_are_refused():
@@ -49,7 +48,7 @@ def test_the_instruction_reaches_the_actions_through_its_fusion_only(variant, in
     assert torch.equal(*frames) != in_encoder
 
 
-@pytest.mark.parametrize("variant", [v for v in VARIANTS if v != "pretrained_cnn"])  # that one: test_pretrained_vision
+@pytest.mark.parametrize("variant", VARIANTS)
 def test_every_variant_trains_on_cpu_and_its_checkpoint_names_its_choices(variant, tiny_dataset, tmp_path):
     config = TrainConfig(model="ablation", data=tiny_dataset, out=tmp_path / "m.safetensors", steps=40, batch_size=8,
                          learning_rate=2e-3, warmup_steps=3, shift_pixels=0, jitter=0.0, validation_fraction=0.0,

@@ -66,7 +66,8 @@ def test_instructions_become_rt2_prompts_of_fixed_length():
     encoder = PromptEncoder(24)
     rows = encoder.encode(["Pick up the red mug.", ""])
     assert rows.shape == (2, 24) and rows.dtype.name == "int64"
-    assert (rows[0] == encoder.pad_id).sum() > 0 and encoder.pad_id not in rows[0, :10]
+    pad = load_tokenizer(24).pad_id
+    assert (rows[0] == pad).sum() > 0 and pad not in rows[0, :10]
 
 
 def test_rt2_scores_actions_with_the_language_models_own_output_layer():

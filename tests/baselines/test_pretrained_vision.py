@@ -12,8 +12,9 @@ def test_the_weights_install_with_the_package():
 
 @pytest.mark.parametrize("stages, channels, size", [(5, 112, 8), (7, 320, 4)])
 def test_features_equal_the_reference_implementation(stages, channels, size):
-    reference_package = pytest.importorskip("efficientnet_lite_pytorch")
-    reference = reference_package.EfficientNet.from_pretrained("efficientnet-lite0", weights_path=str(find_weights()))
+    from efficientnet_lite_pytorch import EfficientNet  # the package's reference (the test extra installs it)
+
+    reference = EfficientNet.from_pretrained("efficientnet-lite0", weights_path=str(find_weights()))
     ours = EfficientNetLite0.pretrained(stages).eval()
     reference.eval()
     images = torch.randn(2, 3, 128, 128)  # normalized as the baselines normalize frames
