@@ -38,6 +38,11 @@ class FiLMed(nn.Module):
         return self.film(self.block(x), language)
 
 
+def filmed(blocks: nn.ModuleList, language_dim: int) -> nn.ModuleList:
+    """Each pretrained block (with a `channels` attribute) followed by FiLM from the instruction."""
+    return nn.ModuleList(FiLMed(block, block.channels, language_dim) for block in blocks)
+
+
 class SpatialSoftmax(nn.Module):
     """Where each of `keypoints` learned feature maps peaks: a 1x1 convolution to `keypoints`
     maps, a softmax over each map's positions, and the expected (x, y) under it, in [-1, 1]

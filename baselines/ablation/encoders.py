@@ -6,8 +6,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from vla_bench.baselines.bcz.modeling import FiLMBasicBlock
-from vla_bench.baselines.layers import FiLM, FiLMed
+from vla_bench.baselines.bcz.modeling import resnet_stages
+from vla_bench.baselines.layers import FiLM, filmed
 from vla_bench.baselines.pretrained.efficientnet_lite import EfficientNetLite0
 
 EARLY_PLANES = 8  # constant image planes the instruction becomes under early fusion (CNN)
@@ -24,13 +24,8 @@ class ResNetEncoder(nn.Module):
         planes = 3 + (EARLY_PLANES if early else 0)
         self.stem = nn.Sequential(nn.Conv2d(planes, widths[0], 3, 2, 1, bias=False), nn.BatchNorm2d(widths[0]),
                                   nn.ReLU())
-        blocks, c_in = [], widths[0]
-        for i, c_out in enumerate(widths):
-            blocks += [FiLMBasicBlock(c_in, c_out, 2 if i > 0 else 1, language_dim, film),
-                       FiLMBasicBlock(c_out, c_out, 1, language_dim, film)]
-            c_in = c_out
-        self.blocks = nn.ModuleList(blocks)
-        self.channels = c_in
+        self.blocks = resnet_stages(widths[0], widths, 2, language_dim, film)
+        self.channels = widths[-1]
 
     def forward(self, images: torch.Tensor, language: torch.Tensor) -> torch.Tensor:
         if self.early is not None:
@@ -78,8 +73,7 @@ class PretrainedCNNEncoder(nn.Module):
         super().__init__()
         network = EfficientNetLite0.pretrained(stages=5)
         self.stem = network.stem
-        self.blocks = nn.ModuleList(FiLMed(block, block.channels, language_dim) if film else block
-                                    for block in network.blocks)
+        self.blocks = filmed(network.blocks, language_dim) if film else network.blocks
         self.film, self.channels = film, network.channels
 
     def forward(self, images: torch.Tensor, language: torch.Tensor) -> torch.Tensor:

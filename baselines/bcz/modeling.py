@@ -33,6 +33,18 @@ class FiLMBasicBlock(nn.Module):
         return F.relu(y + self.shortcut(x))
 
 
+def resnet_stages(c_in: int, stage_widths: tuple[int, ...], blocks_per_stage: int, language_dim: int,
+                  film: bool = True) -> nn.ModuleList:
+    """ResNet's stages of basic blocks after a stem of `c_in` channels, the first block of every
+    stage but the first halving the resolution (BC-Z's trunk; the design-space model's CNN)."""
+    blocks = []
+    for i, c_out in enumerate(stage_widths):
+        for j in range(blocks_per_stage):
+            blocks.append(FiLMBasicBlock(c_in, c_out, 2 if i > 0 and j == 0 else 1, language_dim, film))
+            c_in = c_out
+    return nn.ModuleList(blocks)
+
+
 class BCZ(BaselineModel):
     config_class = BCZConfig
 
@@ -40,13 +52,8 @@ class BCZ(BaselineModel):
         super().__init__(config)
         c = config
         self.stem = conv_stem(c.stem_width, nn.ReLU)
-        blocks, c_in = [], c.stem_width
-        for i, c_out in enumerate(c.stage_widths):
-            for j in range(c.blocks_per_stage):
-                stride = 2 if i > 0 and j == 0 else 1
-                blocks.append(FiLMBasicBlock(c_in, c_out, stride, c.language_dim))
-                c_in = c_out
-        self.blocks = nn.ModuleList(blocks)
+        self.blocks = resnet_stages(c.stem_width, c.stage_widths, c.blocks_per_stage, c.language_dim)
+        c_in = c.stage_widths[-1]
         self.pool = SpatialSoftmax(c_in, c_in // 2) if c.pooling == "spatial_softmax" else None
         features = c_in * c.cameras * c.history + 64
         self.mlp = nn.Sequential(nn.Linear(features, c.hidden), nn.ReLU(), nn.Linear(c.hidden, c.hidden), nn.ReLU())

@@ -17,10 +17,9 @@ QUERIES = MANIPULATION_ACTION_DIM  # one position per manipulation action dimens
 
 
 class ConvEncoder(nn.Module):
-    """A plain strided CNN (conv-BN-ReLU pairs, each stage halving the resolution), its last
-    feature map average-pooled to a grid: one token per cell."""
+    """A plain strided CNN: conv-BN-ReLU pairs, each stage halving the resolution."""
 
-    def __init__(self, widths: tuple[int, ...], grid: int) -> None:
+    def __init__(self, widths: tuple[int, ...]) -> None:
         super().__init__()
         layers, c_in = [conv_stem(widths[0], nn.ReLU)], widths[0]
         for c_out in widths:
@@ -28,26 +27,31 @@ class ConvEncoder(nn.Module):
                        nn.Conv2d(c_out, c_out, 3, 1, 1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU()]
             c_in = c_out
         self.layers = nn.Sequential(*layers)
-        self.grid, self.channels = grid, c_in
+        self.channels = c_in
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
-        """(N, 3, H, W) -> (N, grid², C)."""
-        return F.adaptive_avg_pool2d(self.layers(images), self.grid).flatten(2).transpose(1, 2)
+        return self.layers(images)
 
 
-class PretrainedEncoder(nn.Module):
-    """A pretrained network's feature map, pooled to the grid as ConvEncoder's."""
+class GridTokens(nn.Module):
+    """An image network's last feature map average-pooled to a grid: one token per cell."""
 
-    def __init__(self, network: EfficientNetLite0, grid: int) -> None:
+    def __init__(self, network: nn.Module, grid: int) -> None:
         super().__init__()
         self.network, self.grid, self.channels = network, grid, network.channels
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
+        """(N, 3, H, W) -> (N, grid², C)."""
         return F.adaptive_avg_pool2d(self.network(images), self.grid).flatten(2).transpose(1, 2)
 
 
+def query_states(readout: torch.Tensor, positions: int) -> torch.Tensor:
+    """The first `positions` query states (..., positions, D) of a readout (..., QUERIES * D)."""
+    return readout.unflatten(-1, (QUERIES, -1))[..., :positions, :]
+
+
 class PositionwiseLinear(nn.Module):
-    """A linear map applied to each of the first `positions` query states of a readout (..., QUERIES * D)."""
+    """A linear map applied to each of the first `positions` query states of a readout."""
 
     def __init__(self, width: int, outputs: int, positions: int) -> None:
         super().__init__()
@@ -55,8 +59,7 @@ class PositionwiseLinear(nn.Module):
         self.positions = positions
 
     def forward(self, readout: torch.Tensor) -> torch.Tensor:
-        states = readout.unflatten(-1, (QUERIES, -1))[..., : self.positions, :]
-        return self.linear(states).flatten(-2)
+        return self.linear(query_states(readout, self.positions)).flatten(-2)
 
 
 class MultimodalSentenceModel(BaselineModel):
@@ -71,10 +74,9 @@ class MultimodalSentenceModel(BaselineModel):
         self.language_model.add_lora(c.lora_rank, c.lora_alpha)
         self.pad_id = padding_id()
         width = self.width = self.language_model.shape.width
-        if c.vision == "efficientnet_lite0":
-            self.vision = PretrainedEncoder(EfficientNetLite0.pretrained(stages=5), c.image_grid)
-        else:
-            self.vision = ConvEncoder(c.vision_widths, c.image_grid)
+        pretrained = c.vision == "efficientnet_lite0"
+        network = EfficientNetLite0.pretrained(stages=5) if pretrained else ConvEncoder(c.vision_widths)
+        self.vision = GridTokens(network, c.image_grid)
         self.to_tokens = nn.Linear(self.vision.channels, width)
         self.cell_position = nn.Parameter(torch.randn(c.image_grid ** 2, width) * 0.02)
         self.camera_embedding = nn.Parameter(torch.zeros(c.cameras, 1, width))

@@ -6,7 +6,7 @@ from torch import nn
 
 from vla_bench.baselines.configuration import MANIPULATION_ACTION_DIM
 from vla_bench.baselines.heads import ActionHead, BinnedHead
-from vla_bench.baselines.layers import FiLM, FiLMed, conv_stem, with_coordinates
+from vla_bench.baselines.layers import FiLM, conv_stem, filmed, with_coordinates
 from vla_bench.baselines.model import BaselineModel
 from vla_bench.baselines.pretrained.efficientnet_lite import EfficientNetLite0
 from vla_bench.baselines.rt1.configuration import RT1Config
@@ -60,8 +60,7 @@ class RT1(BaselineModel):
         if c.encoder == "efficientnet_lite0":
             pretrained = EfficientNetLite0.pretrained(stages=5)
             self.stem = pretrained.stem
-            self.blocks = nn.ModuleList(FiLMed(block, block.channels, c.language_dim)
-                                        for block in pretrained.blocks)
+            self.blocks = filmed(pretrained.blocks, c.language_dim)
             c_in = pretrained.channels
         else:
             self.stem = conv_stem(c.stem_width, nn.SiLU)

@@ -6,7 +6,7 @@ from torch import nn
 
 from vla_bench.baselines.configuration import MANIPULATION_ACTION_DIM, NAVIGATION_ACTIONS
 from vla_bench.baselines.heads import ActionHead, BinnedHead, DiscreteHead
-from vla_bench.baselines.multimodal.modeling import QUERIES, MultimodalSentenceModel
+from vla_bench.baselines.multimodal.modeling import MultimodalSentenceModel, query_states
 from vla_bench.baselines.rt2.configuration import RT2Config
 
 ACTION_BINS = 256
@@ -22,7 +22,7 @@ class TokenScores(nn.Module):
         self.positions = positions
 
     def forward(self, readout: torch.Tensor) -> torch.Tensor:
-        states = readout.unflatten(-1, (QUERIES, -1))[..., : self.positions, :]
+        states = query_states(readout, self.positions)
         return (states @ self.embeddings.T.to(states.dtype)).flatten(-2)
 
 
