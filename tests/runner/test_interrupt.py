@@ -17,7 +17,10 @@ def test_ctrl_c_keeps_finished_episodes_and_resume_completes(tmp_path):
     out = tmp_path / "run"
     command = [sys.executable, "-m", "vla_bench.cli", "run", "--policy", "random", "--split", "train",
                "--tasks", "PickUp", "--episodes-per-task", "8", "--workers", "2", "--out", str(out), "--no-progress"]
-    process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    # as from a terminal: a shell that starts pytest in the background (`pytest &`) hands it SIGINT
+    # ignored, which every child inherits and Python then keeps
+    process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True, start_new_session=True,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 120
     while len(read_episodes(out)) < 2 and time.monotonic() < deadline:
         time.sleep(0.2)
