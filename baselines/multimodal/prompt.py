@@ -28,4 +28,3 @@ class PromptEncoder:
     def encode(self, texts: list[str]) -> np.ndarray:
         self.load()
         return self._tokenizer.encode_padded([prompt(t) for t in texts])
-

@@ -275,9 +275,10 @@ def load_language_model(layers: int | None = None) -> LanguageModel:
     weights = {}
     for name, tensor in gguf.tensors.items():
         ours = _our_name(name)
-        if ours in own:
-            weights[ours] = torch.from_numpy(dequantize(tensor.data, tensor.tensor_type).astype(np.float32))
-    model.load_state_dict({k: v.reshape(own[k].shape) for k, v in weights.items()})
+        if ours in own:  # blocks past `layers` stay in the file
+            array = dequantize(tensor.data, tensor.tensor_type).astype(np.float32)
+            weights[ours] = torch.from_numpy(array).reshape(own[ours].shape)
+    model.load_state_dict(weights)
     return model
 
 
