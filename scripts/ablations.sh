@@ -4,17 +4,20 @@
 # then ranked with intervals by `vla-bench leaderboard`. Stages (default: all):
 #   bash scripts/ablations.sh [train] [runs] [table]
 # DATA (demonstrations, as scripts/reproduce_baselines.sh's demos stage makes them; default
-# data/demos), STEPS (default 8000, bcz's budget), TRAINING (default data/ablations), RUNS
-# (default runs/ablations), VARIANTS (default all of baselines/ablation/configuration.py's),
-# DEVICES (GPUs, one training on each at a time; default "cuda"), WORKERS and VLA_BENCH as in
-# official_results.sh.
+# data/demos), STEPS (default 4000 of 128), TRAINING (default data/ablations), RUNS (default
+# runs/ablations), VARIANTS (default all of baselines/ablation/configuration.py's), SPLITS (default
+# every committed split), EPISODES (episodes per task; default 10: 100 per split, 600 per variant,
+# paired across variants because every variant meets the same episodes), DEVICES (GPUs, one
+# training on each at a time; default "cuda"), WORKERS and VLA_BENCH as in official_results.sh.
 set -euo pipefail
 VLA=${VLA_BENCH:-vla-bench}
 DATA=${DATA:-data/demos}
-STEPS=${STEPS:-8000}
+STEPS=${STEPS:-4000}
 TRAINING=${TRAINING:-data/ablations}
 RUNS=${RUNS:-runs/ablations}
 VARIANTS=${VARIANTS:-base vit pretrained_cnn early_fusion late_fusion cross_attention binned chunked}
+SPLITS=${SPLITS:-$($VLA list splits | awk '{print $1}')}
+EPISODES=${EPISODES:-10}
 read -r -a DEVICES <<< "${DEVICES:-cuda}"
 WORKERS=${WORKERS:-0}
 
@@ -36,10 +39,11 @@ for stage in ${*:-train runs table}; do
       done
       [ ${#failed[@]} -eq 0 ] || { echo "training failed: ${failed[*]}" >&2; exit 1; } ;;
     runs)
-      for variant in $VARIANTS; do
-        for split in $($VLA list splits | awk '{print $1}'); do
+      # split by split, so that a run cut short leaves every variant on the same splits
+      for split in $SPLITS; do
+        for variant in $VARIANTS; do
           $VLA run --policy ablation --policy-arg checkpoint="$TRAINING/$variant.safetensors" --name "ablation-$variant" \
-            --split "$split" --workers "$WORKERS" --out "$RUNS/ablation-$variant-$split" --resume --no-progress
+            --split "$split" --episodes-per-task "$EPISODES" --workers "$WORKERS" --out "$RUNS/ablation-$variant-$split" --resume --no-progress
         done
       done ;;
     table)
