@@ -10,7 +10,8 @@ VISIONS = ("cnn", "efficientnet_lite0")
 @dataclass(frozen=True)
 class MultimodalConfig(BaselineConfig):
     """A frame's cameras each become `image_grid`² tokens (a small CNN trained from scratch, its
-    last feature map pooled to that grid and projected to the language model's width), followed by
+    last feature map pooled to that grid and projected to the language model's width), and
+    `keypoint_tokens` more from the same map's spatial softmax when asked, followed by
     the instruction as RT-2 prompts it, one proprio token and seven action queries; the language
     model is SmolLM2-135M (`backbone_layers` of its 30 blocks), its query and value projections
     adapted with LoRA of rank `lora_rank`. One decision covers one control step (`chunk` 1): all
@@ -21,6 +22,8 @@ class MultimodalConfig(BaselineConfig):
 
     chunk: int = 1
     image_grid: int = 4
+    # each camera also gives this many keypoint tokens (modeling.KeypointTokens); 0: grid tokens only
+    keypoint_tokens: int = 0
     # the image encoder: "cnn", strided conv-BN-ReLU stages of `vision_widths` trained from
     # scratch, or "efficientnet_lite0", ImageNet-trained (its first five stages, fine-tuned)
     vision: str = "cnn"
@@ -40,6 +43,13 @@ class MultimodalConfig(BaselineConfig):
         for name in ("image_grid", "instruction_tokens", "backbone_layers", "lora_rank"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.keypoint_tokens < 0:
+            raise ValueError(f"keypoint_tokens must not be negative, got {self.keypoint_tokens}")
+
+    @property
+    def image_tokens(self) -> int:
+        """Tokens per camera image."""
+        return self.image_grid ** 2 + self.keypoint_tokens
 
     def instruction_encoder(self) -> InstructionEncoder:
         from vla_bench.baselines.multimodal.prompt import PromptEncoder

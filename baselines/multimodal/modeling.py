@@ -7,7 +7,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from vla_bench.baselines.configuration import MANIPULATION_ACTION_DIM
-from vla_bench.baselines.layers import conv_stem
+from vla_bench.baselines.layers import SpatialSoftmax, conv_stem
 from vla_bench.baselines.model import BaselineModel
 from vla_bench.baselines.multimodal.configuration import MultimodalConfig
 from vla_bench.baselines.pretrained.efficientnet_lite import EfficientNetLite0
@@ -42,7 +42,27 @@ class GridTokens(nn.Module):
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         """(N, 3, H, W) -> (N, grid², C)."""
-        return F.adaptive_avg_pool2d(self.network(images), self.grid).flatten(2).transpose(1, 2)
+        return self.pool(self.network(images))
+
+    def pool(self, maps: torch.Tensor) -> torch.Tensor:
+        """The network's feature maps (N, C, h, w) -> (N, grid², C)."""
+        return F.adaptive_avg_pool2d(maps, self.grid).flatten(2).transpose(1, 2)
+
+
+class KeypointTokens(nn.Module):
+    """Where each of `keypoints` learned feature maps peaks (bcz's spatial softmax), one token per
+    keypoint: its (x, y) projected to the model's width plus an embedding of which keypoint it is.
+    Grid tokens say where a feature is only by which cell it fell in; these say it in numbers."""
+
+    def __init__(self, channels: int, keypoints: int, width: int) -> None:
+        super().__init__()
+        self.spatial_softmax = SpatialSoftmax(channels, keypoints)
+        self.to_tokens = nn.Linear(2, width)
+        self.identity = nn.Parameter(torch.randn(keypoints, width) * 0.02)
+
+    def forward(self, maps: torch.Tensor) -> torch.Tensor:
+        """(N, C, h, w) -> (N, keypoints, width)."""
+        return self.to_tokens(self.spatial_softmax(maps).unflatten(-1, (-1, 2))) + self.identity
 
 
 def query_states(readout: torch.Tensor, positions: int) -> torch.Tensor:
@@ -79,17 +99,21 @@ class MultimodalSentenceModel(BaselineModel):
         self.vision = GridTokens(network, c.image_grid)
         self.to_tokens = nn.Linear(self.vision.channels, width)
         self.cell_position = nn.Parameter(torch.randn(c.image_grid ** 2, width) * 0.02)
+        self.keypoint_tokens = KeypointTokens(self.vision.channels, c.keypoint_tokens, width) if c.keypoint_tokens else None
         self.camera_embedding = nn.Parameter(torch.zeros(c.cameras, 1, width))
         self.queries = nn.Parameter(torch.randn(QUERIES, width) * 0.02)
         self.build_domain_layers(proprio_width=width, readout_width=QUERIES * width,
-                                 frame_width=c.cameras * c.image_grid ** 2 * width)
+                                 frame_width=c.cameras * c.image_tokens * width)
 
     def pretrained_keys(self) -> set[str]:
         return {f"language_model.{name}" for name in self.language_model.pretrained_names}
 
     def encode_frames(self, images: torch.Tensor, language: torch.Tensor) -> torch.Tensor:
         """The instruction is not read here: the language model reads it after the images."""
-        tokens = self.to_tokens(self.vision(images.flatten(0, 1))) + self.cell_position
+        maps = self.vision.network(images.flatten(0, 1))
+        tokens = self.to_tokens(self.vision.pool(maps)) + self.cell_position
+        if self.keypoint_tokens is not None:
+            tokens = torch.cat([tokens, self.keypoint_tokens(maps)], dim=1)
         tokens = tokens.unflatten(0, images.shape[:2]) + self.camera_embedding  # (N, cameras, cells, D)
         return tokens.flatten(1, 2)
 

@@ -9,6 +9,7 @@ import torch
 
 from vla_bench.baselines import make_model
 from vla_bench.baselines.checkpoint import load_checkpoint
+from vla_bench.baselines.multimodal.modeling import KeypointTokens
 from vla_bench.baselines.multimodal.prompt import PromptEncoder, prompt
 from vla_bench.baselines.pretrained.smollm2 import load_language_model, load_tokenizer
 from vla_bench.baselines.train import TrainConfig, train
@@ -127,3 +128,24 @@ def test_a_baseline_without_a_shipped_checkpoint_says_how_to_get_one():
 
     with pytest.raises(UsageError, match="vla-bench train rt2"):
         PolicySpec("rt2").build()
+
+
+def test_keypoint_tokens_say_where_a_feature_peaks_and_join_the_image_tokens():
+    torch.manual_seed(0)
+    tokens = KeypointTokens(channels=1, keypoints=1, width=8)
+    tokens.spatial_softmax.project.weight.data.fill_(1.0)
+    tokens.spatial_softmax.project.bias.data.zero_()
+    tokens.spatial_softmax.log_temperature.data.fill_(-3.0)
+    maps = torch.zeros(2, 1, 8, 8)
+    maps[0, 0, 4, 1] = maps[1, 0, 4, 6] = 1.0  # a peak at the left, then at the right
+    with torch.no_grad():
+        xy = tokens.spatial_softmax(maps)
+        assert xy[0, 0] < -0.5 < 0.5 < xy[1, 0]
+        assert torch.allclose(tokens(maps)[:, 0], tokens.to_tokens(xy) + tokens.identity[0])
+
+    model = make_model("palme", **TINY, keypoint_tokens=4, keypoint_weight=1.0, keypoint_input="frame").eval()
+    language = torch.from_numpy(model.config.instruction_encoder().encode(["Open the drawer"]))
+    with torch.no_grad():
+        features = model.encode_window(torch.rand(1, 1, 2, 3, 128, 128), language)
+    assert features.shape == (1, 1, 2 * (16 + 4), model.width)  # each camera: 16 grid tokens, then 4 keypoint tokens
+    assert model.keypoint_head.in_features == features[0, 0].numel()  # the frame keypoint head reads them all
