@@ -17,11 +17,12 @@ from typing import Any
 
 import torch
 
-from vla_bench.baselines.checkpoint import pick_device, save_checkpoint
+from vla_bench.baselines.checkpoint import load_checkpoint, pick_device, save_checkpoint
 from vla_bench.baselines.data import Demonstrations, load_demonstrations
 from vla_bench.baselines.layers import jitter_brightness_contrast, normalize_images, random_shift
 from vla_bench.baselines.registry import make_model
 from vla_bench.data.lerobot.episode import KEYPOINTS
+from vla_bench.errors import UsageError
 from vla_bench.results import written_whole
 
 log = logging.getLogger(__name__)
@@ -48,6 +49,9 @@ class TrainConfig:
     episodes_per_task: int | None = None  # train on each task's first N demonstrations (the data-scaling curve)
     snapshot_every: int | None = None  # also keep the weights every N steps (the training-steps curve)
     model_overrides: dict[str, Any] = field(default_factory=dict)
+    # continue from this checkpoint's weights and configuration, with a fresh optimizer and schedule
+    # over `steps` (a training longer than one sitting on a lent GPU, or fine-tuning on new data)
+    init: Path | None = None
 
 
 def train(config: TrainConfig, progress: bool = True) -> Path:
@@ -58,7 +62,7 @@ def train(config: TrainConfig, progress: bool = True) -> Path:
     # deterministic kernels on the CPU; on a GPU the fastest convolutions (bitwise determinism there
     # would cost several times the training time)
     torch.backends.cudnn.benchmark = device.type == "cuda"
-    model = make_model(config.model, **config.model_overrides)
+    model = _initial_model(config)
     started = time.time()
     demos = load_demonstrations(config.data, model.config, config.episodes_per_task).to(device)
     load_seconds = time.time() - started
@@ -120,6 +124,19 @@ def train(config: TrainConfig, progress: bool = True) -> Path:
         if snapshot and step + 1 < config.steps:
             shutil.copyfile(path, snapshot_path(config.out, step + 1))
     return path
+
+
+def _initial_model(config: TrainConfig):
+    """A fresh model, or the one `init` holds (in training mode: the loop sets it)."""
+    if config.init is None:
+        return make_model(config.model, **config.model_overrides)
+    name, model, training = load_checkpoint(config.init)
+    if name != config.model:
+        raise UsageError(f"--init {config.init} holds a {name} checkpoint, not {config.model}")
+    if config.model_overrides:
+        raise UsageError("--init continues the checkpoint's own configuration; --config cannot change it")
+    log.info("continuing %s after its %s steps", config.init, training.get("steps_done"))
+    return model
 
 
 def snapshot_path(checkpoint: Path, steps: int) -> Path:

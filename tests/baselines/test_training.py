@@ -12,6 +12,7 @@ from vla_bench.baselines.data import load_demonstrations
 from vla_bench.baselines.layers import normalize_images
 from vla_bench.baselines.train import TrainConfig, train
 from vla_bench.cli import main
+from vla_bench.errors import UsageError
 
 TINY = {
     "rt1": {"stage_widths": [16, 16, 24, 24], "stem_width": 8, "width": 32, "layers": 1, "heads": 2, "history": 2},
@@ -61,6 +62,21 @@ def test_training_is_deterministic_given_its_seed(tiny_dataset, tmp_path):
     first = load_file(train(_config("bcz", tiny_dataset, tmp_path / "a.safetensors"), progress=False))
     second = load_file(train(_config("bcz", tiny_dataset, tmp_path / "b.safetensors"), progress=False))
     assert first.keys() == second.keys() and all((first[k] == second[k]).all() for k in first)
+
+
+def test_init_continues_a_checkpoint_and_refuses_another_model_or_configuration(tiny_dataset, tmp_path):
+    first = train(_config("bcz", tiny_dataset, tmp_path / "a.safetensors"), progress=False)
+    continued = replace(_config("bcz", tiny_dataset, tmp_path / "b.safetensors"), init=first, model_overrides={})
+    second = train(continued, progress=False)
+    before, after = (json.loads(p.with_suffix(".log.json").read_text()) for p in (first, second))
+    start = lambda log: sum(log["history"]["train_loss"][:3]) / 3  # noqa: E731
+    assert start(after) < 0.7 * start(before)  # it starts where the first training stopped, not from scratch
+    assert after["training"]["init"] == str(first)
+    assert load_checkpoint(second)[1].config == load_checkpoint(first)[1].config
+    with pytest.raises(UsageError, match="holds a bcz checkpoint, not rt1"):
+        train(replace(_config("rt1", tiny_dataset, tmp_path / "c.safetensors"), init=first, model_overrides={}))
+    with pytest.raises(UsageError, match="--config"):
+        train(replace(_config("bcz", tiny_dataset, tmp_path / "d.safetensors"), init=first))
 
 
 def test_train_command_refuses_a_folder_without_a_dataset(tmp_path, capsys):
