@@ -114,7 +114,7 @@ class MultimodalSentenceModel(BaselineModel):
         tokens = self.to_tokens(self.vision.pool(maps)) + self.cell_position
         if self.keypoint_tokens is not None:
             tokens = torch.cat([tokens, self.keypoint_tokens(maps)], dim=1)
-        tokens = tokens.unflatten(0, images.shape[:2]) + self.camera_embedding  # (N, cameras, cells, D)
+        tokens = tokens.unflatten(0, images.shape[:2]) + self.camera_embedding  # (N, cameras, tokens, D)
         return tokens.flatten(1, 2)
 
     def decide(self, features: torch.Tensor, proprio: torch.Tensor, language: torch.Tensor,
