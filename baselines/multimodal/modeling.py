@@ -34,17 +34,14 @@ class ConvEncoder(nn.Module):
 
 
 class GridTokens(nn.Module):
-    """An image network's last feature map average-pooled to a grid: one token per cell."""
+    """An image network and its last feature map average-pooled to a grid: one token per cell.
+    Called on the network's maps, which the keypoint tokens read too."""
 
     def __init__(self, network: nn.Module, grid: int) -> None:
         super().__init__()
         self.network, self.grid, self.channels = network, grid, network.channels
 
-    def forward(self, images: torch.Tensor) -> torch.Tensor:
-        """(N, 3, H, W) -> (N, grid², C)."""
-        return self.pool(self.network(images))
-
-    def pool(self, maps: torch.Tensor) -> torch.Tensor:
+    def forward(self, maps: torch.Tensor) -> torch.Tensor:
         """The network's feature maps (N, C, h, w) -> (N, grid², C)."""
         return F.adaptive_avg_pool2d(maps, self.grid).flatten(2).transpose(1, 2)
 
@@ -111,7 +108,7 @@ class MultimodalSentenceModel(BaselineModel):
     def encode_frames(self, images: torch.Tensor, language: torch.Tensor) -> torch.Tensor:
         """The instruction is not read here: the language model reads it after the images."""
         maps = self.vision.network(images.flatten(0, 1))
-        tokens = self.to_tokens(self.vision.pool(maps)) + self.cell_position
+        tokens = self.to_tokens(self.vision(maps)) + self.cell_position
         if self.keypoint_tokens is not None:
             tokens = torch.cat([tokens, self.keypoint_tokens(maps)], dim=1)
         tokens = tokens.unflatten(0, images.shape[:2]) + self.camera_embedding  # (N, cameras, tokens, D)
