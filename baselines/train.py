@@ -20,6 +20,7 @@ import torch
 from vla_bench.baselines.checkpoint import load_checkpoint, pick_device, save_checkpoint
 from vla_bench.baselines.data import Demonstrations, load_demonstrations
 from vla_bench.baselines.layers import jitter_brightness_contrast, normalize_images, random_shift
+from vla_bench.baselines.model import BaselineModel
 from vla_bench.baselines.registry import make_model
 from vla_bench.data.lerobot.episode import KEYPOINTS
 from vla_bench.errors import UsageError
@@ -126,15 +127,15 @@ def train(config: TrainConfig, progress: bool = True) -> Path:
     return path
 
 
-def _initial_model(config: TrainConfig):
+def _initial_model(config: TrainConfig) -> BaselineModel:
     """A fresh model, or the one `init` holds (in training mode: the loop sets it)."""
     if config.init is None:
         return make_model(config.model, **config.model_overrides)
+    if config.model_overrides:
+        raise UsageError("--init continues the checkpoint's own configuration; --config cannot change it")
     name, model, training = load_checkpoint(config.init)
     if name != config.model:
         raise UsageError(f"--init {config.init} holds a {name} checkpoint, not {config.model}")
-    if config.model_overrides:
-        raise UsageError("--init continues the checkpoint's own configuration; --config cannot change it")
     log.info("continuing %s after its %s steps", config.init, training.get("steps_done"))
     return model
 
