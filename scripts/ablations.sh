@@ -16,7 +16,7 @@ STEPS=${STEPS:-4000}
 TRAINING=${TRAINING:-data/ablations}
 RUNS=${RUNS:-runs/ablations}
 VARIANTS=${VARIANTS:-base vit pretrained_cnn early_fusion late_fusion cross_attention binned chunked}
-SPLITS=${SPLITS:-$($VLA list splits | awk '{print $1}')}
+SPLITS=${SPLITS:-}
 EPISODES=${EPISODES:-10}
 read -r -a DEVICES <<< "${DEVICES:-cuda}"
 WORKERS=${WORKERS:-0}
@@ -40,7 +40,7 @@ for stage in ${*:-train runs table}; do
       [ ${#failed[@]} -eq 0 ] || { echo "training failed: ${failed[*]}" >&2; exit 1; } ;;
     runs)
       # split by split, so that a run cut short leaves every variant on the same splits
-      for split in $SPLITS; do
+      for split in ${SPLITS:-$($VLA list splits | awk '{print $1}')}; do
         for variant in $VARIANTS; do
           $VLA run --policy ablation --policy-arg checkpoint="$TRAINING/$variant.safetensors" --name "ablation-$variant" \
             --split "$split" --episodes-per-task "$EPISODES" --workers "$WORKERS" --out "$RUNS/ablation-$variant-$split" --resume --no-progress
