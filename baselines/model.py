@@ -53,6 +53,10 @@ class BaselineModel(nn.Module):
         checkpoints hold only what was trained (none for a model trained from scratch)."""
         return set()
 
+    def repeated_blocks(self) -> list[nn.Module]:
+        """Identical blocks that `train --compile` compiles: one compiled graph serves them all."""
+        return []
+
     def domain_index(self, domain: str) -> int:
         return self.config.domains.index(domain)
 

@@ -53,6 +53,9 @@ class TrainConfig:
     # continue from this checkpoint's weights and configuration, with a fresh optimizer and schedule
     # over `steps` (a training longer than one sitting on a lent GPU, or fine-tuning on new data)
     init: Path | None = None
+    # torch.compile the model's repeated blocks (BaselineModel.repeated_blocks): fewer, fused kernels
+    # where launching eager ones is the bottleneck (rt2 and palme's 30 language-model blocks on a GPU)
+    compile: bool = False
 
 
 def train(config: TrainConfig, progress: bool = True) -> Path:
@@ -79,6 +82,9 @@ def train(config: TrainConfig, progress: bool = True) -> Path:
             model.set_proprio_statistics(domain, demos.proprio[frames].mean(0), demos.proprio[frames].std(0))
     weights = demos.task_balanced_weights(train_frames)
     model.to(device)
+    if config.compile:
+        for block in model.repeated_blocks():
+            block.compile()
 
     trained = [p for p in model.parameters() if p.requires_grad]  # frozen pretrained weights stay out
     optimizer = torch.optim.AdamW(trained, lr=config.learning_rate, weight_decay=config.weight_decay)

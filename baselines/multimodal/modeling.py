@@ -105,6 +105,9 @@ class MultimodalSentenceModel(BaselineModel):
     def pretrained_keys(self) -> set[str]:
         return {f"language_model.{name}" for name in self.language_model.pretrained_names}
 
+    def repeated_blocks(self) -> list[nn.Module]:
+        return list(self.language_model.blocks)
+
     def encode_frames(self, images: torch.Tensor, language: torch.Tensor) -> torch.Tensor:
         """The instruction is not read here: the language model reads it after the images."""
         maps = self.vision.network(images.flatten(0, 1))

@@ -15,6 +15,7 @@ import logging
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -68,15 +69,27 @@ class RMSNorm(nn.Module):
         return self.weight * x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + self.eps)
 
 
-def rotate(x: torch.Tensor, positions: torch.Tensor, base: float) -> torch.Tensor:
-    """Rotary position embedding of x (B, heads, T, head_width) at `positions` (B, T), rotating
-    adjacent pairs of channels: llama.cpp's convention, for which its converter permuted the
-    query and key weights that GGUF files hold."""
-    half = x.shape[-1] // 2
-    frequencies = base ** (-torch.arange(half, device=x.device, dtype=torch.float32) / half)
-    angles = positions.float()[:, None, :, None] * frequencies  # (B, 1, T, half)
-    cos, sin = angles.cos().to(x.dtype), angles.sin().to(x.dtype)
+class RotaryAngles(NamedTuple):
+    """Rotary position embedding's (RoPE) cosines and sines at a forward's positions, computed once
+    and shared by every block (a tuple of tensors, so that compiled blocks take it as input)."""
+
+    cos: torch.Tensor
+    sin: torch.Tensor
+
+    @classmethod
+    def at(cls, positions: torch.Tensor, head_width: int, base: float, dtype: torch.dtype) -> "RotaryAngles":
+        """positions (B, T) -> angles broadcasting over (B, heads, T, head_width / 2)."""
+        half = head_width // 2
+        frequencies = base ** (-torch.arange(half, device=positions.device, dtype=torch.float32) / half)
+        angles = positions.float()[:, None, :, None] * frequencies
+        return cls(angles.cos().to(dtype), angles.sin().to(dtype))
+
+
+def rotate(x: torch.Tensor, angles: RotaryAngles) -> torch.Tensor:
+    """x (B, heads, T, head_width) rotated by adjacent pairs of channels: llama.cpp's convention,
+    for which its converter permuted the query and key weights that GGUF files hold."""
     even, odd = x[..., 0::2], x[..., 1::2]
+    cos, sin = angles
     return torch.stack([even * cos - odd * sin, even * sin + odd * cos], dim=-1).flatten(-2)
 
 
@@ -92,7 +105,7 @@ class LoRALinear(nn.Module):
         self.scale = alpha / rank
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.base(x) + (x @ self.lora_a.T.to(x.dtype)) @ (self.scale * self.lora_b.T.to(x.dtype))
+        return self.base(x) + F.linear(F.linear(x, self.lora_a), self.lora_b) * self.scale
 
 
 class Attention(nn.Module):
@@ -105,15 +118,13 @@ class Attention(nn.Module):
         self.v = nn.Linear(shape.width, kv_width, bias=False)
         self.o = nn.Linear(shape.width, shape.width, bias=False)
 
-    def forward(self, x: torch.Tensor, positions: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, rotary: RotaryAngles, mask: torch.Tensor) -> torch.Tensor:
         s = self.shape
         q = self.q(x).unflatten(-1, (s.heads, s.head_width)).transpose(1, 2)
         k = self.k(x).unflatten(-1, (s.kv_heads, s.head_width)).transpose(1, 2)
         v = self.v(x).unflatten(-1, (s.kv_heads, s.head_width)).transpose(1, 2)
-        q, k = rotate(q, positions, s.rope_base), rotate(k, positions, s.rope_base)
-        group = s.heads // s.kv_heads  # grouped-query attention: each key/value head serves `group` query heads
-        k, v = k.repeat_interleave(group, dim=1), v.repeat_interleave(group, dim=1)
-        out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
+        # grouped-query attention: each key/value head serves heads // kv_heads query heads
+        out = F.scaled_dot_product_attention(rotate(q, rotary), rotate(k, rotary), v, attn_mask=mask, enable_gqa=True)
         return self.o(out.transpose(1, 2).flatten(2))
 
 
@@ -138,8 +149,8 @@ class Block(nn.Module):
         self.ffn_norm = RMSNorm(shape.width, shape.norm_eps)
         self.ffn = FeedForward(shape)
 
-    def forward(self, x: torch.Tensor, positions: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        x = x + self.attention(self.attention_norm(x), positions, mask)
+    def forward(self, x: torch.Tensor, rotary: RotaryAngles, mask: torch.Tensor) -> torch.Tensor:
+        x = x + self.attention(self.attention_norm(x), rotary, mask)
         return x + self.ffn(self.ffn_norm(x))
 
 
@@ -163,9 +174,10 @@ class LanguageModel(nn.Module):
             key_mask = torch.ones(b, t, dtype=torch.bool, device=embeddings.device)
         positions = key_mask.long().cumsum(1) - 1
         mask = torch.ones(t, t, dtype=torch.bool, device=embeddings.device).tril()[None, None] & key_mask[:, None, None, :]
+        rotary = RotaryAngles.at(positions, self.shape.head_width, self.shape.rope_base, embeddings.dtype)
         x = embeddings
         for block in self.blocks:
-            x = block(x, positions, mask)
+            x = block(x, rotary, mask)
         return self.norm(x)
 
     def logits(self, hidden: torch.Tensor) -> torch.Tensor:

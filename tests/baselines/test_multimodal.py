@@ -149,3 +149,23 @@ def test_keypoint_tokens_say_where_a_feature_peaks_and_join_the_image_tokens():
         features = model.encode_window(torch.rand(1, 1, 2, 3, 128, 128), language)
     assert features.shape == (1, 1, 2 * (16 + 4), model.width)  # each camera: 16 grid tokens, then 4 keypoint tokens
     assert model.keypoint_head.in_features == features[0, 0].numel()  # the frame keypoint head reads them all
+
+
+@pytest.mark.slow
+def test_compiled_blocks_train_as_the_eager_ones_do(tiny_dataset, tmp_path):
+    """`train --compile` changes how the language model's blocks run, not what they compute: the
+    same steps give the same losses and weights that act alike."""
+    import dataclasses
+
+    from torch._dynamo.utils import counters
+
+    counters.clear()
+    runs = {}
+    for compiled in (False, True):
+        config = dataclasses.replace(_config("palme", tiny_dataset, tmp_path / f"{compiled}.safetensors"),
+                                     steps=6, evaluate_every=3, compile=compiled)
+        path = train(config, progress=False)
+        runs[compiled] = json.loads(path.with_suffix(".log.json").read_text())["history"]["train_loss"]
+        assert set(load_checkpoint(path)[1].state_dict()) == set(make_model("palme", **TINY).state_dict())
+        assert bool(counters["stats"]["unique_graphs"]) == compiled  # the blocks did run compiled
+    assert runs[True] == pytest.approx(runs[False], rel=1e-3)
