@@ -48,7 +48,8 @@ class LearnedPolicy(Policy):
     baseline: ClassVar[str]
     observation_keys: ClassVar[dict[str, tuple[str, ...]]]  # per domain; set per baseline by policy_class
 
-    def __init__(self, checkpoint: str | None = None, device: str = "cpu", threads: int = 1) -> None:
+    def __init__(self, checkpoint: str | None = None, device: str = "cpu", threads: int = 1,
+                 compile: bool = False) -> None:
         if threads > 0:  # on a GPU too: its CPU side (the instruction encoder) must leave the cores to the workers
             torch.set_num_threads(threads)
         self.device = pick_device(device)
@@ -59,6 +60,9 @@ class LearnedPolicy(Policy):
         name, self.model, self.training = load_checkpoint(path, str(self.device))
         if name != self.baseline:
             raise ValueError(f"{path} holds a {name} checkpoint, not {self.baseline}")
+        if compile:  # rt2 and palme's language-model blocks: fewer kernel launches per call on a GPU
+            for block in self.model.repeated_blocks():
+                block.compile()
         self.encoder = self.model.config.instruction_encoder()
         self.encoder.load()  # a missing encoder fails here, before any episode starts
         # On a GPU a new batch size costs set-up at its first call (96 warm-up calls over sizes 1-16

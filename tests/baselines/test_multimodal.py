@@ -153,8 +153,8 @@ def test_keypoint_tokens_say_where_a_feature_peaks_and_join_the_image_tokens():
 
 @pytest.mark.slow
 def test_compiled_blocks_train_as_the_eager_ones_do(tiny_dataset, tmp_path):
-    """`train --compile` changes how the language model's blocks run, not what they compute: the
-    same steps give the same losses and weights that act alike."""
+    """`train --compile` and the policy's `compile=true` change how the language model's blocks run,
+    not what they compute: the same steps give the same losses, and the policy the same actions."""
     import dataclasses
 
     from torch._dynamo.utils import counters
@@ -169,3 +169,15 @@ def test_compiled_blocks_train_as_the_eager_ones_do(tiny_dataset, tmp_path):
         assert set(load_checkpoint(path)[1].state_dict()) == set(make_model("palme", **TINY).state_dict())
         assert bool(counters["stats"]["unique_graphs"]) == compiled  # the blocks did run compiled
     assert runs[True] == pytest.approx(runs[False], rel=1e-3)
+
+    from vla_bench.runner.episode import task_info
+
+    episode = load_manifest("train").for_task("PickUp")[0]
+    env = gym.make("vla_bench/PickUp-v0")
+    observation, _ = env.reset(seed=episode.seed, options={"episode": episode})
+    actions = []
+    for compiled in (False, True):
+        policy = PolicySpec("palme", {"checkpoint": str(path), "compile": compiled}).build()
+        policy.reset(observation["instruction"], task_info(env, episode, privileged=False))
+        actions.append(policy.act(observation))
+    assert actions[1] == pytest.approx(actions[0], abs=1e-4)
