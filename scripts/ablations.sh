@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The design-space table (results/ablations.csv + PNG): every variant of the `ablation` baseline
 # trained on the same demonstrations with the same budget, then run on every committed split,
-# then ranked with intervals by `vla-bench leaderboard`. Stages (default: all):
+# then ranked with intervals by `vla-bench leaderboard`, and each variant compared with the base
+# on the same episodes, all splits pooled (`vla-bench compare`, results/ablations-paired.txt).
+# Stages (default: all):
 #   bash scripts/ablations.sh [train] [runs] [table]
 # DATA (demonstrations, as scripts/reproduce_baselines.sh's demos stage makes them; default
 # data/demos), STEPS (default 4000 of 128), TRAINING (default data/ablations), RUNS (default
@@ -47,7 +49,13 @@ for stage in ${*:-train runs table}; do
         done
       done ;;
     table)
-      $VLA leaderboard "$RUNS"/ablation-* -o results/ablations.csv ;;
+      $VLA leaderboard "$RUNS"/ablation-* -o results/ablations.csv
+      for variant in $VARIANTS; do
+        [ "$variant" = base ] && continue
+        echo "## $variant against base, every split pooled"
+        $VLA compare "$RUNS"/ablation-"$variant"-* --against "$RUNS"/ablation-base-*
+        echo
+      done > results/ablations-paired.txt ;;
     *) echo "unknown stage $stage; stages: train runs table" >&2; exit 2 ;;
   esac
 done

@@ -196,9 +196,12 @@ def _parser() -> argparse.ArgumentParser:
                                    description="Pair two runs' episodes by id and report, per task and overall, "
                                                "the success difference A - B with a paired bootstrap 95%% "
                                                "interval (stratified by task overall) and the exact McNemar "
-                                               "p-value.")
-    comparer.add_argument("run_a", type=Path, metavar="RUN_A")
-    comparer.add_argument("run_b", type=Path, metavar="RUN_B")
+                                               "p-value. `compare A B` compares two runs; `compare A1 A2 ... "
+                                               "--against B1 B2 ...` pools each side's runs (one per split, say) "
+                                               "into one comparison.")
+    comparer.add_argument("runs_a", type=Path, nargs="+", metavar="RUN",
+                          help="A's run and B's run; or, with --against, A's runs")
+    comparer.add_argument("--against", type=Path, nargs="+", metavar="RUN_B", help="B's runs, pooled against A's")
     comparer.add_argument("--json", action="store_true", help="print JSON instead of a table")
     comparer.set_defaults(handler=_compare)
 
@@ -433,14 +436,21 @@ def _run_dirs(given: list[Path]) -> list[Path]:
 def _compare(args: argparse.Namespace) -> int:
     from vla_bench.compare import compare_runs
 
-    for run_dir in (args.run_a, args.run_b):
+    if args.against:
+        runs_a, runs_b = args.runs_a, args.against
+    elif len(args.runs_a) == 2:
+        runs_a, runs_b = args.runs_a[:1], args.runs_a[1:]
+    else:
+        raise UsageError(f"compare takes two runs (A B), or A's runs followed by --against and B's; got "
+                         f"{len(args.runs_a)} run(s) and no --against")
+    for run_dir in (*runs_a, *runs_b):
         if not (run_dir / "episodes.jsonl").is_file():
             raise UsageError(f"{run_dir} holds no episodes.jsonl (a run directory of `vla-bench run`)")
-    rows, unpaired = compare_runs(args.run_a, args.run_b)
+    rows, unpaired = compare_runs(runs_a, runs_b)
     if args.json:
         print(json.dumps({"rows": [asdict(r) for r in rows], **unpaired}, indent=2))
         return 0
-    print(f"A = {args.run_a}, B = {args.run_b}")
+    print(f"A = {' + '.join(map(str, runs_a))}\nB = {' + '.join(map(str, runs_b))}")
     print(f"{'task':14s} {'pairs':>5s} {'A':>6s} {'B':>6s} {'A - B':>7s} {'95% CI (bootstrap)':>19s} "
           f"{'A only':>6s} {'B only':>6s} {'McNemar p':>9s}")
     for r in rows:

@@ -1,4 +1,5 @@
 """`vla-bench compare RUN_A RUN_B`: is A's success different from B's on the same episodes?
+(`vla-bench compare A1 A2 ... --against B1 B2 ...` pools each side's runs, e.g. one per split.)
 
 Episodes are paired by `episode_id` and seed, so the comparison sees only what differs between the
 policies, not which episodes each happened to run. Per task and overall it reports the success
@@ -12,7 +13,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -47,16 +48,35 @@ def mcnemar_exact(only_a: int, only_b: int) -> float:
     return min(1.0, 2 * tail)
 
 
-def compare_runs(run_a: Path, run_b: Path, seed: int = 0) -> tuple[list[PairedComparison], dict[str, int]]:
-    """Per task (in run A's order) and overall; with how many episodes only one run has."""
-    a, b = read_episodes(run_a), read_episodes(run_b)
+def compare_runs(runs_a: Sequence[Path], runs_b: Sequence[Path], seed: int = 0
+                 ) -> tuple[list[PairedComparison], dict[str, int]]:
+    """Per task (in A's order) and overall, each side's runs pooled (episode ids name their split,
+    so runs of several splits pool into one comparison); with how many episodes only one side has."""
+    a, b = pooled_episodes(runs_a), pooled_episodes(runs_b)
     tasks = paired_outcomes(a, b)
     if not tasks:
-        raise UsageError(f"{run_a} and {run_b} share no episode (pairs are matched by episode_id)")
+        raise UsageError(f"{_names(runs_a)} and {_names(runs_b)} share no episode (pairs are matched by episode_id)")
     shared = sum(len(pairs) for pairs in tasks.values())
     unpaired = {"only_in_a": len({episode_key(r) for r in a}) - shared,
                 "only_in_b": len({episode_key(r) for r in b}) - shared}
     return compare_pairs(tasks, seed), unpaired
+
+
+def pooled_episodes(runs: Sequence[Path]) -> list[dict]:
+    """The records of all `runs`, refusing an episode that two of them hold (it would count twice)."""
+    records, seen = [], {}
+    for index, run in enumerate(runs):
+        for record in read_episodes(run):
+            first = seen.setdefault(episode_key(record), index)
+            if first != index:
+                raise UsageError(f"episode {record['episode_id']} is in both {runs[first]} and {run}: "
+                                 f"pool runs of different splits or episodes")
+            records.append(record)
+    return records
+
+
+def _names(runs: Sequence[Path]) -> str:
+    return " + ".join(str(run) for run in runs)
 
 
 def episode_key(record: dict) -> tuple[str, int | None]:
