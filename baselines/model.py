@@ -12,10 +12,20 @@ from torch.nn import functional as F
 
 from vla_bench.baselines.configuration import KEYPOINT_DIM, NAVIGATION_ACTIONS, PROPRIO_DIMS, BaselineConfig
 from vla_bench.baselines.heads import ActionHead, DiscreteHead
+from vla_bench.errors import UsageError
 
 # keypoint offsets regressed at about unit scale: in decimetres across the table (manipulation's
 # hand-to-object offsets), in metres across a house (navigation's base-to-goal offsets)
 KEYPOINT_SCALES = {"manipulation": 10.0, "navigation": 1.0}
+
+
+def compile_repeated_blocks(model: BaselineModel) -> None:
+    """torch.compile each of the model's repeated blocks in place (state-dict keys unchanged)."""
+    blocks = model.repeated_blocks()
+    if not blocks:
+        raise UsageError(f"{type(model).__name__} has no repeated blocks to compile (only rt2 and palme do)")
+    for block in blocks:
+        block.compile()
 
 
 class BaselineModel(nn.Module):
@@ -54,7 +64,8 @@ class BaselineModel(nn.Module):
         return set()
 
     def repeated_blocks(self) -> list[nn.Module]:
-        """Identical blocks that `train --compile` compiles: one compiled graph serves them all."""
+        """Identical blocks that `train --compile` and `compile=true` compile: one compiled graph
+        serves them all."""
         return []
 
     def domain_index(self, domain: str) -> int:

@@ -16,6 +16,7 @@ import torch
 
 from vla_bench.baselines.checkpoint import load_checkpoint, pick_device
 from vla_bench.baselines.layers import normalize_images
+from vla_bench.baselines.model import compile_repeated_blocks
 from vla_bench.baselines.registry import baseline_entry
 from vla_bench.data.cameras import camera_frame
 from vla_bench.errors import UsageError
@@ -60,9 +61,10 @@ class LearnedPolicy(Policy):
         name, self.model, self.training = load_checkpoint(path, str(self.device))
         if name != self.baseline:
             raise ValueError(f"{path} holds a {name} checkpoint, not {self.baseline}")
-        if compile:  # rt2 and palme's language-model blocks: fewer kernel launches per call on a GPU
-            for block in self.model.repeated_blocks():
-                block.compile()
+        if not isinstance(compile, bool):
+            raise UsageError(f"compile takes true or false, got {compile!r}")
+        if compile:  # rt2's and palme's language-model blocks: fewer kernel launches per call on a GPU
+            compile_repeated_blocks(self.model)
         self.encoder = self.model.config.instruction_encoder()
         self.encoder.load()  # a missing encoder fails here, before any episode starts
         # On a GPU a new batch size costs set-up at its first call (96 warm-up calls over sizes 1-16

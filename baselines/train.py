@@ -20,7 +20,7 @@ import torch
 from vla_bench.baselines.checkpoint import load_checkpoint, pick_device, save_checkpoint
 from vla_bench.baselines.data import Demonstrations, load_demonstrations
 from vla_bench.baselines.layers import jitter_brightness_contrast, normalize_images, random_shift
-from vla_bench.baselines.model import BaselineModel
+from vla_bench.baselines.model import BaselineModel, compile_repeated_blocks
 from vla_bench.baselines.registry import make_model
 from vla_bench.data.lerobot.episode import KEYPOINTS
 from vla_bench.errors import UsageError
@@ -67,6 +67,8 @@ def train(config: TrainConfig, progress: bool = True) -> Path:
     # would cost several times the training time)
     torch.backends.cudnn.benchmark = device.type == "cuda"
     model = _initial_model(config)
+    if config.compile:  # before the data loads, so a model with nothing to compile fails at once
+        compile_repeated_blocks(model)
     started = time.time()
     demos = load_demonstrations(config.data, model.config, config.episodes_per_task).to(device)
     load_seconds = time.time() - started
@@ -82,9 +84,6 @@ def train(config: TrainConfig, progress: bool = True) -> Path:
             model.set_proprio_statistics(domain, demos.proprio[frames].mean(0), demos.proprio[frames].std(0))
     weights = demos.task_balanced_weights(train_frames)
     model.to(device)
-    if config.compile:
-        for block in model.repeated_blocks():
-            block.compile()
 
     trained = [p for p in model.parameters() if p.requires_grad]  # frozen pretrained weights stay out
     optimizer = torch.optim.AdamW(trained, lr=config.learning_rate, weight_decay=config.weight_decay)

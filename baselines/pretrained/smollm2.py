@@ -85,11 +85,11 @@ class RotaryAngles(NamedTuple):
         return cls(angles.cos().to(dtype), angles.sin().to(dtype))
 
 
-def rotate(x: torch.Tensor, angles: RotaryAngles) -> torch.Tensor:
+def rotate(x: torch.Tensor, rotary: RotaryAngles) -> torch.Tensor:
     """x (B, heads, T, head_width) rotated by adjacent pairs of channels: llama.cpp's convention,
     for which its converter permuted the query and key weights that GGUF files hold."""
     even, odd = x[..., 0::2], x[..., 1::2]
-    cos, sin = angles
+    cos, sin = rotary
     return torch.stack([even * cos - odd * sin, even * sin + odd * cos], dim=-1).flatten(-2)
 
 
@@ -105,7 +105,7 @@ class LoRALinear(nn.Module):
         self.scale = alpha / rank
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.base(x) + F.linear(F.linear(x, self.lora_a), self.lora_b) * self.scale
+        return self.base(x) + F.linear(F.linear(x, self.lora_a), self.lora_b * self.scale)
 
 
 class Attention(nn.Module):
@@ -174,7 +174,7 @@ class LanguageModel(nn.Module):
             key_mask = torch.ones(b, t, dtype=torch.bool, device=embeddings.device)
         positions = key_mask.long().cumsum(1) - 1
         mask = torch.ones(t, t, dtype=torch.bool, device=embeddings.device).tril()[None, None] & key_mask[:, None, None, :]
-        rotary = RotaryAngles.at(positions, self.shape.head_width, self.shape.rope_base, embeddings.dtype)
+        rotary = RotaryAngles.at(positions, self.shape.head_width, self.shape.rope_base, _compute_dtype(embeddings))
         x = embeddings
         for block in self.blocks:
             x = block(x, rotary, mask)
@@ -192,6 +192,13 @@ class LanguageModel(nn.Module):
             block.attention.q = LoRALinear(block.attention.q, rank, alpha)
             block.attention.v = LoRALinear(block.attention.v, rank, alpha)
         self.pretrained_names = frozenset(name for name, p in self.named_parameters() if not p.requires_grad)
+
+
+def _compute_dtype(x: torch.Tensor) -> torch.dtype:
+    """The dtype the blocks' linear layers compute in: autocast's where it is on (bf16 on a GPU in
+    training), so the rotary angles match the queries and keys they rotate."""
+    kind = x.device.type
+    return torch.get_autocast_dtype(kind) if torch.is_autocast_enabled(kind) else x.dtype
 
 
 class InstructionTokenizer:
