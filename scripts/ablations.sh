@@ -55,7 +55,8 @@ for stage in ${*:-train runs table}; do
         echo "## $variant against base, every split pooled"
         $VLA compare "$RUNS"/ablation-"$variant"-* --against "$RUNS"/ablation-base-*
         echo
-      done > results/ablations-paired.txt ;;
+      done > results/ablations-paired.txt.partial
+      mv results/ablations-paired.txt.partial results/ablations-paired.txt ;;
     *) echo "unknown stage $stage; stages: train runs table" >&2; exit 2 ;;
   esac
 done

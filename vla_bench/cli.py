@@ -192,7 +192,9 @@ def _parser() -> argparse.ArgumentParser:
                              "without entering any table (e.g. short runs made only to record episodes)")
     report.set_defaults(handler=_report)
 
-    comparer = commands.add_parser("compare", help="paired comparison of two runs on the same episodes",
+    comparer = commands.add_parser("compare", help="paired comparison of two runs (or two sets of runs) on the same "
+                                                   "episodes", usage="vla-bench compare RUN_A RUN_B [--json]\n"
+                                                                     "       vla-bench compare RUN_A... --against RUN_B... [--json]",
                                    description="Pair two runs' episodes by id and report, per task and overall, "
                                                "the success difference A - B with a paired bootstrap 95%% "
                                                "interval (stratified by task overall) and the exact McNemar "
@@ -265,7 +267,7 @@ def _parser() -> argparse.ArgumentParser:
                          help="continue from this checkpoint (same model and configuration) with a fresh optimizer "
                               "and learning-rate schedule over --steps")
     trainer.add_argument("--compile", action="store_true",
-                         help="compile the model's repeated blocks with torch.compile (rt2 and palme's language-model "
+                         help="compile the model's repeated blocks with torch.compile (rt2's and palme's language-model "
                               "blocks): fewer kernel launches per step on a GPU, after a minute of compiling")
     trainer.add_argument("--steps", type=_at_least(1), default=4000, help="(default: %(default)s)")
     trainer.add_argument("--batch-size", type=_at_least(1), default=128, help="(default: %(default)s)")

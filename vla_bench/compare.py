@@ -5,8 +5,8 @@ Episodes are paired by `episode_id` and seed, so the comparison sees only what d
 policies, not which episodes each happened to run. Per task and overall it reports the success
 difference with the exact McNemar test (a two-sided binomial test on the discordant pairs:
 episodes one policy solved and the other did not) and a paired bootstrap interval; the overall
-interval resamples episodes within each task (stratified), so every bootstrap sample keeps the
-split's task mix.
+interval resamples episodes within each task of each split (stratified), so every bootstrap
+sample keeps the task mix of the split or splits compared.
 """
 from __future__ import annotations
 
@@ -54,12 +54,13 @@ def compare_runs(runs_a: Sequence[Path], runs_b: Sequence[Path], seed: int = 0
     so runs of several splits pool into one comparison); with how many episodes only one side has."""
     a, b = pooled_episodes(runs_a), pooled_episodes(runs_b)
     tasks = paired_outcomes(a, b)
+    strata = paired_outcomes(a, b, group=lambda r: (r.get("split"), r["task"]))
     if not tasks:
         raise UsageError(f"{_names(runs_a)} and {_names(runs_b)} share no episode (pairs are matched by episode_id)")
     shared = sum(len(pairs) for pairs in tasks.values())
     unpaired = {"only_in_a": len({episode_key(r) for r in a}) - shared,
                 "only_in_b": len({episode_key(r) for r in b}) - shared}
-    return compare_pairs(tasks, seed), unpaired
+    return compare_pairs(tasks, seed, strata), unpaired
 
 
 def pooled_episodes(runs: Sequence[Path]) -> list[dict]:
@@ -85,26 +86,29 @@ def episode_key(record: dict) -> tuple[str, int | None]:
     return record["episode_id"], record.get("seed")
 
 
-def paired_outcomes(a: list[dict], b: list[dict], key: Callable[[dict], object] = episode_key
-                    ) -> dict[str, list[tuple[bool, bool]]]:
-    """(A's success, B's success) per task for the episodes both hold, matched by `key` (the same
-    episode; for twins from two splits, `vla_bench.metrics.twin_id`), in A's order."""
+def paired_outcomes(a: list[dict], b: list[dict], key: Callable[[dict], object] = episode_key,
+                    group: Callable[[dict], object] = lambda r: r["task"]) -> dict:
+    """(A's success, B's success) per task (or per `group` of A's record) for the episodes both
+    hold, matched by `key` (the same episode; for twins from two splits,
+    `vla_bench.metrics.twin_id`), in A's order."""
     b_by_key = {key(r): r for r in b}
     tasks: dict[str, list[tuple[bool, bool]]] = {}
     for r in {key(r): r for r in a}.values():
         partner = b_by_key.get(key(r))
         if partner is not None:
-            tasks.setdefault(r["task"], []).append((bool(r["success"]), bool(partner["success"])))
+            tasks.setdefault(group(r), []).append((bool(r["success"]), bool(partner["success"])))
     return tasks
 
 
-def compare_pairs(tasks: dict[str, list[tuple[bool, bool]]], seed: int = 0) -> list[PairedComparison]:
-    """Per task and, last, overall (task ALL, its interval stratified by task)."""
+def compare_pairs(tasks: dict[str, list[tuple[bool, bool]]], seed: int = 0, strata: dict | None = None
+                  ) -> list[PairedComparison]:
+    """Per task and, last, overall (task ALL, its interval resampled within each of `strata`, the
+    same pairs grouped by split and task; by default the tasks)."""
     rng = np.random.default_rng(seed)
     outcomes = {task: np.array(pairs, dtype=float) for task, pairs in tasks.items()}
     rows = [_compare(task, pairs, [_resample(pairs, rng)]) for task, pairs in outcomes.items()]
-    everything = np.concatenate(list(outcomes.values()))
-    rows.append(_compare(OVERALL, everything, [_resample(pairs, rng) for pairs in outcomes.values()]))
+    groups = [np.array(pairs, dtype=float) for pairs in (strata or tasks).values()]
+    rows.append(_compare(OVERALL, np.concatenate(groups), [_resample(pairs, rng) for pairs in groups]))
     return rows
 
 
