@@ -24,6 +24,10 @@ class MultimodalConfig(BaselineConfig):
     image_grid: int = 4
     # each camera also gives this many keypoint tokens (modeling.KeypointTokens); 0: grid tokens only
     keypoint_tokens: int = 0
+    # the instruction before the images instead of after them (PaLM-E's sentences interleave text and
+    # images freely): a causal model's image states then depend on the words, as FiLM makes bcz's
+    # features depend on them, so grounding can happen at the image positions
+    words_first: bool = False
     # the image encoder: "cnn", strided conv-BN-ReLU stages of `vision_widths` trained from
     # scratch, or "efficientnet_lite0", ImageNet-trained (its first five stages, fine-tuned)
     vision: str = "cnn"

@@ -1,5 +1,6 @@
 """The multimodal sentence: [image tokens of every camera] [prompt tokens] [proprio] [7 action
-queries] through SmolLM2; the queries' final hidden states are the readout the action heads read."""
+queries] through SmolLM2 (the prompt first with `words_first`); the queries' final hidden states
+are the readout the action heads read."""
 from __future__ import annotations
 
 import torch
@@ -109,7 +110,8 @@ class MultimodalSentenceModel(BaselineModel):
         return list(self.language_model.blocks)
 
     def encode_frames(self, images: torch.Tensor, language: torch.Tensor) -> torch.Tensor:
-        """The instruction is not read here: the language model reads it after the images."""
+        """The instruction is not read here: the language model reads it (after the images, or before them
+        with `words_first`)."""
         maps = self.vision.network(images.flatten(0, 1))
         tokens = self.to_tokens(self.vision(maps)) + self.cell_position
         if self.keypoint_tokens is not None:
@@ -124,8 +126,10 @@ class MultimodalSentenceModel(BaselineModel):
         words = self.language_model.embed(language).to(images.dtype)
         state = self.embed_proprio(proprio[:, -1], domain)[:, None].to(images.dtype)
         queries = self.queries.to(images.dtype).expand(b, -1, -1)
-        sentence = torch.cat([images, words, state, queries], dim=1)
+        context = [words, images] if self.config.words_first else [images, words]
+        sentence = torch.cat([*context, state, queries], dim=1)
         present = torch.ones(b, sentence.shape[1], dtype=torch.bool, device=sentence.device)
-        present[:, images.shape[1]: images.shape[1] + language.shape[1]] = language != self.pad_id
+        start = 0 if self.config.words_first else images.shape[1]
+        present[:, start: start + language.shape[1]] = language != self.pad_id
         hidden = self.language_model(sentence, present)[:, -QUERIES:]
         return hidden.flatten(1)[:, None]  # (B, 1, QUERIES * D)

@@ -83,17 +83,25 @@ def test_rt2_scores_actions_with_the_language_models_own_output_layer():
     assert torch.allclose(moves[:, 0], logits[:, 0, :4], atol=1e-4)
 
 
-@pytest.mark.parametrize("name", ["rt2", "palme"])
-def test_the_readout_ignores_how_far_the_prompt_is_padded(name):
+@pytest.mark.parametrize("name,words_first", [("rt2", False), ("palme", False), ("palme", True)])
+def test_the_readout_ignores_how_far_the_prompt_is_padded(name, words_first):
+    """With the words first, the padding sits between the words and the images: still invisible."""
     torch.manual_seed(0)
-    short = make_model(name, **TINY, instruction_tokens=20).eval()
-    long = make_model(name, **TINY, instruction_tokens=40).eval()
+    short = make_model(name, **TINY, instruction_tokens=20, words_first=words_first).eval()
+    long = make_model(name, **TINY, instruction_tokens=40, words_first=words_first).eval()
     long.load_state_dict(short.state_dict())
     images, proprio, domain = torch.randn(1, 1, 2, 3, 128, 128), torch.randn(1, 1, 15), torch.tensor([0])
     with torch.no_grad():
         readouts = [m(images, proprio, torch.from_numpy(m.config.instruction_encoder().encode(["Stack the cubes"])),
                       domain) for m in (short, long)]
     assert torch.allclose(*readouts, atol=1e-4)
+    if words_first:  # the same weights read another sentence when the words come after the images
+        images_first = make_model(name, **TINY, instruction_tokens=20).eval()
+        images_first.load_state_dict(short.state_dict())
+        with torch.no_grad():
+            other = images_first(images, proprio, torch.from_numpy(
+                short.config.instruction_encoder().encode(["Stack the cubes"])), domain)
+        assert not torch.allclose(readouts[0], other, atol=1e-3)
 
 
 def _config(name, data, out):
