@@ -54,7 +54,7 @@ class TrainConfig:
     # over `steps` (a training longer than one sitting on a lent GPU, or fine-tuning on new data)
     init: Path | None = None
     # torch.compile the model's repeated blocks (BaselineModel.repeated_blocks): fewer, fused kernels
-    # where launching eager ones is the bottleneck (rt2 and palme's 30 language-model blocks on a GPU)
+    # where launching eager ones is the bottleneck (rt2's and palme's 30 language-model blocks on a GPU)
     compile: bool = False
 
 

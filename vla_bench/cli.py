@@ -197,7 +197,7 @@ def _parser() -> argparse.ArgumentParser:
                                                                      "       vla-bench compare RUN_A... --against RUN_B... [--json]",
                                    description="Pair two runs' episodes by id and report, per task and overall, "
                                                "the success difference A - B with a paired bootstrap 95%% "
-                                               "interval (stratified by task overall) and the exact McNemar "
+                                               "interval (stratified by split and task overall) and the exact McNemar "
                                                "p-value. `compare A B` compares two runs; `compare A1 A2 ... "
                                                "--against B1 B2 ...` pools each side's runs (one per split, say) "
                                                "into one comparison.")
@@ -436,7 +436,7 @@ def _run_dirs(given: list[Path]) -> list[Path]:
 
 
 def _compare(args: argparse.Namespace) -> int:
-    from vla_bench.compare import compare_runs
+    from vla_bench.compare import compare_runs, run_names
 
     if args.against:
         runs_a, runs_b = args.runs_a, args.against
@@ -452,7 +452,7 @@ def _compare(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps({"rows": [asdict(r) for r in rows], **unpaired}, indent=2))
         return 0
-    print(f"A = {' + '.join(map(str, runs_a))}\nB = {' + '.join(map(str, runs_b))}")
+    print(f"A = {run_names(runs_a)}\nB = {run_names(runs_b)}")
     print(f"{'task':14s} {'pairs':>5s} {'A':>6s} {'B':>6s} {'A - B':>7s} {'95% CI (bootstrap)':>19s} "
           f"{'A only':>6s} {'B only':>6s} {'McNemar p':>9s}")
     for r in rows:

@@ -56,7 +56,7 @@ def compare_runs(runs_a: Sequence[Path], runs_b: Sequence[Path], seed: int = 0
     tasks = paired_outcomes(a, b)
     strata = paired_outcomes(a, b, group=lambda r: (r.get("split"), r["task"]))
     if not tasks:
-        raise UsageError(f"{_names(runs_a)} and {_names(runs_b)} share no episode (pairs are matched by episode_id)")
+        raise UsageError(f"{run_names(runs_a)} and {run_names(runs_b)} share no episode (pairs are matched by episode_id)")
     shared = sum(len(pairs) for pairs in tasks.values())
     unpaired = {"only_in_a": len({episode_key(r) for r in a}) - shared,
                 "only_in_b": len({episode_key(r) for r in b}) - shared}
@@ -76,7 +76,8 @@ def pooled_episodes(runs: Sequence[Path]) -> list[dict]:
     return records
 
 
-def _names(runs: Sequence[Path]) -> str:
+def run_names(runs: Sequence[Path]) -> str:
+    """One side's runs as the comparison names them."""
     return " + ".join(str(run) for run in runs)
 
 
