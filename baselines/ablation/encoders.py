@@ -28,13 +28,17 @@ class ResNetEncoder(nn.Module):
         self.channels = widths[-1]
 
     def forward(self, images: torch.Tensor, language: torch.Tensor) -> torch.Tensor:
+        return self.feature_maps(images, language).flatten(2).transpose(1, 2)
+
+    def feature_maps(self, images: torch.Tensor, language: torch.Tensor) -> torch.Tensor:
+        """(N, 3, H, W), (N, L) -> the last stage's maps (N, channels, h, w)."""
         if self.early is not None:
             planes = self.early(language)[:, :, None, None].expand(-1, -1, *images.shape[-2:])
             images = torch.cat([images, planes.to(images.dtype)], dim=1)
         x = self.stem(images)
         for block in self.blocks:
             x = block(x, language)
-        return x.flatten(2).transpose(1, 2)
+        return x
 
 
 class ViTEncoder(nn.Module):

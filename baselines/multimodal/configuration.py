@@ -4,7 +4,7 @@ from dataclasses import dataclass
 
 from vla_bench.baselines.configuration import BaselineConfig, InstructionEncoder
 
-VISIONS = ("cnn", "efficientnet_lite0")
+VISIONS = ("cnn", "efficientnet_lite0", "film_resnet")
 
 
 @dataclass(frozen=True)
@@ -29,7 +29,10 @@ class MultimodalConfig(BaselineConfig):
     # features depend on them, so grounding can happen at the image positions
     words_first: bool = False
     # the image encoder: "cnn", strided conv-BN-ReLU stages of `vision_widths` trained from
-    # scratch, or "efficientnet_lite0", ImageNet-trained (its first five stages, fine-tuned)
+    # scratch; "efficientnet_lite0", ImageNet-trained (its first five stages, fine-tuned); or
+    # "film_resnet", bcz's ResNet stages of `vision_widths` with FiLM in every block, conditioned on
+    # the mean of the prompt's token embeddings in the language model's own (frozen) table, as
+    # RT-1's FiLM-EfficientNet conditions its image tokens on the instruction
     vision: str = "cnn"
     vision_widths: tuple[int, ...] = (32, 64, 128, 256)
     # the longest prompts of the committed instructions take 27; longer ones are cut, with a warning

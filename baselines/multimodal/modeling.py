@@ -7,6 +7,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from vla_bench.baselines.ablation.encoders import ResNetEncoder
 from vla_bench.baselines.configuration import MANIPULATION_ACTION_DIM
 from vla_bench.baselines.layers import SpatialSoftmax, conv_stem
 from vla_bench.baselines.model import BaselineModel
@@ -92,8 +93,12 @@ class MultimodalSentenceModel(BaselineModel):
         self.language_model.add_lora(c.lora_rank, c.lora_alpha)
         self.pad_id = padding_id()
         width = self.width = self.language_model.shape.width
-        pretrained = c.vision == "efficientnet_lite0"
-        network = EfficientNetLite0.pretrained(stages=5) if pretrained else ConvEncoder(c.vision_widths)
+        if c.vision == "film_resnet":
+            network = ResNetEncoder(c.vision_widths, width, film=True, early=False)
+        elif c.vision == "efficientnet_lite0":
+            network = EfficientNetLite0.pretrained(stages=5)
+        else:
+            network = ConvEncoder(c.vision_widths)
         self.vision = GridTokens(network, c.image_grid)
         self.to_tokens = nn.Linear(self.vision.channels, width)
         self.cell_position = nn.Parameter(torch.randn(c.image_grid ** 2, width) * 0.02)
@@ -110,14 +115,26 @@ class MultimodalSentenceModel(BaselineModel):
         return list(self.language_model.blocks)
 
     def encode_frames(self, images: torch.Tensor, language: torch.Tensor) -> torch.Tensor:
-        """The instruction is not read here: the language model reads it (after the images, or before them
-        with `words_first`)."""
-        maps = self.vision.network(images.flatten(0, 1))
+        """The language model reads the instruction (after the images, or before them with
+        `words_first`); only a FiLM vision reads it here too."""
+        maps = self.feature_maps(images.flatten(0, 1), language.repeat_interleave(images.shape[1], dim=0))
         tokens = self.to_tokens(self.vision(maps)) + self.cell_position
         if self.keypoint_tokens is not None:
             tokens = torch.cat([tokens, self.keypoint_tokens(maps)], dim=1)
         tokens = tokens.unflatten(0, images.shape[:2]) + self.camera_embedding  # (N, cameras, tokens, D)
         return tokens.flatten(1, 2)
+
+    def feature_maps(self, images: torch.Tensor, language: torch.Tensor) -> torch.Tensor:
+        """Each image (N, 3, H, W) with its prompt's token ids (N, L) -> the vision's maps (N, C, h, w)."""
+        if self.config.vision != "film_resnet":
+            return self.vision.network(images)
+        return self.vision.network.feature_maps(images, self.mean_word_embedding(language))
+
+    def mean_word_embedding(self, language: torch.Tensor) -> torch.Tensor:
+        """The mean of the prompt's token embeddings, padding left out: (N, L) -> (N, width)."""
+        present = (language != self.pad_id).unsqueeze(-1)
+        words = self.language_model.embed(language)
+        return (words * present).sum(1) / present.sum(1).clamp_min(1)
 
     def decide(self, features: torch.Tensor, proprio: torch.Tensor, language: torch.Tensor,
                domain: torch.Tensor) -> torch.Tensor:

@@ -6,9 +6,11 @@ import json
 import gymnasium as gym
 import pytest
 import torch
+from torch import nn
 
 from vla_bench.baselines import make_model
 from vla_bench.baselines.checkpoint import load_checkpoint
+from vla_bench.baselines.layers import FiLM
 from vla_bench.baselines.multimodal.modeling import KeypointTokens
 from vla_bench.baselines.multimodal.prompt import PromptEncoder, prompt
 from vla_bench.baselines.pretrained.smollm2 import load_language_model, load_tokenizer
@@ -104,15 +106,17 @@ def test_the_readout_ignores_how_far_the_prompt_is_padded(name, words_first):
         assert not torch.allclose(readouts[0], other, atol=1e-3)
 
 
-def _config(name, data, out):
+def _config(name, data, out, **overrides):
     return TrainConfig(model=name, data=data, out=out, steps=40, batch_size=8, learning_rate=1e-3, warmup_steps=5,
                        shift_pixels=0, jitter=0.0, validation_fraction=0.0, evaluate_every=20, device="cpu",
-                       model_overrides=TINY)
+                       model_overrides={**TINY, **overrides})
 
 
-@pytest.mark.parametrize("name", ["rt2", "palme"])
-def test_a_few_cpu_steps_lower_the_loss_and_the_checkpoint_holds_only_what_was_trained(name, tiny_dataset, tmp_path):
-    path = train(_config(name, tiny_dataset, tmp_path / f"{name}.safetensors"), progress=False)
+@pytest.mark.parametrize("name,overrides", [("rt2", {}), ("palme", {}), ("palme", {"vision": "film_resnet"})],
+                         ids=["rt2", "palme", "palme-film_resnet"])
+def test_a_few_cpu_steps_lower_the_loss_and_the_checkpoint_holds_only_what_was_trained(name, overrides, tiny_dataset,
+                                                                                        tmp_path):
+    path = train(_config(name, tiny_dataset, tmp_path / f"{name}.safetensors", **overrides), progress=False)
     losses = json.loads(path.with_suffix(".log.json").read_text())["history"]["train_loss"]
     assert sum(losses[-10:]) / 10 < 0.7 * sum(losses[:10]) / 10
     loaded_name, model, _ = load_checkpoint(path)
@@ -157,6 +161,28 @@ def test_keypoint_tokens_say_where_a_feature_peaks_and_join_the_image_tokens():
         features = model.encode_window(torch.rand(1, 1, 2, 3, 128, 128), language)
     assert features.shape == (1, 1, 2 * (16 + 4), model.width)  # each camera: 16 grid tokens, then 4 keypoint tokens
     assert model.keypoint_head.in_features == features[0, 0].numel()  # the frame keypoint head reads them all
+
+
+def test_a_film_vision_makes_the_image_tokens_depend_on_the_instruction():
+    """A plain CNN's image tokens are the same whatever the instruction. The FiLM-ResNet's differ once
+    its FiLM layers have learned anything (they start as the identity), conditioned on the prompt's
+    mean token embedding, which its padding does not change."""
+    torch.manual_seed(0)
+    images = torch.rand(1, 1, 2, 3, 128, 128).expand(2, -1, -1, -1, -1, -1)
+    for vision, depends in (("cnn", False), ("film_resnet", True)):
+        model = make_model("palme", **TINY, vision=vision).eval()
+        for module in model.modules():
+            if isinstance(module, FiLM):
+                nn.init.normal_(module.project.weight, std=0.1)
+        language = torch.from_numpy(model.config.instruction_encoder().encode(["Open the drawer", "Stack the cubes"]))
+        with torch.no_grad():
+            features = model.encode_window(images, language)
+        assert torch.allclose(features[0], features[1]) is not depends, vision
+
+    longer = PromptEncoder(model.config.instruction_tokens + 16).encode(["Open the drawer"])
+    with torch.no_grad():
+        means = [model.mean_word_embedding(torch.from_numpy(ids)) for ids in (language[:1].numpy(), longer)]
+    assert torch.allclose(*means, atol=1e-6)
 
 
 @pytest.mark.slow
