@@ -5,7 +5,8 @@
 # has installed the wheels; it collects the demonstrations while SmolLM2's weights still arrive.
 #   (setsid nohup bash scripts/experiments/gpu_round/round17.sh > /tmp/round.out 2>&1 &)
 # STEPS, EPISODES (demonstrations per task), BATCH, DEVICE, WORKERS, RUN_EPT (episodes per task
-# run) and COMPILE (empty: eager) shrink it for a dry run on a CPU.
+# run) and COMPILE (empty: eager) shrink it for a dry run on a CPU; LANES (default: one per GPU)
+# says how many of the four trainings run.
 source scripts/experiments/gpu_round/env.sh
 mkdir -p $ROUND/logs $ROUND/ckpt $ROUND/runs
 nvidia-smi --query-gpu=name,memory.used --format=csv > $ROUND/logs/gpus.txt 2>&1
@@ -17,8 +18,10 @@ for _ in $(seq 60); do [ -f /tmp/gguf.ok ] && break; sleep 5; done  # setup.sh s
 
 KEYPOINTS=(--config keypoint_weight=10.0 --config keypoint_tokens=16)
 FILM=(--config vision=film_resnet --config keypoint_input=frame)
-GPUS=$(nvidia-smi -L 2>/dev/null | wc -l); [ "$GPUS" -ge 1 ] || GPUS=1  # lanes share GPUs where fewer than four
+GPUS=$(nvidia-smi -L 2>/dev/null | wc -l); [ "$GPUS" -ge 1 ] || GPUS=1
+LANES=${LANES:-$GPUS}  # the first LANES lanes run, in the order below (most promising first)
 lane() {  # lane N NAME MODEL CONFIG...: train, then all 500 train episodes batched on GPU N mod GPUS
+  [ "$1" -lt "$LANES" ] || return 0
   local gpu=$(( $1 % GPUS )) name=$2 model=$3; shift 3
   CUDA_VISIBLE_DEVICES=$gpu $VLA train $model --data $ROUND/demos --out $ROUND/ckpt/$name.safetensors \
     ${COMPILE---compile} --steps ${STEPS:-5000} --batch-size ${BATCH:-128} "$@" > $ROUND/logs/$name.train.log 2>&1
