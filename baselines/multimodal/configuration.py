@@ -9,8 +9,8 @@ VISIONS = ("cnn", "efficientnet_lite0", "film_resnet")
 
 @dataclass(frozen=True)
 class MultimodalConfig(BaselineConfig):
-    """A frame's cameras each become `image_grid`² tokens (a small CNN trained from scratch, its
-    last feature map pooled to that grid and projected to the language model's width), and
+    """A frame's cameras each become `image_grid`² tokens (the `vision` network's last feature map
+    pooled to that grid and projected to the language model's width), and
     `keypoint_tokens` more from the same map's spatial softmax when asked, followed by
     the instruction as RT-2 prompts it, one proprio token and seven action queries; the language
     model is SmolLM2-135M (`backbone_layers` of its 30 blocks), its query and value projections

@@ -8,7 +8,7 @@
 #   .kit/whl     the suite's own wheels (MuJoCo, Gymnasium, safetensors, tokenizers, gguf, ...)
 #   .kit/whlm    matplotlib and Pillow, installed there only where missing
 #   .kit/smol1-5 SmolLM2-135M's GGUF weights for rt2 and palme, in five parts
-# On the machine, in this order: gpu_round/setup.sh gl|whl|whlm|smol N|smol-last (see it).
+# On the machine, in this order: setup.sh gl, whl, whlm, smol 1 ... smol 5 (README.md beside it).
 set -euo pipefail
 cd "$(git rev-parse --show-toplevel)"
 grep -qx '/.kit/' .git/info/exclude 2>/dev/null || echo '/.kit/' >> .git/info/exclude

@@ -1,10 +1,11 @@
 # Sourced by every command on the GPU machine: the source as installed (envs/, assets/ and baselines/
 # under vla_bench), the carried packages, EGL rendering, NVLink multicast off.
 REPO=${REPO:-$(pwd)}
-if [ ! -d /tmp/src/vla_bench ]; then
-  mkdir -p /tmp/src && cp -r "$REPO/vla_bench" /tmp/src/vla_bench
-  for d in envs assets baselines; do ln -s "$REPO/$d" /tmp/src/vla_bench/$d; done
-fi
+# (links, not copies: a later call, or a dry run from another checkout, runs the source it names)
+mkdir -p /tmp/src/vla_bench
+for entry in "$REPO"/vla_bench/* "$REPO/envs" "$REPO/assets" "$REPO/baselines"; do
+  ln -sfn "$entry" /tmp/src/vla_bench/
+done
 export PYTHONPATH=/tmp/src:/tmp/site:/tmp/pbd
 export MUJOCO_GL=egl PYOPENGL_PLATFORM=egl PYTHONUNBUFFERED=1
 export NCCL_NVLS_ENABLE=0 TORCH_SYMM_MEM_DISABLE_MULTICAST=1 NVSHMEM_DISABLE_NVLS=1

@@ -1,7 +1,8 @@
 # gather.sh [final]: the round's state to stdout and $OUT/round.tgz (logs, run records, training
 # logs); final also brings back every checkpoint in 15 MB parts (a call returns 8 files of 16 MB)
 source scripts/experiments/gpu_round/env.sh
-echo "$(( $(date +%s) - $(cat /tmp/t0) )) s after setup began"
+: "${OUT:?OUT must name the folder that comes back}"
+echo "$(( $(date +%s) - $(cat /tmp/t0 2>/dev/null || date +%s) )) s after setup began"
 cat $ROUND/logs/imports.txt $ROUND/logs/gpus.txt 2>/dev/null; tail -n 2 $ROUND/logs/collect.log 2>/dev/null
 for f in $ROUND/logs/*.train.log; do [ -f "$f" ] && { echo "== $f"; tail -c 400 "$f"; echo; }; done
 for d in $ROUND/runs/*; do

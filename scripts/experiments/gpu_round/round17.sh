@@ -15,6 +15,7 @@ print('imports ok', torch.__version__, mujoco.__version__)" > $ROUND/logs/import
 [ -d $ROUND/demos ] || $VLA collect --split train --seed 1 --episodes-per-task ${EPISODES:-300} --action-noise 0.05 \
   --workers 0 --out $ROUND/demos --lossless --no-progress > $ROUND/logs/collect.log 2>&1
 for _ in $(seq 60); do [ -f /tmp/gguf.ok ] && break; sleep 5; done  # setup.sh smol: SmolLM2's weights
+[ -f /tmp/gguf.ok ] || { echo "SmolLM2's weights never arrived (setup.sh smol)" >&2; date +%s > $ROUND/logs/round.done; exit 1; }
 
 KEYPOINTS=(--config keypoint_weight=10.0 --config keypoint_tokens=16)
 FILM=(--config vision=film_resnet --config keypoint_input=frame)
@@ -24,7 +25,7 @@ lane() {  # lane N NAME MODEL CONFIG...: train, then all 500 train episodes batc
   [ "$1" -lt "$LANES" ] || return 0
   local gpu=$(( $1 % GPUS )) name=$2 model=$3; shift 3
   CUDA_VISIBLE_DEVICES=$gpu $VLA train $model --data $ROUND/demos --out $ROUND/ckpt/$name.safetensors \
-    ${COMPILE---compile} --steps ${STEPS:-5000} --batch-size ${BATCH:-128} "$@" > $ROUND/logs/$name.train.log 2>&1
+    ${COMPILE---compile} --steps ${STEPS:-5000} --batch-size ${BATCH:-128} "$@" > $ROUND/logs/$name.train.log 2>&1 &&
   CUDA_VISIBLE_DEVICES=$gpu $VLA run --policy $model --policy-arg checkpoint=$ROUND/ckpt/$name.safetensors \
     --policy-arg device=${DEVICE:-cuda} --split train --workers ${WORKERS:-14} --episodes-per-task ${RUN_EPT:-50} \
     --name $name --out $ROUND/runs/$name-train --step-timeout 120 > $ROUND/logs/$name.run.log 2>&1

