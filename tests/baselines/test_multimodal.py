@@ -179,6 +179,17 @@ def test_a_film_vision_makes_the_image_tokens_depend_on_the_instruction():
             features = model.encode_window(images, language)
         assert torch.allclose(features[0], features[1]) is not depends, vision
 
+    # each image of a batch of windows (two frames, two cameras) is conditioned on its own row's words
+    images = torch.rand(2, 2, 2, 3, 128, 128)
+    model = make_model("palme", **TINY, vision="film_resnet", history=2).eval()
+    for module in model.modules():
+        if isinstance(module, FiLM):
+            nn.init.normal_(module.project.weight, std=0.1)
+    with torch.no_grad():
+        batched = model.encode_window(images, language)
+        rows = [model.encode_window(images[i: i + 1], language[i: i + 1]) for i in range(2)]
+    assert torch.allclose(batched, torch.cat(rows), atol=1e-5)
+
     longer = PromptEncoder(model.config.instruction_tokens + 16).encode(["Open the drawer"])
     with torch.no_grad():
         means = [model.mean_word_embedding(torch.from_numpy(ids)) for ids in (language[:1].numpy(), longer)]
