@@ -117,7 +117,7 @@ class MultimodalSentenceModel(BaselineModel):
     def encode_frames(self, images: torch.Tensor, language: torch.Tensor) -> torch.Tensor:
         """The language model reads the instruction (after the images, or before them with
         `words_first`); only a FiLM vision reads it here too."""
-        maps = self.feature_maps(images.flatten(0, 1), language.repeat_interleave(images.shape[1], dim=0))
+        maps = self.feature_maps(images, language)
         tokens = self.to_tokens(self.vision(maps)) + self.cell_position
         if self.keypoint_tokens is not None:
             tokens = torch.cat([tokens, self.keypoint_tokens(maps)], dim=1)
@@ -125,10 +125,12 @@ class MultimodalSentenceModel(BaselineModel):
         return tokens.flatten(1, 2)
 
     def feature_maps(self, images: torch.Tensor, language: torch.Tensor) -> torch.Tensor:
-        """Each image (N, 3, H, W) with its prompt's token ids (N, L) -> the vision's maps (N, C, h, w)."""
+        """Every camera's image (N, cameras, 3, H, W), with its frame's prompt token ids (N, L) ->
+        the vision's maps (N * cameras, C, h, w)."""
         if self.config.vision != "film_resnet":
-            return self.vision.network(images)
-        return self.vision.network.feature_maps(images, self.mean_word_embedding(language))
+            return self.vision.network(images.flatten(0, 1))
+        words = self.mean_word_embedding(language).repeat_interleave(images.shape[1], dim=0)
+        return self.vision.network.feature_maps(images.flatten(0, 1), words)
 
     def mean_word_embedding(self, language: torch.Tensor) -> torch.Tensor:
         """The mean of the prompt's token embeddings, padding left out: (N, L) -> (N, width)."""
