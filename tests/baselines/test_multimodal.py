@@ -163,6 +163,13 @@ def test_keypoint_tokens_say_where_a_feature_peaks_and_join_the_image_tokens():
     assert model.keypoint_head.in_features == features[0, 0].numel()  # the frame keypoint head reads them all
 
 
+def _perturb_film(model):
+    """FiLM starts as the identity; random weights stand in for a trained conditioning."""
+    for module in model.modules():
+        if isinstance(module, FiLM):
+            nn.init.normal_(module.project.weight, std=0.1)
+
+
 def test_a_film_vision_makes_the_image_tokens_depend_on_the_instruction():
     """A plain CNN's image tokens are the same whatever the instruction. The FiLM-ResNet's differ once
     its FiLM layers have learned anything (they start as the identity), conditioned on the prompt's
@@ -171,9 +178,7 @@ def test_a_film_vision_makes_the_image_tokens_depend_on_the_instruction():
     images = torch.rand(1, 1, 2, 3, 128, 128).expand(2, -1, -1, -1, -1, -1)
     for vision, depends in (("cnn", False), ("film_resnet", True)):
         model = make_model("palme", **TINY, vision=vision).eval()
-        for module in model.modules():
-            if isinstance(module, FiLM):
-                nn.init.normal_(module.project.weight, std=0.1)
+        _perturb_film(model)
         language = torch.from_numpy(model.config.instruction_encoder().encode(["Open the drawer", "Stack the cubes"]))
         with torch.no_grad():
             features = model.encode_window(images, language)
@@ -182,9 +187,7 @@ def test_a_film_vision_makes_the_image_tokens_depend_on_the_instruction():
     # each image of a batch of windows (two frames, two cameras) is conditioned on its own row's words
     images = torch.rand(2, 2, 2, 3, 128, 128)
     model = make_model("palme", **TINY, vision="film_resnet", history=2).eval()
-    for module in model.modules():
-        if isinstance(module, FiLM):
-            nn.init.normal_(module.project.weight, std=0.1)
+    _perturb_film(model)
     with torch.no_grad():
         batched = model.encode_window(images, language)
         rows = [model.encode_window(images[i: i + 1], language[i: i + 1]) for i in range(2)]
