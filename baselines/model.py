@@ -41,10 +41,12 @@ class BaselineModel(nn.Module):
         self.register_buffer("proprio_mean", torch.zeros(len(config.domains), config.proprio_dim))
         self.register_buffer("proprio_std", torch.ones(len(config.domains), config.proprio_dim))
 
-    def build_domain_layers(self, proprio_width: int, readout_width: int, frame_width: int) -> None:
-        """Each domain's proprio projection and action head (and the keypoint head, when trained with
-        one); `frame_width` is the size of one frame's features, flattened."""
-        self.proprio_in = nn.ModuleDict({d: nn.Linear(PROPRIO_DIMS[d], proprio_width) for d in self.config.domains})
+    def build_domain_layers(self, proprio_width: int | None, readout_width: int, frame_width: int) -> None:
+        """Each domain's proprio projection (none for a model that does not read the proprio state:
+        `proprio_width` None) and action head (and the keypoint head, when trained with one);
+        `frame_width` is the size of one frame's features, flattened."""
+        if proprio_width is not None:
+            self.proprio_in = nn.ModuleDict({d: nn.Linear(PROPRIO_DIMS[d], proprio_width) for d in self.config.domains})
         self.heads = nn.ModuleDict({d: self.manipulation_head(readout_width) if d == "manipulation"
                                     else self.navigation_head(readout_width) for d in self.config.domains})
         if self.config.keypoint_weight > 0:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from vla_bench.baselines.configuration import BaselineConfig, InstructionEncoder
+from vla_bench.baselines.configuration import MANIPULATION_ACTION_DIM, BaselineConfig, InstructionEncoder
 
 VISIONS = ("cnn", "efficientnet_lite0", "film_resnet")
 
@@ -12,16 +12,19 @@ class MultimodalConfig(BaselineConfig):
     """A frame's cameras each become `image_grid`² tokens (the `vision` network's last feature map
     pooled to that grid and projected to the language model's width), and
     `keypoint_tokens` more from the same map's spatial softmax when asked, followed by
-    the instruction as RT-2 prompts it, one proprio token and seven action queries; the language
-    model is SmolLM2-135M (`backbone_layers` of its 30 blocks), its query and value projections
-    adapted with LoRA of rank `lora_rank`. One decision covers one control step (`chunk` 1): all
-    seven action dimensions are read in parallel from the queries' positions (OpenVLA-OFT's
-    parallel decoding) rather than generated one token after another as RT-2 does, which would
-    cost seven forward passes per step. `language_dim` is unused: the instruction enters as up to
-    `instruction_tokens` token ids."""
+    the instruction as RT-2 prompts it, one proprio token (unless `proprio` is off) and seven action
+    queries per step of the chunk; the language model is SmolLM2-135M (`backbone_layers` of its 30
+    blocks), its query and value projections adapted with LoRA of rank `lora_rank`. Every action
+    dimension of every step of the chunk is read in parallel from its own query's position
+    (OpenVLA-OFT's parallel decoding) rather than generated one token after another as RT-2 does,
+    which would cost 7 × `chunk` forward passes per decision. `language_dim` is unused: the
+    instruction enters as up to `instruction_tokens` token ids."""
 
-    chunk: int = 1
     image_grid: int = 4
+    # the arm's proprio state as one more token. RT-2, PaLM-E and OpenVLA read none; with it, palme
+    # steered by the hand's orientation and joint angles, which its own small rotations push
+    # out of the demonstrations' range (results/baselines/experiments.md, section 17)
+    proprio: bool = True
     # each camera also gives this many keypoint tokens (modeling.KeypointTokens); 0: grid tokens only
     keypoint_tokens: int = 0
     # the instruction before the images instead of after them (PaLM-E's sentences interleave text and
@@ -45,13 +48,16 @@ class MultimodalConfig(BaselineConfig):
         super().__post_init__()
         if self.vision not in VISIONS:
             raise ValueError(f"vision must be one of {VISIONS}, got {self.vision!r}")
-        if self.chunk != 1:
-            raise ValueError(f"chunk must be 1 (a decision reads one step's actions), got {self.chunk}")
         for name in ("image_grid", "instruction_tokens", "backbone_layers", "lora_rank"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
         if self.keypoint_tokens < 0:
             raise ValueError(f"keypoint_tokens must not be negative, got {self.keypoint_tokens}")
+
+    @property
+    def queries(self) -> int:
+        """Action queries in the sentence: one per action dimension and step of the chunk."""
+        return self.chunk * MANIPULATION_ACTION_DIM
 
     @property
     def image_tokens(self) -> int:

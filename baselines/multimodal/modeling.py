@@ -1,6 +1,7 @@
-"""The multimodal sentence: [image tokens of every camera] [prompt tokens] [proprio] [7 action
-queries] through SmolLM2 (the prompt first with `words_first`); the queries' final hidden states
-are the readout the action heads read."""
+"""The multimodal sentence: [image tokens of every camera] [prompt tokens] [proprio] [action
+queries, 7 per step of the chunk] through SmolLM2 (the prompt first with `words_first`, the proprio
+token left out without `proprio`); the queries' final hidden states are the readout the action
+heads read."""
 from __future__ import annotations
 
 import torch
@@ -15,7 +16,7 @@ from vla_bench.baselines.multimodal.configuration import MultimodalConfig
 from vla_bench.baselines.pretrained.efficientnet_lite import EfficientNetLite0
 from vla_bench.baselines.pretrained.smollm2 import load_language_model, padding_id
 
-QUERIES = MANIPULATION_ACTION_DIM  # one position per manipulation action dimension; navigation reads the first
+QUERIES_PER_STEP = MANIPULATION_ACTION_DIM  # one query per manipulation action dimension; navigation reads the first
 
 
 class ConvEncoder(nn.Module):
@@ -64,21 +65,23 @@ class KeypointTokens(nn.Module):
         return self.to_tokens(self.spatial_softmax(maps).unflatten(-1, (-1, 2))) + self.identity
 
 
-def query_states(readout: torch.Tensor, positions: int) -> torch.Tensor:
-    """The first `positions` query states (..., positions, D) of a readout (..., QUERIES * D)."""
-    return readout.unflatten(-1, (QUERIES, -1))[..., :positions, :]
+def query_states(readout: torch.Tensor, width: int, positions: int) -> torch.Tensor:
+    """Of a readout (..., chunk * QUERIES_PER_STEP * width), the first `positions` query states of
+    each step of the chunk, step after step: (..., chunk * positions, width)."""
+    states = readout.unflatten(-1, (-1, QUERIES_PER_STEP, width))[..., :positions, :]
+    return states.flatten(-3, -2)
 
 
 class PositionwiseLinear(nn.Module):
-    """A linear map applied to each of the first `positions` query states of a readout."""
+    """A linear map applied to each of the first `positions` query states of every step."""
 
     def __init__(self, width: int, outputs: int, positions: int) -> None:
         super().__init__()
         self.linear = nn.Linear(width, outputs)
-        self.positions = positions
+        self.width, self.positions = width, positions
 
     def forward(self, readout: torch.Tensor) -> torch.Tensor:
-        return self.linear(query_states(readout, self.positions)).flatten(-2)
+        return self.linear(query_states(readout, self.width, self.positions)).flatten(-2)
 
 
 class MultimodalSentenceModel(BaselineModel):
@@ -104,8 +107,8 @@ class MultimodalSentenceModel(BaselineModel):
         self.cell_position = nn.Parameter(torch.randn(c.image_grid ** 2, width) * 0.02)
         self.keypoint_tokens = KeypointTokens(self.vision.channels, c.keypoint_tokens, width) if c.keypoint_tokens else None
         self.camera_embedding = nn.Parameter(torch.zeros(c.cameras, 1, width))
-        self.queries = nn.Parameter(torch.randn(QUERIES, width) * 0.02)
-        self.build_domain_layers(proprio_width=width, readout_width=QUERIES * width,
+        self.queries = nn.Parameter(torch.randn(c.queries, width) * 0.02)
+        self.build_domain_layers(proprio_width=width if c.proprio else None, readout_width=c.queries * width,
                                  frame_width=c.cameras * c.image_tokens * width)
 
     def pretrained_keys(self) -> set[str]:
@@ -143,12 +146,12 @@ class MultimodalSentenceModel(BaselineModel):
         b = features.shape[0]
         images = features.flatten(1, 2)
         words = self.language_model.embed(language).to(images.dtype)
-        state = self.embed_proprio(proprio[:, -1], domain)[:, None].to(images.dtype)
+        state = [self.embed_proprio(proprio[:, -1], domain)[:, None].to(images.dtype)] if self.config.proprio else []
         queries = self.queries.to(images.dtype).expand(b, -1, -1)
         context = [words, images] if self.config.words_first else [images, words]
-        sentence = torch.cat([*context, state, queries], dim=1)
+        sentence = torch.cat([*context, *state, queries], dim=1)
         present = torch.ones(b, sentence.shape[1], dtype=torch.bool, device=sentence.device)
         start = 0 if self.config.words_first else images.shape[1]
         present[:, start: start + language.shape[1]] = language != self.pad_id
-        hidden = self.language_model(sentence, present)[:, -QUERIES:]
-        return hidden.flatten(1)[:, None]  # (B, 1, QUERIES * D)
+        hidden = self.language_model(sentence, present)[:, -self.config.queries:]
+        return hidden.flatten(1)[:, None]  # (B, 1, queries * D)

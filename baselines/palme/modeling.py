@@ -11,8 +11,9 @@ class PaLME(MultimodalSentenceModel):
     config_class = PaLMEConfig
 
     def manipulation_head(self, width: int) -> ActionHead:
-        return ContinuousHead(width, 1, MANIPULATION_ACTION_DIM,
+        return ContinuousHead(width, self.config.chunk, MANIPULATION_ACTION_DIM,
                               project=PositionwiseLinear(self.width, 1, MANIPULATION_ACTION_DIM))
 
     def navigation_head(self, width: int) -> ActionHead:
-        return DiscreteHead(width, 1, NAVIGATION_ACTIONS, project=PositionwiseLinear(self.width, NAVIGATION_ACTIONS, 1))
+        return DiscreteHead(width, self.config.chunk, NAVIGATION_ACTIONS,
+                            project=PositionwiseLinear(self.width, NAVIGATION_ACTIONS, 1))

@@ -16,5 +16,5 @@ class RT2Config(MultimodalConfig):
     model's own output embedding of that entry (trained from its pretrained value). Deviations:
     SmolLM2-135M instead of PaLI-X or PaLM-E, its image tokens from a small CNN trained here
     rather than a pretrained ViT, LoRA instead of full fine-tuning, parallel decoding of the
-    seven tokens (MultimodalConfig), the proprio state as one more token, and navigation's move
-    as one of the first four action tokens."""
+    seven tokens (MultimodalConfig), the proprio state as one more token (unless `proprio` is
+    off), and navigation's move as one of the first four action tokens."""

@@ -14,7 +14,7 @@ ACTION_BINS = 256
 
 class TokenScores(nn.Module):
     """The language model's output scores (hidden state · token embedding, its tied output layer)
-    of `tokens` vocabulary entries at each of the first `positions` query states."""
+    of `tokens` vocabulary entries at each of the first `positions` query states of every step."""
 
     def __init__(self, embeddings: torch.Tensor, positions: int) -> None:
         super().__init__()
@@ -22,7 +22,7 @@ class TokenScores(nn.Module):
         self.positions = positions
 
     def forward(self, readout: torch.Tensor) -> torch.Tensor:
-        states = query_states(readout, self.positions)
+        states = query_states(readout, self.embeddings.shape[1], self.positions)
         return (states @ self.embeddings.T.to(states.dtype)).flatten(-2)
 
 
@@ -36,8 +36,8 @@ class RT2(MultimodalSentenceModel):
 
     def manipulation_head(self, width: int) -> ActionHead:
         scores = TokenScores(self.action_token_embeddings(), MANIPULATION_ACTION_DIM)
-        return BinnedHead(width, 1, MANIPULATION_ACTION_DIM, ACTION_BINS, project=scores)
+        return BinnedHead(width, self.config.chunk, MANIPULATION_ACTION_DIM, ACTION_BINS, project=scores)
 
     def navigation_head(self, width: int) -> ActionHead:
         scores = TokenScores(self.action_token_embeddings()[:NAVIGATION_ACTIONS], 1)
-        return DiscreteHead(width, 1, NAVIGATION_ACTIONS, project=scores)
+        return DiscreteHead(width, self.config.chunk, NAVIGATION_ACTIONS, project=scores)

@@ -85,6 +85,45 @@ def test_rt2_scores_actions_with_the_language_models_own_output_layer():
     assert torch.allclose(moves[:, 0], logits[:, 0, :4], atol=1e-4)
 
 
+@pytest.mark.parametrize("name", ["rt2", "palme"])
+def test_a_chunk_reads_each_step_of_each_action_dimension_from_its_own_query(name):
+    """With `chunk` C the sentence ends in 7 C queries, step after step; a change in one query's
+    state moves only its own step and dimension (manipulation) or its own step (navigation)."""
+    model = make_model(name, **TINY, chunk=3).eval()
+    assert model.queries.shape[0] == 3 * 7
+    readout = torch.randn(2, 3 * 7 * model.width)
+    nudged = readout.clone().unflatten(-1, (3, 7, model.width))
+    nudged[:, 1, 4] += 1.0  # step 1, action dimension 4
+    nudged = nudged.flatten(1)
+    with torch.no_grad():
+        before, after = model.heads["manipulation"](readout), model.heads["manipulation"](nudged)
+        moves_before, moves_after = model.heads["navigation"](readout), model.heads["navigation"](nudged)
+    assert before.shape[:3] == (2, 3, 7)
+    changed = (before - after).abs().flatten(3).amax(-1) > 1e-6 if name == "rt2" else (before - after).abs() > 1e-6
+    assert changed.nonzero()[:, 1:].unique(dim=0).tolist() == [[1, 4]]
+    assert moves_before.shape == (2, 3, 4) and torch.equal(moves_before, moves_after)  # navigation reads dimension 0
+    nudged = readout.clone().unflatten(-1, (3, 7, model.width))
+    nudged[:, 2, 0] += 1.0
+    with torch.no_grad():
+        moved = (model.heads["navigation"](nudged.flatten(1)) - moves_before).abs().amax(-1) > 1e-6
+    assert moved.nonzero()[:, 1].unique().tolist() == [2]
+
+
+def test_without_proprio_the_decision_reads_only_images_and_words():
+    """`proprio=false` (RT-2's and PaLM-E's inputs) leaves the proprio token out of the sentence:
+    the readout no longer moves with the arm's state, and no proprio projection is trained."""
+    torch.manual_seed(0)
+    images, domain = torch.rand(1, 1, 2, 3, 128, 128), torch.tensor([0])
+    proprio = torch.randn(2, 1, 15)
+    for reads_proprio in (True, False):
+        model = make_model("palme", **TINY, proprio=reads_proprio).eval()
+        language = torch.from_numpy(model.config.instruction_encoder().encode(["Open the drawer"]))
+        with torch.no_grad():
+            readouts = [model(images, proprio[i: i + 1], language, domain) for i in range(2)]
+        assert torch.allclose(*readouts) is not reads_proprio
+        assert hasattr(model, "proprio_in") is reads_proprio
+
+
 @pytest.mark.parametrize("name,words_first", [("rt2", False), ("palme", False), ("palme", True)])
 def test_the_readout_ignores_how_far_the_prompt_is_padded(name, words_first):
     """With the words first, the padding sits between the words and the images: still invisible."""
@@ -112,8 +151,9 @@ def _config(name, data, out, **overrides):
                        model_overrides={**TINY, **overrides})
 
 
-@pytest.mark.parametrize("name,overrides", [("rt2", {}), ("palme", {}), ("palme", {"vision": "film_resnet"})],
-                         ids=["rt2", "palme", "palme-film_resnet"])
+@pytest.mark.parametrize("name,overrides", [("rt2", {}), ("palme", {}), ("palme", {"vision": "film_resnet"}),
+                                            ("rt2", {"chunk": 2, "proprio": False})],
+                         ids=["rt2", "palme", "palme-film_resnet", "rt2-chunk2-no_proprio"])
 def test_a_few_cpu_steps_lower_the_loss_and_the_checkpoint_holds_only_what_was_trained(name, overrides, tiny_dataset,
                                                                                         tmp_path):
     path = train(_config(name, tiny_dataset, tmp_path / f"{name}.safetensors", **overrides), progress=False)
