@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
-# GPU round 17: does an instruction-conditioned image encoder (--config vision=film_resnet) ground
-# rt2 and palme? Four trainings side by side, one per GPU of a 4-GPU machine, each
+# GPU round 18: do rt2 and palme act once they cannot steer by the arm's state (--config
+# proprio=false, as RT-2 and PaLM-E read no proprio) and commit to chunks of 4 actions executed with
+# temporal ensembling (--config chunk=4, as bcz)? Round 17's FiLM palme matched the oracle when the
+# oracle drove and stalled when it drove itself, its actions set by the hand's orientation and
+# joint angles (experiments.md, section 17). Up to four trainings side by side, one per GPU, each
 # then run on all 500 `train` episodes batched on its GPU. Started in the background once setup.sh
 # has installed the wheels; it collects the demonstrations while SmolLM2's weights still arrive.
-#   (setsid nohup bash scripts/experiments/gpu_round/round17.sh > /tmp/round.out 2>&1 &)
+#   (setsid nohup bash scripts/experiments/gpu_round/round18.sh > /tmp/round.out 2>&1 &)
 # STEPS, EPISODES (demonstrations per task), BATCH, DEVICE, WORKERS, RUN_EPT (episodes per task
 # run) and COMPILE (empty: eager) shrink it for a dry run on a CPU; LANES (default: one per GPU)
 # says how many of the four trainings run.
@@ -30,9 +33,9 @@ lane() {  # lane N NAME MODEL CONFIG...: train, then all 500 train episodes batc
     --policy-arg device=${DEVICE:-cuda} --split train --workers ${WORKERS:-14} --episodes-per-task ${RUN_EPT:-50} \
     --name $name --out $ROUND/runs/$name-train --step-timeout 120 > $ROUND/logs/$name.run.log 2>&1
 }
-lane 0 palme-film palme "${KEYPOINTS[@]}" "${FILM[@]}" &
-lane 1 rt2-film rt2 "${KEYPOINTS[@]}" "${FILM[@]}" &
-lane 2 palme-film-wf palme "${KEYPOINTS[@]}" "${FILM[@]}" --config words_first=true &
-lane 3 palme-wf palme "${KEYPOINTS[@]}" --config keypoint_input=readout --config words_first=true &
+lane 0 palme-np-c4 palme "${KEYPOINTS[@]}" "${FILM[@]}" --config proprio=false --config chunk=4 &
+lane 1 rt2-np-c4 rt2 "${KEYPOINTS[@]}" "${FILM[@]}" --config proprio=false --config chunk=4 &
+lane 2 palme-c4 palme "${KEYPOINTS[@]}" "${FILM[@]}" --config chunk=4 &  # the chunk alone
+lane 3 palme-np palme "${KEYPOINTS[@]}" "${FILM[@]}" --config proprio=false &  # no proprio alone
 wait
 date +%s > $ROUND/logs/round.done
