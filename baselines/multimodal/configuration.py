@@ -23,7 +23,7 @@ class MultimodalConfig(BaselineConfig):
     image_grid: int = 4
     # the arm's proprio state as one more token. RT-2, PaLM-E and OpenVLA read none; with it, palme
     # steered by the hand's orientation and joint angles, which its own small rotations push
-    # out of the demonstrations' range (results/baselines/experiments.md, section 17)
+    # out of the demonstrations' range (results/baselines/experiments.md, section 18)
     proprio: bool = True
     # each camera also gives this many keypoint tokens (modeling.KeypointTokens); 0: grid tokens only
     keypoint_tokens: int = 0
@@ -51,6 +51,9 @@ class MultimodalConfig(BaselineConfig):
         for name in ("image_grid", "instruction_tokens", "backbone_layers", "lora_rank"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        for name in ("proprio", "words_first"):  # `--config proprio=False` would otherwise pass as a string
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"{name} must be true or false, got {getattr(self, name)!r}")
         if self.keypoint_tokens < 0:
             raise ValueError(f"keypoint_tokens must not be negative, got {self.keypoint_tokens}")
 

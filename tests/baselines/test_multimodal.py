@@ -122,6 +122,8 @@ def test_without_proprio_the_decision_reads_only_images_and_words():
             readouts = [model(images, proprio[i: i + 1], language, domain) for i in range(2)]
         assert torch.allclose(*readouts) is not reads_proprio
         assert hasattr(model, "proprio_in") is reads_proprio
+    with pytest.raises(ValueError, match="proprio must be true or false"):  # not the truthy string "False"
+        make_model("palme", **TINY, proprio="False")
 
 
 @pytest.mark.parametrize("name,words_first", [("rt2", False), ("palme", False), ("palme", True)])
@@ -167,6 +169,7 @@ def test_a_few_cpu_steps_lower_the_loss_and_the_checkpoint_holds_only_what_was_t
         keys = set(handle.keys())
     assert not keys & model.pretrained_keys()  # the frozen language model loads from its package
     assert any("lora_" in k for k in keys) and path.stat().st_size < 5 * 2**20
+    assert any(k.startswith("proprio_in.") for k in keys) is overrides.get("proprio", True)
 
     for task in ("CloseDrawer", "GoToObject"):  # the trained policy acts in both domains
         episode = load_manifest("train").for_task(task)[0]
