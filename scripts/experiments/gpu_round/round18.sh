@@ -3,7 +3,7 @@
 # proprio=false, as RT-2 and PaLM-E read no proprio) and commit to chunks of 4 actions executed with
 # temporal ensembling (--config chunk=4, as bcz)? Round 17's FiLM palme matched the oracle when the
 # oracle drove and stalled when it drove itself, its actions set by the hand's orientation and
-# joint angles (experiments.md, section 17). Up to four trainings side by side, one per GPU, each
+# joint angles (experiments.md, section 18). Up to four trainings side by side, one per GPU, each
 # then run on all 500 `train` episodes batched on its GPU. Started in the background once setup.sh
 # has installed the wheels; it collects the demonstrations while SmolLM2's weights still arrive.
 #   (setsid nohup bash scripts/experiments/gpu_round/round18.sh > /tmp/round.out 2>&1 &)
