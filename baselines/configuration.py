@@ -2,7 +2,7 @@
 `vla-bench list policies` read it without importing PyTorch)."""
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from typing import Any, Protocol
 
 import numpy as np
@@ -61,6 +61,10 @@ class BaselineConfig:
         for name in ("history", "chunk", "image_size", "language_dim"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        for field in fields(self):  # `--config words_first=False` would otherwise pass as the truthy string "False"
+            value = getattr(self, field.name)
+            if field.type in (bool, "bool") and not isinstance(value, bool):
+                raise ValueError(f"{field.name} must be true or false, got {value!r}")
         if self.keypoint_weight < 0:
             raise ValueError(f"keypoint_weight must not be negative, got {self.keypoint_weight}")
         if self.keypoint_input not in KEYPOINT_INPUTS:

@@ -51,9 +51,6 @@ class MultimodalConfig(BaselineConfig):
         for name in ("image_grid", "instruction_tokens", "backbone_layers", "lora_rank"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
-        for name in ("proprio", "words_first"):  # `--config proprio=False` would otherwise pass as a string
-            if not isinstance(getattr(self, name), bool):
-                raise ValueError(f"{name} must be true or false, got {getattr(self, name)!r}")
         if self.keypoint_tokens < 0:
             raise ValueError(f"keypoint_tokens must not be negative, got {self.keypoint_tokens}")
 
