@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from vla_bench.baselines.configuration import MANIPULATION_ACTION_DIM, BaselineConfig, InstructionEncoder
 
 VISIONS = ("cnn", "efficientnet_lite0", "film_resnet")
+FILM_LANGUAGES = ("prompt", "sentence")
 
 
 @dataclass(frozen=True)
@@ -17,8 +18,9 @@ class MultimodalConfig(BaselineConfig):
     blocks), its query and value projections adapted with LoRA of rank `lora_rank`. Every action
     dimension of every step of the chunk is read in parallel from its own query's position
     (OpenVLA-OFT's parallel decoding) rather than generated one token after another as RT-2 does,
-    which would cost 7 × `chunk` forward passes per decision. `language_dim` is unused: the
-    instruction enters as up to `instruction_tokens` token ids."""
+    which would cost 7 × `chunk` forward passes per decision. The instruction enters as up to
+    `instruction_tokens` token ids; `language_dim` is the width of the sentence embedding a
+    FiLM-ResNet reads with `film_language="sentence"`, and unused otherwise."""
 
     image_grid: int = 4
     # the arm's proprio state as one more token. RT-2, PaLM-E and OpenVLA read none; with it, palme
@@ -38,6 +40,12 @@ class MultimodalConfig(BaselineConfig):
     # RT-1's FiLM-EfficientNet conditions its image tokens on the instruction
     vision: str = "cnn"
     vision_widths: tuple[int, ...] = (32, 64, 128, 256)
+    # what the FiLM-ResNet's FiLM reads: "prompt", the mean of the prompt's token embeddings in the
+    # language model's own table; or "sentence", all-MiniLM-L6-v2's sentence embedding of the
+    # instruction, as bcz's FiLM reads it (and RT-1's reads the Universal Sentence Encoder's). With
+    # "prompt", palme's and rt2's encoders picked the named object among others no better than
+    # chance (results/baselines/experiments.md, section 19)
+    film_language: str = "prompt"
     # the longest prompts of the committed instructions take 27; longer ones are cut, with a warning
     instruction_tokens: int = 32
     backbone_layers: int = 30
@@ -53,6 +61,11 @@ class MultimodalConfig(BaselineConfig):
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
         if self.keypoint_tokens < 0:
             raise ValueError(f"keypoint_tokens must not be negative, got {self.keypoint_tokens}")
+        if self.film_language not in FILM_LANGUAGES:
+            raise ValueError(f"film_language must be one of {FILM_LANGUAGES}, got {self.film_language!r}")
+        if self.film_language != "prompt" and self.vision != "film_resnet":
+            raise ValueError(f"film_language={self.film_language!r} conditions a FiLM vision: it needs "
+                             f"vision='film_resnet', not {self.vision!r}")
 
     @property
     def queries(self) -> int:
@@ -65,6 +78,8 @@ class MultimodalConfig(BaselineConfig):
         return self.image_grid ** 2 + self.keypoint_tokens
 
     def instruction_encoder(self) -> InstructionEncoder:
-        from vla_bench.baselines.multimodal.prompt import PromptEncoder
+        from vla_bench.baselines.multimodal.prompt import PromptAndSentenceEncoder, PromptEncoder
 
+        if self.film_language == "sentence":
+            return PromptAndSentenceEncoder(self.instruction_tokens)
         return PromptEncoder(self.instruction_tokens)

@@ -97,7 +97,8 @@ class MultimodalSentenceModel(BaselineModel):
         self.pad_id = padding_id()
         width = self.width = self.language_model.shape.width
         if c.vision == "film_resnet":
-            network = ResNetEncoder(c.vision_widths, width, film=True, early=False)
+            conditioning = c.language_dim if c.film_language == "sentence" else width
+            network = ResNetEncoder(c.vision_widths, conditioning, film=True, early=False)
         elif c.vision == "efficientnet_lite0":
             network = EfficientNetLite0.pretrained(stages=5)
         else:
@@ -128,12 +129,22 @@ class MultimodalSentenceModel(BaselineModel):
         return tokens.flatten(1, 2)
 
     def feature_maps(self, images: torch.Tensor, language: torch.Tensor) -> torch.Tensor:
-        """Every camera's image (N, cameras, 3, H, W), with its frame's prompt token ids (N, L) ->
+        """Every camera's image (N, cameras, 3, H, W), with its frame's `language` row (N, ...) ->
         the vision's maps (N * cameras, C, h, w)."""
         if self.config.vision != "film_resnet":
             return self.vision.network(images.flatten(0, 1))
-        words = self.mean_word_embedding(language).repeat_interleave(images.shape[1], dim=0)
-        return self.vision.network.feature_maps(images.flatten(0, 1), words)
+        ids, sentence = self.split_language(language)
+        condition = sentence if sentence is not None else self.mean_word_embedding(ids)
+        per_image = condition.repeat_interleave(images.shape[1], dim=0)
+        return self.vision.network.feature_maps(images.flatten(0, 1), per_image)
+
+    def split_language(self, language: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """A `language` row (the instruction encoder's) -> the prompt's token ids (N, L) and, with
+        `film_language="sentence"`, the sentence embedding after them (N, language_dim), else None."""
+        if self.config.film_language != "sentence":
+            return language, None
+        length = self.config.instruction_tokens
+        return language[:, :length].long(), language[:, length:].float()
 
     def mean_word_embedding(self, language: torch.Tensor) -> torch.Tensor:
         """The mean of the prompt's token embeddings, padding left out: (N, L) -> (N, width)."""
@@ -145,6 +156,7 @@ class MultimodalSentenceModel(BaselineModel):
                domain: torch.Tensor) -> torch.Tensor:
         b = features.shape[0]
         images = features.flatten(1, 2)
+        language, _ = self.split_language(language)  # the language model reads the prompt's tokens
         words = self.language_model.embed(language).to(images.dtype)
         state = [self.embed_proprio(proprio[:, -1], domain)[:, None].to(images.dtype)] if self.config.proprio else []
         queries = self.queries.to(images.dtype).expand(b, -1, -1)

@@ -28,3 +28,23 @@ class PromptEncoder:
     def encode(self, texts: list[str]) -> np.ndarray:
         self.load()
         return self._tokenizer.encode_padded([prompt(t) for t in texts])
+
+
+class PromptAndSentenceEncoder:
+    """Each instruction as one float32 row: its prompt's `length` token ids (exact in float32, the
+    vocabulary being far below 2**24), then all-MiniLM-L6-v2's sentence embedding, for a model
+    whose language model reads the ids and whose FiLM reads the embedding (`film_language`).
+    One row keeps the demonstrations' and the policies' single `language` input."""
+
+    def __init__(self, length: int) -> None:
+        from vla_bench.baselines.language import SentenceEncoder
+
+        self.length = length
+        self._prompt, self._sentence = PromptEncoder(length), SentenceEncoder()
+
+    def load(self) -> None:
+        self._prompt.load()
+        self._sentence.load()
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        return np.concatenate([self._prompt.encode(texts).astype(np.float32), self._sentence.encode(texts)], axis=1)

@@ -154,8 +154,9 @@ def _config(name, data, out, **overrides):
 
 
 @pytest.mark.parametrize("name,overrides", [("rt2", {}), ("palme", {}), ("palme", {"vision": "film_resnet"}),
-                                            ("rt2", {"chunk": 2, "proprio": False})],
-                         ids=["rt2", "palme", "palme-film_resnet", "rt2-chunk2-no_proprio"])
+                                            ("rt2", {"chunk": 2, "proprio": False}),
+                                            ("palme", {"vision": "film_resnet", "film_language": "sentence"})],
+                         ids=["rt2", "palme", "palme-film_resnet", "rt2-chunk2-no_proprio", "palme-sentence_film"])
 def test_a_few_cpu_steps_lower_the_loss_and_the_checkpoint_holds_only_what_was_trained(name, overrides, tiny_dataset,
                                                                                         tmp_path):
     path = train(_config(name, tiny_dataset, tmp_path / f"{name}.safetensors", **overrides), progress=False)
@@ -240,6 +241,40 @@ def test_a_film_vision_makes_the_image_tokens_depend_on_the_instruction():
     with torch.no_grad():
         means = [model.mean_word_embedding(torch.from_numpy(ids)) for ids in (language[:1].numpy(), longer)]
     assert torch.allclose(*means, atol=1e-6)
+
+
+def test_a_sentence_film_reads_minilm_while_the_language_model_reads_the_prompt():
+    """With `film_language="sentence"` each language row is the prompt's token ids, then
+    all-MiniLM-L6-v2's embedding: the FiLM-ResNet's image features follow the embedding alone, the
+    language model's readout the ids."""
+    from vla_bench.baselines.language import SentenceEncoder
+
+    torch.manual_seed(0)
+    texts = ["Open the drawer", "Stack the cubes"]
+    model = make_model("palme", **TINY, vision="film_resnet", film_language="sentence").eval()
+    _perturb_film(model)
+    length = model.config.instruction_tokens
+    rows = torch.from_numpy(model.config.instruction_encoder().encode(texts))
+    assert torch.equal(rows[:, :length].long(), torch.from_numpy(PromptEncoder(length).encode(texts)))
+    assert torch.allclose(rows[:, length:], torch.from_numpy(SentenceEncoder().encode(texts)))
+    assert model.vision.network.blocks[0].film.project.in_features == rows.shape[1] - length
+
+    crossed = torch.cat([rows[:1, :length], rows[1:, length:]], dim=1)  # the first's words, the second's sentence
+    images = torch.rand(1, 1, 2, 3, 128, 128)
+    proprio, domain = torch.zeros(1, 1, model.config.proprio_dim), torch.zeros(1, dtype=torch.long)
+    with torch.no_grad():
+        features = {name: model.encode_window(images, row[None]) for name, row in
+                    (("first", rows[0]), ("second", rows[1]), ("crossed", crossed[0]))}
+        assert torch.allclose(features["crossed"], features["second"])
+        assert not torch.allclose(features["first"], features["second"])
+        same_images = features["second"]
+        readouts = [model.decide(same_images, proprio, row[None], domain) for row in (crossed[0], rows[1])]
+    assert not torch.allclose(*readouts)  # the same image features, the words differ
+
+    for bad, match in (({"film_language": "words"}, "film_language must be one of"),
+                       ({"vision": "cnn", "film_language": "sentence"}, "needs vision='film_resnet'")):
+        with pytest.raises(ValueError, match=match):
+            make_model("palme", **TINY, **bad)
 
 
 @pytest.mark.slow
