@@ -6,13 +6,15 @@
 #   .kit/gl      EGL/GL loader packages (.deb, unpacked with dpkg -x), and the matplotlib extras
 #   .kit/pbd     the pybullet_data files the suite reads (the Panda, the objects' meshes, textures)
 #   .kit/whl     the suite's own wheels (MuJoCo, Gymnasium, safetensors, tokenizers, gguf, ...)
+#   .kit/table   all-MiniLM-L6-v2's embeddings of every committed instruction and of a collection
+#                with seed 1 and 300 per task (the weights themselves are 91 MB)
 #   .kit/whlm    matplotlib and Pillow, installed there only where missing
 #   .kit/smol1-5 SmolLM2-135M's GGUF weights for rt2 and palme, in five parts
-# On the machine, in this order: setup.sh gl, whl, whlm, smol 1 ... smol 5 (README.md beside it).
+# On the machine, in this order: setup.sh gl, whl, table, whlm, smol 1 ... smol 5 (README.md beside it).
 set -euo pipefail
 cd "$(git rev-parse --show-toplevel)"
 grep -qx '/.kit/' .git/info/exclude 2>/dev/null || echo '/.kit/' >> .git/info/exclude
-rm -rf .kit && mkdir -p .kit/gl/whlg .kit/pbd/pybullet_data .kit/whl .kit/whlm
+rm -rf .kit && mkdir -p .kit/gl/whlg .kit/pbd/pybullet_data .kit/whl .kit/whlm .kit/table
 site=$(python -c "import site; print(site.getsitepackages()[0])")
 
 wheel() {  # wheel DIR NAME...: each package at this machine's version, built for the GPU machine
@@ -40,6 +42,8 @@ for f in $(python -c "import json, pathlib, re; print(' '.join(sorted({m for p i
            for m in re.findall(r'\"file\":\s*\"([^\"]+)\"', p.read_text())})))"); do
   mkdir -p ".kit/pbd/pybullet_data/$(dirname "$f")" && cp "$data/$f" ".kit/pbd/pybullet_data/$f"
 done
+
+python -m vla_bench.baselines.language -o .kit/table/instructions.npz --draw train:1:300
 
 gguf=$(python -c "from vla_bench.baselines.pretrained.smollm2 import find_weights; print(find_weights())")
 mkdir -p /tmp/gguf-parts && rm -f /tmp/gguf-parts/* && split -b 19M "$gguf" /tmp/gguf-parts/gguf.part.

@@ -1,5 +1,5 @@
 # Sourced by every command on the GPU machine: the source as installed (envs/, assets/ and baselines/
-# under vla_bench), the carried packages, EGL rendering, NVLink multicast off.
+# under vla_bench), the carried packages and instruction embeddings, EGL rendering, NVLink multicast off.
 REPO=${REPO:-$(pwd)}
 # (links, not copies: a later call, or a dry run from another checkout, runs the source it names)
 mkdir -p /tmp/src/vla_bench
@@ -8,6 +8,9 @@ for entry in "$REPO"/vla_bench/* "$REPO/envs" "$REPO/assets" "$REPO/baselines"; 
 done
 export PYTHONPATH=/tmp/src:/tmp/site:/tmp/pbd
 export MUJOCO_GL=egl PYOPENGL_PLATFORM=egl PYTHONUNBUFFERED=1
+# all-MiniLM-L6-v2's embeddings of every instruction the round reads (setup.sh table): its 91 MB of
+# weights would take five more transfers
+[ -f /tmp/instructions.npz ] && export VLA_BENCH_INSTRUCTION_EMBEDDINGS=/tmp/instructions.npz
 export NCCL_NVLS_ENABLE=0 TORCH_SYMM_MEM_DISABLE_MULTICAST=1 NVSHMEM_DISABLE_NVLS=1
 vendor=/usr/local/nvidia/share/glvnd/egl_vendor.d/10_nvidia.json
 [ -f $vendor ] && export __EGL_VENDOR_LIBRARY_FILENAMES=$vendor

