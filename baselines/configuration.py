@@ -25,7 +25,8 @@ class InstructionEncoder(Protocol):
         """Load now what encoding needs, so a missing install fails before the first episode."""
 
     def encode(self, texts: list[str]) -> np.ndarray:
-        """One row per text: a float embedding, or token ids."""
+        """One row per text: a float embedding, token ids, or (rt2's and palme's sentence FiLM)
+        token ids then a float embedding, in one float32 row."""
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ class Demonstrations:
     domain: torch.Tensor  # (N,) index into the model's `domains`
     task: torch.Tensor  # (N,) index into `task_names`
     instruction: torch.Tensor  # (N,) index into `embeddings`
-    embeddings: torch.Tensor  # (K, L): sentence embeddings (float32) or token ids (int64), as the model reads them
+    embeddings: torch.Tensor  # (K, L): the instruction encoder's rows (embeddings, token ids, or ids then embedding)
     episode: torch.Tensor  # (N,) episode index
     episode_start: torch.Tensor  # (N,) global index of the episode's first frame
     episode_end: torch.Tensor  # (N,) global index of the episode's last frame

@@ -66,6 +66,9 @@ class MultimodalConfig(BaselineConfig):
         if self.film_language != "prompt" and self.vision != "film_resnet":
             raise ValueError(f"film_language={self.film_language!r} conditions a FiLM vision: it needs "
                              f"vision='film_resnet', not {self.vision!r}")
+        if self.film_language == "sentence" and self.language_dim != BaselineConfig.language_dim:
+            raise ValueError(f"film_language='sentence' reads all-MiniLM-L6-v2's {BaselineConfig.language_dim}-wide "
+                             f"embedding: language_dim must be {BaselineConfig.language_dim}, got {self.language_dim}")
 
     @property
     def queries(self) -> int:

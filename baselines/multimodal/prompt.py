@@ -39,7 +39,6 @@ class PromptAndSentenceEncoder:
     def __init__(self, length: int) -> None:
         from vla_bench.baselines.language import SentenceEncoder
 
-        self.length = length
         self._prompt, self._sentence = PromptEncoder(length), SentenceEncoder()
 
     def load(self) -> None:

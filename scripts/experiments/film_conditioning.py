@@ -3,13 +3,13 @@ all-MiniLM-L6-v2's sentence embedding, puts its keypoint guess nearest the named
 crowded PickUp scenes; the same encoder in palme and rt2, conditioned on the mean of SmolLM2's
 token embeddings over the prompt, in a third: no better than picking one of the objects at
 random (40% in those scenes; first_frame_grounding.py). Here the encoder and bcz's keypoint head
-(spatial softmax, then a linear layer) are trained alone, on the same PickUp demonstrations, for the same steps, with each
-conditioning in turn:
+(spatial softmax, then a linear layer) are trained alone, on the same PickUp demonstrations, for
+the same steps, with each conditioning in turn:
 
 - `minilm`: all-MiniLM-L6-v2's sentence embedding (bcz's)
 - `prompt_mean`: the mean of SmolLM2's input embeddings over the prompt (rounds 17-18's palme)
-- `prompt_mean_std`: the same, standardized per dimension over the training instructions (more
-  than half of the prompt's tokens are the same in every prompt, so what varies is small)
+- `prompt_mean_std`: the same, standardized per dimension over the training instructions (about
+  half of a prompt's tokens are the same in every prompt, so what varies is small)
 - `prompt_context_std`: SmolLM2's final hidden states, averaged over the prompt, standardized: the
   language model reads the instruction before the encoder is told what to look for
 
@@ -54,9 +54,6 @@ class TextRecorder:
 
     def __init__(self) -> None:
         self.minilm, self.texts = SentenceEncoder(), []
-
-    def load(self) -> None:
-        self.minilm.load()
 
     def encode(self, texts: list[str]) -> np.ndarray:
         self.texts = list(texts)

@@ -61,7 +61,7 @@ def main() -> None:
     env = gym.make(f"vla_bench/{TASK}-v0", observations=("instruction", "proprio"))
     for checkpoint in args.checkpoint:
         offsets = first_frame_guesses(checkpoint, args.data)
-        alone, crowded = [], []  # the miss (cm, xy) where the named object is alone; (miss, named nearest) elsewhere
+        alone, crowded = [], []  # the miss (cm, xy) where the named object is alone; (miss, named nearest, chance)
         for seed, offset in zip(seeds, offsets):
             env.reset(seed=int(seed), options={"episode": specs[int(seed)]})
             scene = env.unwrapped
@@ -71,11 +71,13 @@ def main() -> None:
             if len(distance) == 1:
                 alone.append(distance["target"])
             else:
-                crowded.append((distance["target"], min(distance, key=distance.get) == "target"))
-        named = sum(nearest for _, nearest in crowded)
+                crowded.append((distance["target"], min(distance, key=distance.get) == "target", 1 / len(distance)))
+        named = sum(nearest for _, nearest, _ in crowded)
         print(f"{checkpoint}: named object alone on the table ({len(alone)} scenes): missed by {np.median(alone):.1f} cm "
               f"(xy, median); among others ({len(crowded)} scenes): the guess is nearest the named one in {named} "
-              f"({named / max(len(crowded), 1):.0%}), missing it by {np.median([m for m, _ in crowded]):.1f} cm")
+              f"({named / max(len(crowded), 1):.0%}; one object picked at random: "
+              f"{np.mean([chance for _, _, chance in crowded]):.0%}), missing it by "
+              f"{np.median([m for m, _, _ in crowded]):.1f} cm")
     env.close()
 
 

