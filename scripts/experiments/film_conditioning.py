@@ -41,8 +41,8 @@ from vla_bench.baselines.bcz.configuration import BCZConfig
 from vla_bench.baselines.data import load_demonstrations
 from vla_bench.baselines.language import SentenceEncoder
 from vla_bench.baselines.layers import SpatialSoftmax, normalize_images, random_shift
-from vla_bench.baselines.multimodal.prompt import prompt
-from vla_bench.baselines.pretrained.smollm2 import load_language_model, load_tokenizer
+from vla_bench.baselines.multimodal.prompt import PromptEncoder
+from vla_bench.baselines.pretrained.smollm2 import load_language_model, padding_id
 
 CONDITIONINGS = ("minilm", "prompt_mean", "prompt_mean_std", "prompt_context_std")
 WIDTHS = (32, 64, 128, 256)  # bcz's stages, and palme's vision_widths
@@ -64,9 +64,9 @@ class TextRecorder:
 def smollm2_vectors(texts: list[str]) -> dict[str, torch.Tensor]:
     """Per text, the mean over its prompt's tokens of SmolLM2's input embeddings and of its final
     hidden states."""
-    tokenizer, model = load_tokenizer(64), load_language_model()
-    ids = torch.as_tensor(tokenizer.encode_padded([prompt(t) for t in texts]))
-    present = (ids != tokenizer.pad_id).unsqueeze(-1).float()
+    model = load_language_model()
+    ids = torch.as_tensor(PromptEncoder(64).encode(texts))  # the prompts rt2 and palme read
+    present = (ids != padding_id()).unsqueeze(-1).float()
     embedded = model.embed(ids)
     hidden = model(embedded, present[..., 0].bool())
     return {"prompt_mean": (embedded * present).sum(1) / present.sum(1),
