@@ -6,6 +6,7 @@ episode (keyed by `episode_id`, so one model can serve many episodes through `ac
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -15,6 +16,7 @@ import numpy as np
 import torch
 
 from vla_bench.baselines.checkpoint import load_checkpoint, pick_device
+from vla_bench.baselines.cuda_graphs import GraphedFunction
 from vla_bench.baselines.layers import normalize_images
 from vla_bench.baselines.model import compile_repeated_blocks
 from vla_bench.baselines.registry import baseline_entry
@@ -50,7 +52,7 @@ class LearnedPolicy(Policy):
     observation_keys: ClassVar[dict[str, tuple[str, ...]]]  # per domain; set per baseline by policy_class
 
     def __init__(self, checkpoint: str | None = None, device: str = "cpu", threads: int = 1,
-                 compile: bool = False) -> None:
+                 compile: bool = False, graphs: bool | None = None) -> None:
         if threads > 0:  # on a GPU too: its CPU side (the instruction encoder) must leave the cores to the workers
             torch.set_num_threads(threads)
         self.device = pick_device(device)
@@ -65,6 +67,7 @@ class LearnedPolicy(Policy):
             raise UsageError(f"compile takes true or false, got {compile!r}")
         if compile:  # rt2's and palme's language-model blocks: fewer kernel launches per call on a GPU
             compile_repeated_blocks(self.model)
+        self.encode_frames, self.decide = self._forward_passes(compile, graphs)
         self.encoder = self.model.config.instruction_encoder()
         self.encoder.load()  # a missing encoder fails here, before any episode starts
         # On a GPU a new batch size costs set-up at its first call (96 warm-up calls over sizes 1-16
@@ -109,7 +112,7 @@ class LearnedPolicy(Policy):
             row[: len(obs["proprio"])] = obs["proprio"]
         proprio = torch.from_numpy(proprio).to(self.device)
         language = torch.stack([s.language for s in states])
-        features = self.model.encode_frames(*self._padded(images, language))[: len(states)]
+        features = self.encode_frames(*self._padded(images, language))[: len(states)]
         for state, frame, now in zip(states, features, proprio):
             if not state.features:  # before the first frame the history repeats it, as in training
                 state.features.extend([frame] * (config.history - 1))
@@ -118,7 +121,7 @@ class LearnedPolicy(Policy):
             state.proprio.append(now)
         domain_rows = torch.as_tensor([s.domain for s in states])  # on the host: predict picks rows by it
         domain = domain_rows.to(self.device)
-        readouts = self.model.decide(*self._padded(torch.stack([torch.stack(list(s.features)) for s in states]),
+        readouts = self.decide(*self._padded(torch.stack([torch.stack(list(s.features)) for s in states]),
                                                    torch.stack([torch.stack(list(s.proprio)) for s in states]),
                                                    language, domain))[: len(states)]
         ensembled = []
@@ -133,6 +136,21 @@ class LearnedPolicy(Policy):
             for i, action in zip(rows, decoded):
                 actions[i] = int(action) if name == "navigation" else action.astype(np.float32)
         return actions
+
+    def _forward_passes(self, compile: bool, graphs: bool | None) -> tuple[Callable, Callable]:
+        """The model's `encode_frames` and `decide`, replayed as CUDA graphs (`graphs`, on by default
+        on a GPU unless `compile` is asked for) or called as they are."""
+        if graphs is None:
+            graphs = self.device.type == "cuda" and not compile
+        if not isinstance(graphs, bool):
+            raise UsageError(f"graphs takes true or false, got {graphs!r}")
+        if graphs and self.device.type != "cuda":
+            raise UsageError(f"graphs=true replays CUDA graphs: it needs device=cuda, not {self.device.type}")
+        if graphs and compile:
+            raise UsageError("compile=true and graphs=true both cut kernel launches: choose one")
+        if not graphs:
+            return self.model.encode_frames, self.model.decide
+        return GraphedFunction(self.model.encode_frames), GraphedFunction(self.model.decide)
 
     def _padded(self, *batches: torch.Tensor) -> list[torch.Tensor]:
         """The batches, their last row repeated up to the next power of two when `pad_batches`

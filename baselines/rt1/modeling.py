@@ -102,5 +102,7 @@ class RT1(BaselineModel):
         tokens = torch.cat([features, state.to(features.dtype)], dim=2).flatten(1, 2)  # (B, H * tokens_per_step, D)
         count = tokens.shape[1]
         x = tokens + self.position[-count:]  # a shorter history takes the latest positions
-        x = self.transformer(x, mask=self.causal_mask[-count:, -count:])
+        # a block-causal mask, not the square one: saying so spares PyTorch comparing them on the host,
+        # which a CUDA graph's capture does not allow
+        x = self.transformer(x, mask=self.causal_mask[-count:, -count:], is_causal=False)
         return self.norm(x.unflatten(1, (h, self.tokens_per_step)).mean(dim=2))  # (B, H, D): one per step

@@ -15,7 +15,7 @@ print(sys.argv[1].split("/")[-1], f"{sum(wins.values())}/{len(rows)}", dict(wins
 PY
 done
 mkdir -p $OUT
-(cd $ROUND && tar czf $OUT/round.tgz logs $(ls runs/*/summary.csv runs/*/episodes.jsonl runs/*/run.json \
+(cd $ROUND && tar czf $OUT/round.tgz logs $(ls -d serving 2>/dev/null) $(ls runs/*/summary.csv runs/*/episodes.jsonl runs/*/run.json \
   ckpt/*.log.json ckpt/*.png 2>/dev/null))
 if [ "${1:-}" = final ]; then
   for f in $ROUND/ckpt/*.safetensors; do split -b 15M "$f" "$OUT/$(basename "$f" .safetensors).part."; done

@@ -19,6 +19,12 @@ if [ ! -f "${VLA_BENCH_INSTRUCTION_EMBEDDINGS:-}" ] && ! python3 -c "import gt_a
   echo "no sentence encoder and no instructions' embeddings: send setup.sh table first" >&2
   date +%s > $ROUND/logs/round.done; exit 1  # before the demonstrations' minutes are spent
 fi
+graphs_test() {  # the runs serve through CUDA graphs only if they act as the eager model does
+  for _ in $(seq 120); do [ -f /tmp/gguf.ok ] && break; sleep 5; done  # the test's palme needs SmolLM2
+  python3 -m pytest --import-mode=importlib -p no:cacheprovider -q "$REPO/tests/baselines/test_cuda_graphs.py" \
+    > $ROUND/logs/graphs-test.txt 2>&1 || touch $ROUND/logs/graphs.off
+}
+graphs_test &  # while the demonstrations are collected
 [ -d $ROUND/demos ] || $VLA collect --split train --seed 1 --episodes-per-task ${EPISODES:-300} --action-noise 0.05 \
   --workers 0 --out $ROUND/demos --lossless --no-progress > $ROUND/logs/collect.log 2>&1
 for _ in $(seq 60); do [ -f /tmp/gguf.ok ] && break; sleep 5; done  # setup.sh smol: SmolLM2's weights
@@ -29,13 +35,17 @@ FILM=(--config vision=film_resnet --config keypoint_input=frame --config film_la
 LEVERS=(--config proprio=false --config chunk=4)  # round 18's
 GPUS=$(nvidia-smi -L 2>/dev/null | wc -l); [ "$GPUS" -ge 1 ] || GPUS=1
 LANES=${LANES:-$GPUS}  # the first LANES lanes run, in the order below (most promising first)
+graphs() {  # the runs' policy argument: CUDA graphs unless their test failed (or on a CPU)
+  [ "${DEVICE:-cuda}" = cuda ] && [ ! -f $ROUND/logs/graphs.off ] && echo "--policy-arg graphs=true" ||
+    echo "--policy-arg graphs=false"
+}
 lane() {  # lane N NAME MODEL CONFIG...: train, then all 500 train episodes batched on GPU N mod GPUS
   [ "$1" -lt "$LANES" ] || return 0
   local gpu=$(( $1 % GPUS )) name=$2 model=$3; shift 3
   CUDA_VISIBLE_DEVICES=$gpu $VLA train $model --data $ROUND/demos --out $ROUND/ckpt/$name.safetensors \
     ${COMPILE---compile} --steps ${STEPS:-5000} --batch-size ${BATCH:-128} "$@" > $ROUND/logs/$name.train.log 2>&1 &&
   CUDA_VISIBLE_DEVICES=$gpu $VLA run --policy $model --policy-arg checkpoint=$ROUND/ckpt/$name.safetensors \
-    --policy-arg device=${DEVICE:-cuda} --split train --workers ${WORKERS:-14} --episodes-per-task ${RUN_EPT:-50} \
+    --policy-arg device=${DEVICE:-cuda} $(graphs) --split train --workers ${WORKERS:-14} --episodes-per-task ${RUN_EPT:-50} \
     --name $name --out $ROUND/runs/$name-train --step-timeout 120 > $ROUND/logs/$name.run.log 2>&1
 }
 lane 0 palme-snt palme "${KEYPOINTS[@]}" "${FILM[@]}" "${LEVERS[@]}" &
@@ -44,4 +54,9 @@ lane 1 rt2-snt rt2 "${KEYPOINTS[@]}" "${FILM[@]}" "${LEVERS[@]}" &
 lane 2 palme-snt-ro palme "${KEYPOINTS[@]}" "${FILM[@]}" "${LEVERS[@]}" --config keypoint_input=readout &
 lane 3 rt2-snt-ro rt2 "${KEYPOINTS[@]}" "${FILM[@]}" "${LEVERS[@]}" --config keypoint_input=readout &
 wait
+# then, on the machine the lanes left idle, batched serving with and without the graphs (issue 14)
+if [ "${DEVICE:-cuda}" = cuda ] && [ ! -f $ROUND/logs/graphs.off ] && [ "$GPUS" -ge 2 ]; then
+  serving=$REPO/scripts/experiments/gpu_round/serving.sh
+  bash $serving 0 0-15 rt1 & bash $serving 1 16-31 palme --policy-arg checkpoint=$ROUND/ckpt/palme-snt.safetensors & wait
+fi
 date +%s > $ROUND/logs/round.done
