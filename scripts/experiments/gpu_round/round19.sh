@@ -4,7 +4,9 @@
 # closed most drawers and picked nothing: their keypoint heads chose the named object among others
 # no more often than chance, and their first moves did not head for it (experiments.md, section
 # 19). Up to four trainings side by side, one per GPU, each then run on all 500 `train` episodes
-# batched on its GPU. Started in the background once setup.sh has installed the wheels and the
+# batched on its GPU (through CUDA graphs if their GPU test, run while collecting, passes), then on
+# two GPUs or more serving.sh times rt1 and palme served with and without the graphs. Ran on
+# 2026-11-28 with LANES=2 (section 20: the sentence FiLM changed nothing). Started in the background once setup.sh has installed the wheels and the
 # instructions' embeddings; it collects the demonstrations while SmolLM2's weights still arrive.
 #   (setsid nohup bash scripts/experiments/gpu_round/round19.sh > /tmp/round.out 2>&1 &)
 # STEPS, EPISODES (demonstrations per task), BATCH, DEVICE, WORKERS, RUN_EPT (episodes per task
