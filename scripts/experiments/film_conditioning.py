@@ -13,6 +13,10 @@ the same steps, with each conditioning in turn:
 - `prompt_context_std`: SmolLM2's final hidden states, averaged over the prompt, standardized: the
   language model reads the instruction before the encoder is told what to look for
 
+And which keypoint head (`--heads`): `pooled`, bcz's, or `tokens`, palme's and rt2's (the map
+pooled to a 4×4 grid and 16 spatial-softmax keypoints, each cell and keypoint a token projected to
+SmolLM2's width of 576, then one linear layer over all of them), both on the same encoder.
+
 To fit a 2-core machine the probe sees only the front camera, at 64 px (each frame's 2×2 means):
 it ranks the conditionings, it does not reproduce bcz's figures. Scored on another collection's
 first frames, where the hand is at home and only the pixels and the
@@ -23,6 +27,8 @@ words say where the object is: the grasp point's miss (xy), median and share wit
     vla-bench collect --split train --tasks PickUp --episodes-per-task 80 --seed 2 --action-noise 0.05 \\
         --lossless --out HELD_OUT
     python scripts/experiments/film_conditioning.py --train TRAIN --held-out HELD_OUT --steps 2000
+    python scripts/experiments/film_conditioning.py --train TRAIN --held-out HELD_OUT --steps 2000 \
+        --conditionings minilm --heads pooled,tokens
 
 CPU, a few minutes per conditioning.
 """
@@ -41,6 +47,7 @@ from vla_bench.baselines.bcz.configuration import BCZConfig
 from vla_bench.baselines.data import load_demonstrations
 from vla_bench.baselines.language import SentenceEncoder
 from vla_bench.baselines.layers import SpatialSoftmax, normalize_images, random_shift
+from vla_bench.baselines.multimodal.modeling import KeypointTokens
 from vla_bench.baselines.multimodal.prompt import PromptEncoder
 from vla_bench.baselines.pretrained.smollm2 import load_language_model, padding_id
 
@@ -73,14 +80,33 @@ def smollm2_vectors(texts: list[str]) -> dict[str, torch.Tensor]:
             "prompt_context": (hidden * present).sum(1) / present.sum(1)}
 
 
-class GroundingProbe(nn.Module):
-    """bcz's FiLM-ResNet per camera, spatial-softmax pooling, a linear keypoint head."""
+class ImageTokens(nn.Module):
+    """palme's and rt2's image tokens of a feature map, as `MultimodalSentenceModel.encode_frames`
+    makes them: grid cells projected to the language model's width, plus keypoint tokens."""
 
-    def __init__(self, language_dim: int, cameras: int) -> None:
+    def __init__(self, channels: int, grid: int = 4, keypoints: int = 16, width: int = 576) -> None:
+        super().__init__()
+        self.grid = grid
+        self.to_tokens = nn.Linear(channels, width)
+        self.cell_position = nn.Parameter(torch.randn(grid ** 2, width) * 0.02)
+        self.keypoint_tokens = KeypointTokens(channels, keypoints, width)
+        self.width = (grid ** 2 + keypoints) * width
+
+    def forward(self, maps: torch.Tensor) -> torch.Tensor:
+        cells = F.adaptive_avg_pool2d(maps, self.grid).flatten(2).transpose(1, 2)
+        tokens = torch.cat([self.to_tokens(cells) + self.cell_position, self.keypoint_tokens(maps)], dim=1)
+        return tokens.flatten(1)
+
+
+class GroundingProbe(nn.Module):
+    """bcz's FiLM-ResNet per camera, then bcz's keypoint head (`pooled`: spatial softmax, a linear
+    layer) or palme's (`tokens`: a linear layer over the image tokens)."""
+
+    def __init__(self, language_dim: int, cameras: int, head: str = "pooled") -> None:
         super().__init__()
         self.encoder = ResNetEncoder(WIDTHS, language_dim, film=True, early=False)
-        self.pool = SpatialSoftmax(WIDTHS[-1], WIDTHS[-1] // 2)
-        self.head = nn.Linear(WIDTHS[-1] * cameras, 6)
+        self.pool = SpatialSoftmax(WIDTHS[-1], WIDTHS[-1] // 2) if head == "pooled" else ImageTokens(WIDTHS[-1])
+        self.head = nn.Linear((WIDTHS[-1] if head == "pooled" else self.pool.width) * cameras, 6)
 
     def forward(self, images: torch.Tensor, language: torch.Tensor) -> torch.Tensor:
         """images (B, cameras, 3, H, W), language (B, D) -> keypoint offsets (B, 6) in decimetres."""
@@ -104,10 +130,11 @@ def first_frame_misses(model: GroundingProbe, demos, language: torch.Tensor) -> 
     return 100 * (guess[:, :2] - demos.keypoints[frames, :2]).norm(dim=1).numpy()
 
 
-def train(conditioning: str, train_demos, held_out, train_language, held_language, steps: int, batch: int) -> str:
+def train(conditioning: str, head: str, train_demos, held_out, train_language, held_language, steps: int,
+          batch: int) -> str:
     torch.manual_seed(0)
     generator = torch.Generator().manual_seed(0)
-    model = GroundingProbe(train_language.shape[1], cameras=1)
+    model = GroundingProbe(train_language.shape[1], cameras=1, head=head)
     optimizer = torch.optim.AdamW(model.parameters(), lr=3e-4, weight_decay=1e-4)
     start = time.time()
     for _ in range(steps):
@@ -119,7 +146,7 @@ def train(conditioning: str, train_demos, held_out, train_language, held_languag
         loss.backward()
         optimizer.step()
     misses = first_frame_misses(model, held_out, held_language)
-    return (f"{conditioning:20s} first-frame grasp point missed by {np.median(misses):5.1f} cm (xy, median), "
+    return (f"{conditioning:20s} {head:7s} first-frame grasp point missed by {np.median(misses):5.1f} cm (xy, median), "
             f"within 5 cm in {(misses < 5).mean():4.0%} of {len(misses)}; last batch loss {loss.item():.3f}; "
             f"{time.time() - start:.0f} s")
 
@@ -131,6 +158,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=2000)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--conditionings", default=",".join(CONDITIONINGS))
+    parser.add_argument("--heads", default="pooled", help="pooled (bcz's), tokens (palme's and rt2's), or both")
     args = parser.parse_args()
     torch.set_num_threads(2)
     config = BCZConfig(domains=("manipulation",))
@@ -148,8 +176,9 @@ def main() -> None:
           f"held-out episodes; {args.steps} steps of {args.batch_size}", flush=True)
     for conditioning in args.conditionings.split(","):
         language = vectors[conditioning].float()
-        print(train(conditioning, train_demos, held_out, language[:n], language[n:], args.steps, args.batch_size),
-              flush=True)
+        for head in args.heads.split(","):
+            print(train(conditioning, head, train_demos, held_out, language[:n], language[n:], args.steps,
+                        args.batch_size), flush=True)
 
 
 if __name__ == "__main__":
