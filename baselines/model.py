@@ -65,6 +65,11 @@ class BaselineModel(nn.Module):
         checkpoints hold only what was trained (none for a model trained from scratch)."""
         return set()
 
+    def start_vision_from(self, donor: BaselineModel, source: str) -> None:
+        """Copy a trained model's image encoder into this one (`train --vision-from`); only
+        rt2 and palme take one."""
+        raise UsageError(f"--vision-from starts rt2's and palme's FiLM-ResNet; {type(self).__name__} takes none")
+
     def repeated_blocks(self) -> list[nn.Module]:
         """Identical blocks that `train --compile` and `compile=true` compile: one compiled graph
         serves them all."""

@@ -53,6 +53,9 @@ class TrainConfig:
     # continue from this checkpoint's weights and configuration, with a fresh optimizer and schedule
     # over `steps` (a training longer than one sitting on a lent GPU, or fine-tuning on new data)
     init: Path | None = None
+    # start the image encoder from this bcz checkpoint's FiLM-ResNet (rt2's and palme's with
+    # vision="film_resnet"), then fine-tune it with the rest
+    vision_from: Path | None = None
     # torch.compile the model's repeated blocks (BaselineModel.repeated_blocks): fewer, fused kernels
     # where launching eager ones is the bottleneck (rt2's and palme's 30 language-model blocks on a GPU)
     compile: bool = False
@@ -135,7 +138,14 @@ def train(config: TrainConfig, progress: bool = True) -> Path:
 def _initial_model(config: TrainConfig) -> BaselineModel:
     """A fresh model, or the one `init` holds (in training mode: the loop sets it)."""
     if config.init is None:
-        return make_model(config.model, **config.model_overrides)
+        model = make_model(config.model, **config.model_overrides)
+        if config.vision_from is not None:
+            name, donor, _ = load_checkpoint(config.vision_from)
+            model.start_vision_from(donor, f"{config.vision_from} ({name})")
+            log.info("image encoder from %s", config.vision_from)
+        return model
+    if config.vision_from is not None:
+        raise UsageError("--init continues a checkpoint's own image encoder; --vision-from cannot replace it")
     if config.model_overrides:
         raise UsageError("--init continues the checkpoint's own configuration; --config cannot change it")
     name, model, training = load_checkpoint(config.init)

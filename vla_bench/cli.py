@@ -266,6 +266,10 @@ def _parser() -> argparse.ArgumentParser:
     trainer.add_argument("--init", type=Path, metavar="CKPT",
                          help="continue from this checkpoint (same model and configuration) with a fresh optimizer "
                               "and learning-rate schedule over --steps")
+    trainer.add_argument("--vision-from", type=Path, metavar="CKPT",
+                         help="start rt2's or palme's image encoder (--config vision=film_resnet "
+                              "--config film_language=sentence) from this bcz checkpoint's FiLM-ResNet, fine-tuned "
+                              "from there, as RT-2 and PaLM-E start from pretrained vision")
     trainer.add_argument("--compile", action="store_true",
                          help="compile the model's repeated blocks with torch.compile (rt2's and palme's language-model "
                               "blocks): fewer kernel launches per step on a GPU, after a minute of compiling")
@@ -517,7 +521,7 @@ def _train(args: argparse.Namespace) -> int:
     config = TrainConfig(model=args.model, data=args.data, out=args.out, steps=args.steps, batch_size=args.batch_size,
                          learning_rate=args.lr, seed=args.seed, device=args.device, model_overrides=overrides,
                          episodes_per_task=args.episodes_per_task, snapshot_every=args.snapshot_every,
-                         init=args.init, compile=args.compile)
+                         init=args.init, vision_from=args.vision_from, compile=args.compile)
     path = train(config, progress=not args.no_progress)
     print(f"checkpoint: {path} (loss curves: {path.with_suffix('.loss.png')})")
     return 0

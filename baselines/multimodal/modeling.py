@@ -15,6 +15,7 @@ from vla_bench.baselines.model import BaselineModel
 from vla_bench.baselines.multimodal.configuration import MultimodalConfig
 from vla_bench.baselines.pretrained.efficientnet_lite import EfficientNetLite0
 from vla_bench.baselines.pretrained.smollm2 import load_language_model, padding_id
+from vla_bench.errors import UsageError
 
 QUERIES_PER_STEP = MANIPULATION_ACTION_DIM  # one query per manipulation action dimension; navigation reads the first
 
@@ -114,6 +115,22 @@ class MultimodalSentenceModel(BaselineModel):
 
     def pretrained_keys(self) -> set[str]:
         return {f"language_model.{name}" for name in self.language_model.pretrained_names}
+
+    def start_vision_from(self, donor: BaselineModel, source: str) -> None:
+        """bcz's trunk (its stem and FiLM blocks) as this model's FiLM-ResNet: the same network when
+        both read all-MiniLM-L6-v2's embedding and have the same widths."""
+        c = self.config
+        if c.vision != "film_resnet" or c.film_language != "sentence":
+            raise UsageError(f"--vision-from needs --config vision=film_resnet --config film_language=sentence "
+                             f"(bcz's trunk, conditioned as bcz's is), not vision={c.vision!r} "
+                             f"film_language={c.film_language!r}")
+        network = self.vision.network
+        try:
+            network.stem.load_state_dict(donor.stem.state_dict())
+            network.blocks.load_state_dict(donor.blocks.state_dict())
+        except (AttributeError, RuntimeError) as err:
+            raise UsageError(f"{source} has no FiLM-ResNet that fits vision_widths={list(c.vision_widths)}: "
+                             f"{str(err).splitlines()[0]}") from err
 
     def repeated_blocks(self) -> list[nn.Module]:
         return list(self.language_model.blocks)

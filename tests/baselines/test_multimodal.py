@@ -329,3 +329,47 @@ def test_compiling_a_model_without_repeated_blocks_is_refused(tiny_dataset, tmp_
                          compile=True)
     with pytest.raises(UsageError, match="no repeated blocks"):
         train(config, progress=False)
+
+
+def _bcz_trunk_palme(**overrides):
+    from vla_bench.baselines import shipped_checkpoint
+    from vla_bench.baselines.train import _initial_model
+
+    config = {"backbone_layers": 2, "lora_rank": 4, "vision": "film_resnet", "film_language": "sentence"} | overrides
+    return _initial_model(TrainConfig(model="palme", data="unused", out="unused", model_overrides=config,
+                                      vision_from=shipped_checkpoint("bcz")))
+
+
+def test_vision_from_starts_palmes_encoder_as_the_shipped_bcz_trunk():
+    """`train --vision-from bcz.safetensors`: the image features are bcz's, frame for frame."""
+    from vla_bench.baselines import shipped_checkpoint
+
+    model = _bcz_trunk_palme().eval()
+    _, bcz, _ = load_checkpoint(shipped_checkpoint("bcz"))
+    images, sentence = torch.randn(3, 2, 3, 128, 128), torch.randn(3, 384)
+    with torch.no_grad():
+        theirs = bcz.eval().film_feature_maps(images, sentence)
+        ours = model.vision.network.feature_maps(images.flatten(0, 1), sentence.repeat_interleave(2, dim=0))
+    assert torch.equal(ours, theirs)
+
+
+@pytest.mark.parametrize("overrides,message", [({"vision": "cnn", "film_language": "prompt"}, "vision=film_resnet"),
+                                               ({"film_language": "prompt"}, "film_language=sentence"),
+                                               ({"vision_widths": [16, 32, 64, 128]}, "no FiLM-ResNet that fits")])
+def test_vision_from_refuses_an_encoder_bczs_trunk_does_not_fit(overrides, message):
+    from vla_bench.errors import UsageError
+
+    with pytest.raises(UsageError, match=message):
+        _bcz_trunk_palme(**overrides)
+
+
+def test_vision_from_is_refused_with_init_and_for_models_without_a_film_resnet(tmp_path):
+    from vla_bench.baselines import shipped_checkpoint
+    from vla_bench.baselines.train import _initial_model
+    from vla_bench.errors import UsageError
+
+    bcz = shipped_checkpoint("bcz")
+    with pytest.raises(UsageError, match="takes none"):
+        _initial_model(TrainConfig(model="bcz", data="unused", out="unused", vision_from=bcz))
+    with pytest.raises(UsageError, match="cannot replace"):
+        _initial_model(TrainConfig(model="bcz", data="unused", out="unused", init=bcz, vision_from=bcz))
