@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
-# GPU round 19: do rt2 and palme pick up the named object once their FiLM-ResNet reads bcz's sentence
-# embedding (--config film_language=sentence)? Round 18's palme and rt2 (no proprio, chunks of 4)
-# closed most drawers and picked nothing: their keypoint heads chose the named object among others
-# no more often than chance, and their first moves did not head for it (experiments.md, section
-# 19). Up to four trainings side by side, one per GPU, each then run on all 500 `train` episodes
-# batched on its GPU (through CUDA graphs if their GPU test, run while collecting, passes), then on
-# two GPUs or more serving.sh times rt1 and palme served with and without the graphs. Ran on
-# 2026-11-28 with LANES=2 (section 20: the sentence FiLM changed nothing). Started in the background once setup.sh has installed the wheels and the
-# instructions' embeddings; it collects the demonstrations while SmolLM2's weights still arrive.
-#   (setsid nohup bash scripts/experiments/gpu_round/round19.sh > /tmp/round.out 2>&1 &)
+# GPU round 20: do rt2 and palme pick up the named object once their FiLM-ResNet starts as the
+# shipped bcz's trunk (train --vision-from), which grounds it in 78% of crowded scenes? In round 19
+# (experiments.md, section 20) the same encoder, conditioned as bcz's is but trained inside them,
+# still chose the named object at chance, and neither picked anything. Up to four trainings side
+# by side, one per GPU, each then run on all 500 `train` episodes batched on its GPU through CUDA
+# graphs (if their GPU test, run while collecting, passes); then, on two GPUs or more, serving.sh
+# times rt1 and palme served with and without the graphs (issue 14). Started in the background
+# once setup.sh has installed the wheels and the instructions' embeddings; it collects the
+# demonstrations while SmolLM2's weights still arrive.
+#   (setsid nohup bash scripts/experiments/gpu_round/round20.sh > /tmp/round.out 2>&1 &)
 # STEPS, EPISODES (demonstrations per task), BATCH, DEVICE, WORKERS, RUN_EPT (episodes per task
 # run) and COMPILE (empty: eager) shrink it for a dry run on a CPU; LANES (default: one per GPU)
 # says how many of the four trainings run.
@@ -35,6 +35,7 @@ for _ in $(seq 60); do [ -f /tmp/gguf.ok ] && break; sleep 5; done  # setup.sh s
 KEYPOINTS=(--config keypoint_weight=10.0 --config keypoint_tokens=16)
 FILM=(--config vision=film_resnet --config keypoint_input=frame --config film_language=sentence)
 LEVERS=(--config proprio=false --config chunk=4)  # round 18's
+TRUNK=(--vision-from $REPO/baselines/checkpoints/bcz.safetensors)  # round 20's
 GPUS=$(nvidia-smi -L 2>/dev/null | wc -l); [ "$GPUS" -ge 1 ] || GPUS=1
 LANES=${LANES:-$GPUS}  # the first LANES lanes run, in the order below (most promising first)
 graphs() {  # the runs' policy argument: CUDA graphs unless their test failed (or on a CPU)
@@ -50,15 +51,15 @@ lane() {  # lane N NAME MODEL CONFIG...: train, then all 500 train episodes batc
     --policy-arg device=${DEVICE:-cuda} $(graphs) --split train --workers ${WORKERS:-14} --episodes-per-task ${RUN_EPT:-50} \
     --name $name --out $ROUND/runs/$name-train --step-timeout 120 > $ROUND/logs/$name.run.log 2>&1
 }
-lane 0 palme-snt palme "${KEYPOINTS[@]}" "${FILM[@]}" "${LEVERS[@]}" &
-lane 1 rt2-snt rt2 "${KEYPOINTS[@]}" "${FILM[@]}" "${LEVERS[@]}" &
+lane 0 palme-bzt palme "${KEYPOINTS[@]}" "${FILM[@]}" "${LEVERS[@]}" "${TRUNK[@]}" &
+lane 1 rt2-bzt rt2 "${KEYPOINTS[@]}" "${FILM[@]}" "${LEVERS[@]}" "${TRUNK[@]}" &
 # the keypoint head on the readout the actions are read from, which then must say where the object is
-lane 2 palme-snt-ro palme "${KEYPOINTS[@]}" "${FILM[@]}" "${LEVERS[@]}" --config keypoint_input=readout &
-lane 3 rt2-snt-ro rt2 "${KEYPOINTS[@]}" "${FILM[@]}" "${LEVERS[@]}" --config keypoint_input=readout &
+lane 2 palme-bzt-ro palme "${KEYPOINTS[@]}" "${FILM[@]}" "${LEVERS[@]}" "${TRUNK[@]}" --config keypoint_input=readout &
+lane 3 rt2-bzt-ro rt2 "${KEYPOINTS[@]}" "${FILM[@]}" "${LEVERS[@]}" "${TRUNK[@]}" --config keypoint_input=readout &
 wait
 # then, on the machine the lanes left idle, batched serving with and without the graphs (issue 14)
 if [ "${DEVICE:-cuda}" = cuda ] && [ ! -f $ROUND/logs/graphs.off ] && [ "$GPUS" -ge 2 ]; then
   serving=$REPO/scripts/experiments/gpu_round/serving.sh
-  bash $serving 0 0-15 rt1 & bash $serving 1 16-31 palme --policy-arg checkpoint=$ROUND/ckpt/palme-snt.safetensors & wait
+  bash $serving 0 0-15 rt1 & bash $serving 1 16-31 palme --policy-arg checkpoint=$ROUND/ckpt/palme-bzt.safetensors & wait
 fi
 date +%s > $ROUND/logs/round.done
