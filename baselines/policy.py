@@ -122,8 +122,8 @@ class LearnedPolicy(Policy):
         domain_rows = torch.as_tensor([s.domain for s in states])  # on the host: predict picks rows by it
         domain = domain_rows.to(self.device)
         readouts = self.decide(*self._padded(torch.stack([torch.stack(list(s.features)) for s in states]),
-                                                   torch.stack([torch.stack(list(s.proprio)) for s in states]),
-                                                   language, domain))[: len(states)]
+                                             torch.stack([torch.stack(list(s.proprio)) for s in states]),
+                                             language, domain))[: len(states)]
         ensembled = []
         for state, chunk in zip(states, self.model.predict(readouts[:, -1], domain_rows)):
             state.predictions.append((state.step, chunk))
