@@ -167,14 +167,9 @@ class BaselineModel(nn.Module):
         error = (predicted - keypoints[has_keypoints]).unflatten(-1, (-1, 3)).norm(dim=-1)
         return 100 * error.mean()
 
-    def predict(self, readouts: torch.Tensor, domain: torch.Tensor) -> list[torch.Tensor]:
-        """The last step's readout (B, width) -> per sample the distribution over its action chunk."""
-        results: list[torch.Tensor | None] = [None] * len(domain)
-        for index, name in enumerate(self.config.domains):
-            rows = (domain == index).nonzero().flatten().tolist()
-            if rows:
-                head = self.heads[name]
-                for row, dist in zip(rows, head.distribution(head(readouts[rows]))):
-                    results[row] = dist
-        return results
+    def predict(self, readouts: torch.Tensor, domain: str) -> torch.Tensor:
+        """The last step's readouts (B, width) of one domain's samples -> their distributions over
+        their action chunks (B, chunk, ...)."""
+        head = self.heads[domain]
+        return head.distribution(head(readouts))
 

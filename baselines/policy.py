@@ -1,11 +1,13 @@
 """The learned baselines as policies: every registered baseline loads its shipped checkpoint.
 
-Each new frame is encoded once; the features of the last `history` frames are kept per
-episode (keyed by `episode_id`, so one model can serve many episodes through `act_batch`).
+Each new frame is encoded once; the features of the last `history` frames and the last `chunk`
+predictions are kept per episode (keyed by `episode_id`, so one model can serve many episodes
+through `act_batch`). A batch's bookkeeping is a few tensor operations for all its episodes, not
+a few per episode: on a GPU each is a kernel launch, and per-episode ensembling took a third of
+a batched call's Python time (results/timing/h200-rt1-serving-profile.txt).
 """
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -32,17 +34,38 @@ ENSEMBLE_DECAY = 0.01  # ACT's temporal ensembling: weight exp(-m i) for the i-t
 class _EpisodeState:
     domain: int  # index into the model's domains
     language: torch.Tensor  # (L,): the instruction as the model reads it
-    features: deque  # of (tokens, D) tensors
-    proprio: deque  # of (P,) tensors
-    predictions: deque  # of (step it was made at, distribution over the chunk that followed)
-    step: int = 0
+    features: torch.Tensor | None = None  # (history, tokens, D): the last frames' features, oldest first
+    proprio: torch.Tensor | None = None  # (history, P)
+    predictions: torch.Tensor | None = None  # (chunk, chunk, ...): the last `chunk` distributions over their chunks
+    step: int = 0  # decisions made so far
 
-    def ensembled(self) -> torch.Tensor:
-        """Every earlier prediction for this step, averaged with ACT's weights (oldest first)."""
-        made = [(dist[self.step - at]) for at, dist in self.predictions if self.step - at < len(dist)]
-        weights = torch.exp(-ENSEMBLE_DECAY * torch.arange(len(made), dtype=torch.float32, device=made[0].device))
-        stacked = torch.stack(made)
-        return (stacked * (weights / weights.sum()).reshape(-1, *[1] * (stacked.dim() - 1))).sum(dim=0)
+
+def _pushed(windows: list[torch.Tensor | None], new: torch.Tensor, empty: Callable[[torch.Tensor], torch.Tensor]
+            ) -> torch.Tensor:
+    """The episodes' windows (oldest first) with their oldest row dropped and `new`'s row appended,
+    as one batch; an episode without a window yet starts from `empty(its new row)`."""
+    stacked = torch.stack([w if w is not None else empty(row) for w, row in zip(windows, new)])
+    return torch.cat([stacked[:, 1:], new[:, None]], dim=1)
+
+
+class TemporalEnsemble:
+    """ACT's temporal ensembling over a batch of episodes: the action for this step averages every
+    earlier prediction made for it, weighted exp(-m i) for the i-th oldest. Each episode keeps its
+    last `chunk` predicted chunks; the one made k steps ago says this step's in its row k."""
+
+    def __init__(self, chunk: int, device: torch.device) -> None:
+        slots = torch.arange(chunk, device=device)
+        self.slots, self.ages = slots, chunk - 1 - slots  # slot i of the window was made `ages[i]` steps ago
+        self.weights = torch.zeros(chunk + 1, chunk, device=device)  # row n: n predictions made, in the last n slots
+        for n in range(1, chunk + 1):
+            w = torch.exp(-ENSEMBLE_DECAY * torch.arange(n, dtype=torch.float32, device=device))
+            self.weights[n, chunk - n:] = w / w.sum()
+
+    def __call__(self, windows: torch.Tensor, made: list[int]) -> torch.Tensor:
+        """windows (B, chunk, chunk, ...), the predictions made so far per episode -> (B, ...)."""
+        now = windows[:, self.slots, self.ages]  # (B, chunk, ...): each slot's prediction for this step
+        weights = self.weights[torch.as_tensor(made).clamp(max=len(self.slots)).to(windows.device)]
+        return (now * weights.reshape(*weights.shape, *[1] * (now.dim() - 2))).sum(dim=1)
 
 
 class LearnedPolicy(Policy):
@@ -77,6 +100,7 @@ class LearnedPolicy(Policy):
         # padding's own cost in a run is not yet timed.
         self.pad_batches = self.device.type == "cuda"
         self._episodes: EpisodeStates[_EpisodeState] = EpisodeStates()
+        self.ensemble = TemporalEnsemble(self.model.config.chunk, self.device)
 
     def batches(self) -> bool:
         """On a GPU one model serves every worker's episodes; on the CPU each worker runs its own
@@ -88,9 +112,7 @@ class LearnedPolicy(Policy):
         if task.domain not in config.domains:
             raise ValueError(f"{self.checkpoint_path} was trained for {', '.join(config.domains)}, not {task.domain}")
         language = torch.from_numpy(self.encoder.encode([instruction])[0]).to(self.device)
-        self._episodes.start(task.episode_id, _EpisodeState(
-            self.model.domain_index(task.domain), language, deque(maxlen=config.history), deque(maxlen=config.history),
-            deque(maxlen=config.chunk)))
+        self._episodes.start(task.episode_id, _EpisodeState(self.model.domain_index(task.domain), language))
 
     def act(self, observation: dict[str, Any]) -> np.ndarray | int:
         return self.act_batch([observation])[0]
@@ -112,28 +134,27 @@ class LearnedPolicy(Policy):
             row[: len(obs["proprio"])] = obs["proprio"]
         proprio = torch.from_numpy(proprio).to(self.device)
         language = torch.stack([s.language for s in states])
-        features = self.encode_frames(*self._padded(images, language))[: len(states)]
-        for state, frame, now in zip(states, features, proprio):
-            if not state.features:  # before the first frame the history repeats it, as in training
-                state.features.extend([frame] * (config.history - 1))
-                state.proprio.extend([now] * (config.history - 1))
-            state.features.append(frame)
-            state.proprio.append(now)
-        domain_rows = torch.as_tensor([s.domain for s in states])  # on the host: predict picks rows by it
-        domain = domain_rows.to(self.device)
-        readouts = self.decide(*self._padded(torch.stack([torch.stack(list(s.features)) for s in states]),
-                                             torch.stack([torch.stack(list(s.proprio)) for s in states]),
-                                             language, domain))[: len(states)]
-        ensembled = []
-        for state, chunk in zip(states, self.model.predict(readouts[:, -1], domain_rows)):
-            state.predictions.append((state.step, chunk))
-            ensembled.append(state.ensembled())
-            state.step += 1
+        frames = self.encode_frames(*self._padded(images, language))[: len(states)]
+
+        def repeated(first: torch.Tensor) -> torch.Tensor:  # a new episode's window, as in training
+            return first.expand(config.history, *first.shape)
+
+        features = _pushed([s.features for s in states], frames, repeated)
+        proprio = _pushed([s.proprio for s in states], proprio, repeated)
+        readouts = self.decide(*self._padded(features, proprio, language,
+                                             torch.as_tensor([s.domain for s in states], device=self.device)))
         actions: list[np.ndarray | int] = [0] * len(states)
-        for name in dict.fromkeys(domains):
-            rows = [i for i, d in enumerate(domains) if d == name]
-            decoded = self.model.heads[name].decode(torch.stack([ensembled[i] for i in rows])).cpu().numpy()
-            for i, action in zip(rows, decoded):
+        for index, name in enumerate(config.domains):
+            rows = [i for i, s in enumerate(states) if s.domain == index]
+            if not rows:
+                continue
+            windows = _pushed([states[i].predictions for i in rows], self.model.predict(readouts[rows, -1], name),
+                              lambda chunk: chunk.new_zeros(config.chunk, *chunk.shape))
+            ensembled = self.ensemble(windows, [states[i].step + 1 for i in rows])
+            for i, window, action in zip(rows, windows, self.model.heads[name].decode(ensembled).cpu().numpy()):
+                state = states[i]
+                state.features, state.proprio, state.predictions = features[i], proprio[i], window
+                state.step += 1
                 actions[i] = int(action) if name == "navigation" else action.astype(np.float32)
         return actions
 
