@@ -16,7 +16,9 @@ PY
 done
 mkdir -p $OUT
 (cd $ROUND && tar czf $OUT/round.tgz logs $(ls -d serving 2>/dev/null) $(ls runs/*/summary.csv runs/*/episodes.jsonl runs/*/run.json \
-  ckpt/*.log.json ckpt/*.png 2>/dev/null))
+  ckpt/*.log.json ckpt/*.png timing/*.txt timing/*.md timing/*.json timing/*/summary.csv timing/*/run.json \
+  timing/*/episodes.jsonl 2>/dev/null))
+for f in $ROUND/timing/*.txt $ROUND/serving/*.txt; do [ -f "$f" ] && { echo "== $f"; tail -n 4 "$f"; }; done
 if [ "${1:-}" = final ]; then
   for f in $ROUND/ckpt/*.safetensors; do split -b 15M "$f" "$OUT/$(basename "$f" .safetensors).part."; done
   ls -la $OUT

@@ -11,7 +11,8 @@
 #   (setsid nohup bash scripts/experiments/gpu_round/round20.sh > /tmp/round.out 2>&1 &)
 # STEPS, EPISODES (demonstrations per task), BATCH, DEVICE, WORKERS, RUN_EPT (episodes per task
 # run) and COMPILE (empty: eager) shrink it for a dry run on a CPU; LANES (default: one per GPU)
-# says how many of the four trainings run.
+# says how many of the four trainings run; ROUND_CORES (say 0-31) keeps the round on those cores
+# and SERVING=0 skips serving.sh, when timing.sh uses the other GPUs and cores meanwhile.
 source scripts/experiments/gpu_round/env.sh
 mkdir -p $ROUND/logs $ROUND/ckpt $ROUND/runs
 nvidia-smi --query-gpu=name,memory.used --format=csv > $ROUND/logs/gpus.txt 2>&1
@@ -27,7 +28,8 @@ graphs_test() {  # the runs serve through CUDA graphs only if they act as the ea
     > $ROUND/logs/graphs-test.txt 2>&1 || touch $ROUND/logs/graphs.off
 }
 graphs_test &  # while the demonstrations are collected
-[ -d $ROUND/demos ] || $VLA collect --split train --seed 1 --episodes-per-task ${EPISODES:-300} --action-noise 0.05 \
+PIN=(); [ -n "${ROUND_CORES:-}" ] && PIN=(taskset -c $ROUND_CORES)
+[ -d $ROUND/demos ] || "${PIN[@]}" $VLA collect --split train --seed 1 --episodes-per-task ${EPISODES:-300} --action-noise 0.05 \
   --workers 0 --out $ROUND/demos --lossless --no-progress > $ROUND/logs/collect.log 2>&1
 for _ in $(seq 60); do [ -f /tmp/gguf.ok ] && break; sleep 5; done  # setup.sh smol: SmolLM2's weights
 [ -f /tmp/gguf.ok ] || { echo "SmolLM2's weights never arrived (setup.sh smol)" >&2; date +%s > $ROUND/logs/round.done; exit 1; }
@@ -45,9 +47,9 @@ graphs() {  # the runs' policy argument: CUDA graphs unless their test failed (o
 lane() {  # lane N NAME MODEL CONFIG...: train, then all 500 train episodes batched on GPU N mod GPUS
   [ "$1" -lt "$LANES" ] || return 0
   local gpu=$(( $1 % GPUS )) name=$2 model=$3; shift 3
-  CUDA_VISIBLE_DEVICES=$gpu $VLA train $model --data $ROUND/demos --out $ROUND/ckpt/$name.safetensors \
+  CUDA_VISIBLE_DEVICES=$gpu "${PIN[@]}" $VLA train $model --data $ROUND/demos --out $ROUND/ckpt/$name.safetensors \
     ${COMPILE---compile} --steps ${STEPS:-5000} --batch-size ${BATCH:-128} "$@" > $ROUND/logs/$name.train.log 2>&1 &&
-  CUDA_VISIBLE_DEVICES=$gpu $VLA run --policy $model --policy-arg checkpoint=$ROUND/ckpt/$name.safetensors \
+  CUDA_VISIBLE_DEVICES=$gpu "${PIN[@]}" $VLA run --policy $model --policy-arg checkpoint=$ROUND/ckpt/$name.safetensors \
     --policy-arg device=${DEVICE:-cuda} $(graphs) --split train --workers ${WORKERS:-14} --episodes-per-task ${RUN_EPT:-50} \
     --name $name --out $ROUND/runs/$name-train --step-timeout 120 > $ROUND/logs/$name.run.log 2>&1
 }
@@ -58,7 +60,7 @@ lane 2 palme-bzt-ro palme "${KEYPOINTS[@]}" "${FILM[@]}" "${LEVERS[@]}" "${TRUNK
 lane 3 rt2-bzt-ro rt2 "${KEYPOINTS[@]}" "${FILM[@]}" "${LEVERS[@]}" "${TRUNK[@]}" --config keypoint_input=readout &
 wait
 # then, on the machine the lanes left idle, batched serving with and without the graphs (issue 14)
-if [ "${DEVICE:-cuda}" = cuda ] && [ ! -f $ROUND/logs/graphs.off ] && [ "$GPUS" -ge 2 ]; then
+if [ "${DEVICE:-cuda}" = cuda ] && [ ! -f $ROUND/logs/graphs.off ] && [ "$GPUS" -ge 2 ] && [ "${SERVING:-1}" = 1 ]; then
   serving=$REPO/scripts/experiments/gpu_round/serving.sh
   bash $serving 0 0-15 rt1 & bash $serving 1 16-31 palme --policy-arg checkpoint=$ROUND/ckpt/palme-bzt.safetensors & wait
 fi
