@@ -1,9 +1,17 @@
 # Sourced by every command on the GPU machine: the source as installed (envs/, assets/ and baselines/
 # under vla_bench), the carried packages and instruction embeddings, EGL rendering, NVLink multicast off.
 REPO=${REPO:-$(pwd)}
-# (links, not copies: a later call, or a dry run from another checkout, runs the source it names)
+# Python imports a copy of the source made by the first call that sources this: every later call
+# copies the working tree anew, and a process importing meanwhile misses modules (round 20's first
+# full-suite run did). SNAPSHOT=0 links the working tree instead (a dry run from another checkout).
+src=$REPO
+if [ "${SNAPSHOT:-1}" = 1 ]; then
+  [ -d /tmp/repo ] || { mkdir -p /tmp/repo.part && cp -r "$REPO"/{vla_bench,envs,assets,baselines,scripts,tests,pyproject.toml} \
+    /tmp/repo.part/ && mv /tmp/repo.part /tmp/repo; }
+  src=/tmp/repo
+fi
 mkdir -p /tmp/src/vla_bench
-for entry in "$REPO"/vla_bench/* "$REPO/envs" "$REPO/assets" "$REPO/baselines"; do
+for entry in "$src"/vla_bench/* "$src/envs" "$src/assets" "$src/baselines"; do
   ln -sfn "$entry" /tmp/src/vla_bench/
 done
 export PYTHONPATH=/tmp/src:/tmp/site:/tmp/pbd

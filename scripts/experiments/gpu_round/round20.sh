@@ -62,6 +62,7 @@ wait
 # then, on the machine the lanes left idle, batched serving with and without the graphs (issue 14)
 if [ "${DEVICE:-cuda}" = cuda ] && [ ! -f $ROUND/logs/graphs.off ] && [ "$GPUS" -ge 2 ] && [ "${SERVING:-1}" = 1 ]; then
   serving=$REPO/scripts/experiments/gpu_round/serving.sh
+  cd $REPO  # serving.sh starts from the repository root, as env.sh expects
   bash $serving 0 0-15 rt1 & bash $serving 1 16-31 palme --policy-arg checkpoint=$ROUND/ckpt/palme-bzt.safetensors & wait
 fi
 date +%s > $ROUND/logs/round.done

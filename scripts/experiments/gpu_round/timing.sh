@@ -16,10 +16,10 @@ gpu_a=$1 cores_a=$2 gpu_b=$3 cores_b=$4 palme=${5:-}
 serving=$REPO/scripts/experiments/gpu_round/serving.sh
 CUDA_VISIBLE_DEVICES=$gpu_a MUJOCO_EGL_DEVICE_ID=$gpu_a taskset -c $cores_a python3 $REPO/scripts/time_full_suite.py --policy rt1 \
   --policy-arg device=cuda --workers 16 --out $ROUND/timing > $ROUND/timing/rt1-full-suite.txt 2>&1 &
-{
-  SLICE_EPT=50 bash $serving $gpu_b $cores_b rt1
+(  # serving.sh starts from the repository root, as env.sh expects
+  cd $REPO && SLICE_EPT=50 bash $serving $gpu_b $cores_b rt1
   for _ in $(seq 120); do [ -f /tmp/gguf.ok ] && break; sleep 5; done
   [ -n "$palme" ] && bash $serving $gpu_b $cores_b palme --policy-arg checkpoint=$palme
-} &
+) &
 wait
 date +%s > $ROUND/timing/done
