@@ -86,7 +86,8 @@ def main() -> None:
     workers = json.loads((next(iter(walls.values()))[0] / "run.json").read_text())["config"]["workers"]
     summary = {
         "policy": args.policy, "policy_args": args.policy_arg, "executor": args.executor, "workers": workers,
-        "machine": {"cores": os.cpu_count(), "cpu": platform.processor() or platform.machine(),
+        "machine": {"cores": len(os.sched_getaffinity(0)),  # the cores it may use (taskset), not the host's
+                    "cpu": platform.processor() or platform.machine(),
                     "gl": json.loads((next(iter(walls.values()))[0] / "run.json").read_text())["gl_backend"],
                     "gpu": _gpu()},
         "splits": {s: {"episodes": len(records[s]), "wall_s": round(w, 1),
