@@ -10,9 +10,11 @@
 # demonstrations while SmolLM2's weights still arrive.
 #   (setsid nohup bash scripts/experiments/gpu_round/round20.sh > /tmp/round.out 2>&1 &)
 # STEPS, EPISODES (demonstrations per task), BATCH, DEVICE, WORKERS, RUN_EPT (episodes per task
-# run) and COMPILE (empty: eager) shrink it for a dry run on a CPU; LANES (default: one per GPU)
-# says how many of the four trainings run; ROUND_CORES (say 0-31) keeps the round on those cores
-# and SERVING=0 skips serving.sh, when timing.sh uses the other GPUs and cores meanwhile.
+# run) and COMPILE (empty: eager) shrink it for a dry run on a CPU. LANES (default: one per GPU)
+# says how many of the four trainings run, or ONLY which ones (ONLY="2 3": the readout lanes alone,
+# round 20 having run lanes 0-1; lane N trains on GPU N mod the GPU count). ROUND_CORES (say
+# 0-31) keeps the round on those cores and SERVING=0 skips serving.sh, when timing.sh uses the
+# other GPUs and cores meanwhile.
 source scripts/experiments/gpu_round/env.sh
 mkdir -p $ROUND/logs $ROUND/ckpt $ROUND/runs
 nvidia-smi --query-gpu=name,memory.used --format=csv > $ROUND/logs/gpus.txt 2>&1
@@ -45,7 +47,7 @@ graphs() {  # the runs' policy argument: CUDA graphs unless their test failed (o
     echo "--policy-arg graphs=false"
 }
 lane() {  # lane N NAME MODEL CONFIG...: train, then all 500 train episodes batched on GPU N mod GPUS
-  [ "$1" -lt "$LANES" ] || return 0
+  if [ -n "${ONLY:-}" ]; then [[ " $ONLY " == *" $1 "* ]] || return 0; else [ "$1" -lt "$LANES" ] || return 0; fi
   local gpu=$(( $1 % GPUS )) name=$2 model=$3; shift 3
   CUDA_VISIBLE_DEVICES=$gpu "${PIN[@]}" $VLA train $model --data $ROUND/demos --out $ROUND/ckpt/$name.safetensors \
     ${COMPILE---compile} --steps ${STEPS:-5000} --batch-size ${BATCH:-128} "$@" > $ROUND/logs/$name.train.log 2>&1 &&
