@@ -1,0 +1,59 @@
+"""Where does a policy's hand go on PickUp? Section 21's rt2 heads for the named object at its
+first step, yet grasps nothing. Every `--every` steps of the first `train` episodes this prints
+the hand's offset from the object's grasp point (sideways, in the table's x and y, and height)
+beside the action's sideways and vertical parts and its gripper command, so the trace shows
+whether the approach overshoots, stalls or never descends.
+
+    python scripts/experiments/approach_trace.py --policy rt2=CKPT --policy bcz --episodes 3
+
+`--policy NAME[=CHECKPOINT]` may repeat (no checkpoint: the shipped one). CPU, seconds per episode.
+"""
+from __future__ import annotations
+
+import argparse
+
+import gymnasium as gym
+import numpy as np
+
+import vla_bench  # noqa: F401  registers the tasks
+from vla_bench.baselines.policy import policy_class
+from vla_bench.envs.manipulation import expert
+from vla_bench.runner.episode import task_info
+from vla_bench.splits import load_manifest
+from vla_bench.task.registry import task_entry
+
+
+def trace(policy, episodes: int, every: int) -> None:
+    env = gym.make(task_entry("PickUp").env_id)
+    for episode in load_manifest("train").for_task("PickUp")[:episodes]:
+        obs, _ = env.reset(seed=episode.seed, options={"episode": episode})
+        policy.reset(obs["instruction"], task_info(env, episode, privileged=False))
+        scene = env.unwrapped
+        print(f"  {episode.episode_id}: {obs['instruction']!r}")
+        for step in range(env.spec.max_episode_steps):
+            action = np.asarray(policy.act(obs), dtype=np.float64)
+            offset = (scene.ee_pos - expert.grasp_point(scene, "target")) * 100
+            if step % every == 0:
+                print(f"    step {step:2d}  hand - grasp point x {offset[0]:+5.1f} y {offset[1]:+5.1f} z {offset[2]:+5.1f} cm"
+                      f"  action x {action[0]:+.2f} y {action[1]:+.2f} z {action[2]:+.2f} gripper {action[-1]:+.2f}")
+            obs, _, terminated, truncated, info = env.step(action)
+            if terminated or truncated:
+                break
+        print(f"    ended at step {step}, success {bool(info.get('success'))}")
+    env.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--policy", action="append", required=True, metavar="NAME[=CHECKPOINT]")
+    parser.add_argument("--episodes", type=int, default=3)
+    parser.add_argument("--every", type=int, default=4, help="print every this many steps")
+    args = parser.parse_args()
+    for spec in args.policy:
+        name, _, checkpoint = spec.partition("=")
+        print(f"{name} {checkpoint or '(shipped)'}", flush=True)
+        trace(policy_class(name)(checkpoint=checkpoint or None, threads=2), args.episodes, args.every)
+
+
+if __name__ == "__main__":
+    main()
