@@ -3,7 +3,8 @@
 REPO=${REPO:-$(pwd)}
 # Python imports a copy of the source made by the first call that sources this: every later call
 # copies the working tree anew, and a process importing meanwhile misses modules (round 20's first
-# full-suite run did). SNAPSHOT=0 links the working tree instead (a dry run from another checkout).
+# full-suite run did). SNAPSHOT=0 links the working tree instead (a dry run here, where the
+# copy would go stale after the next edit).
 src=$REPO
 if [ "${SNAPSHOT:-1}" = 1 ]; then
   [ -d /tmp/repo ] || { mkdir -p /tmp/repo.part && cp -r "$REPO"/{vla_bench,envs,assets,baselines,scripts,tests,pyproject.toml} \
