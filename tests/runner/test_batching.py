@@ -1,7 +1,7 @@
 """Batching never waits on the slowest episode: a batch fires when every episode waits, or once
 the first has waited the batch window; and a batch that breaks fails only its culprits."""
 import asyncio
-import queue
+import multiprocessing as mp
 import threading
 import time
 from pathlib import Path
@@ -60,37 +60,39 @@ def test_act_each_retries_a_broken_batch_one_observation_at_a_time():
     assert outcomes[0].shape == (7,) and isinstance(outcomes[1], ValueError)
 
 
-def _executor_with_two_running_episodes() -> tuple[BatchedProcessExecutor, dict]:
+def _executor_with_two_running_episodes() -> tuple[BatchedProcessExecutor, dict, dict]:
+    """The executor, its two busy workers, and the ends of the pipes their replies come down."""
     config = WorkerConfig(PolicySpec("random"), "greedy", "train", True, Path("unused"))
     executor = BatchedProcessExecutor(config, 2, step_timeout=30, policy=BatchedGreedy(), batch_wait_s=WINDOW_S)
-    executor.replies = {0: queue.Queue(), 1: queue.Queue()}
+    pipes = {w: mp.Pipe(duplex=False) for w in (0, 1)}
+    executor.replies = {w: send for w, (_, send) in pipes.items()}
     busy = {w: _Running(w, EpisodeSpec("PickUp", w, {}, "", f"train/PickUp/00{w}"), time.monotonic())
             for w in (0, 1)}
     for w in busy:
         executor.policy.reset("", TaskInfo("PickUp", "manipulation", None, None, 10,
                                            episode_id=busy[w].episode.episode_id))
-    return executor, busy
+    return executor, busy, {w: receive for w, (receive, _) in pipes.items()}
 
 
 def test_the_batched_executor_answers_a_waiting_episode_without_its_slow_neighbour():
-    executor, busy = _executor_with_two_running_episodes()
+    executor, busy, replies = _executor_with_two_running_episodes()
     executor._on_message("act", 0, {"proprio": np.zeros(15)}, busy)  # episode 1 is still stepping (or resetting)
     executor._after_messages(busy)
-    assert executor.replies[0].empty()  # within the window: it may yet batch with episode 1
+    assert not replies[0].poll()  # within the window: it may yet batch with episode 1
     time.sleep(WINDOW_S * 2)
     executor._after_messages(busy)
-    kind, action = executor.replies[0].get_nowait()
+    kind, action = replies[0].recv()
     assert kind == "action" and action.shape == (7,)
-    assert executor.replies[1].empty()
+    assert not replies[1].poll()
 
 
 def test_the_batched_executor_fires_at_once_when_every_episode_waits():
-    executor, busy = _executor_with_two_running_episodes()
+    executor, busy, replies = _executor_with_two_running_episodes()
     executor.batch_wait_s = 3600
     for w in busy:
         executor._on_message("act", w, {"proprio": np.zeros(15)}, busy)
     executor._after_messages(busy)
-    assert executor.replies[0].get_nowait()[0] == executor.replies[1].get_nowait()[0] == "action"
+    assert all(replies[w].poll() and replies[w].recv()[0] == "action" for w in busy)
 
 
 def test_a_policy_thread_runs_every_call_on_one_thread_and_moves_on_from_a_hung_one():

@@ -30,7 +30,7 @@ from vla_bench.errors import UsageError
 from vla_bench.policy import OraclePolicy
 from vla_bench.runner.episode import check_action, task_info
 from vla_bench.runner.executors import LocalProcessExecutor
-from vla_bench.runner.worker import EnvCache, ignore_ctrl_c, serve_jobs
+from vla_bench.runner.worker import EnvCache, Outbox, ignore_ctrl_c, serve_jobs
 from vla_bench.specs import EpisodeSpec
 from vla_bench.splits import committed_seeds, generate_manifest
 from vla_bench.task.registry import task_entry
@@ -220,7 +220,7 @@ class LostDemonstration:
 
 def _demonstration_worker(worker_id: int, config: None, jobs, results) -> None:
     ignore_ctrl_c()
-    serve_jobs(worker_id, jobs, results, EnvCache(lambda task: gym.make(task_entry(task).env_id)), _record)
+    serve_jobs(worker_id, jobs, Outbox(results), EnvCache(lambda task: gym.make(task_entry(task).env_id)), _record)
 
 
 class DemonstrationExecutor(LocalProcessExecutor):

@@ -97,12 +97,14 @@ class LocalProcessExecutor:
             yield from self._reap_hung(busy, idle)
 
     def _receive(self) -> list[tuple[str, int, int | None, Any]]:
-        """The messages waiting in the workers' pipes (at most one each), after waiting up to
-        `_poll_s()` for the first. A pipe whose worker died is dropped; `_reap_hung` replaces it."""
+        """The messages waiting in the workers' pipes, after waiting up to `_poll_s()` for the first.
+        A pipe whose worker died is dropped; `_reap_hung` replaces it."""
         messages = []
         for inbox in wait(list(self.inboxes.values()), timeout=self._poll_s()):
             try:
                 messages.append(inbox.recv())
+                while inbox.poll():  # all it has sent meanwhile: a step's heartbeat is followed by its request
+                    messages.append(inbox.recv())
             except Exception:  # EOF, or a message cut off by the worker's death
                 self.inboxes = {w: c for w, c in self.inboxes.items() if c is not inbox}
                 inbox.close()
@@ -130,7 +132,9 @@ class LocalProcessExecutor:
             else:
                 allowed = self.step_timeout + (2.0 if running.acting else FIRST_STEP_GRACE_S)
             process = self.workers[worker_id][0]
-            if now - running.beat > allowed or not process.is_alive():
+            # a dead worker's pipe reads as EOF first; asking the OS about every worker on every
+            # turn cost the serving process 0.2 ms a worker, a step's worth for a batched policy
+            if now - running.beat > allowed or (worker_id not in self.inboxes and not process.is_alive()):
                 del busy[worker_id]
                 why = (f"policy step exceeded --step-timeout of {self.step_timeout:g}s" if process.is_alive()
                        else f"worker process died (exit code {process.exitcode})")
@@ -141,9 +145,12 @@ class LocalProcessExecutor:
         worker_id, self._next_id = self._next_id, self._next_id + 1
         jobs = self.ctx.Queue()
         inbox, outbox = self.ctx.Pipe(duplex=False)
-        process = self.ctx.Process(target=self.target, args=self._args(worker_id, jobs, outbox), daemon=True)
+        args = self._args(worker_id, jobs, outbox)
+        process = self.ctx.Process(target=self.target, args=args, daemon=True)
         process.start()
-        outbox.close()  # the worker holds the only writing end: its death reads as EOF here
+        for end in args:  # the worker holds the only copy of its pipes' ends: its death reads as EOF here
+            if isinstance(end, Connection):
+                end.close()
         self.workers[worker_id] = (process, jobs)
         self.inboxes[worker_id] = inbox
         return worker_id
@@ -211,15 +218,32 @@ class BatchedProcessExecutor(LocalProcessExecutor):
                  batch_wait_s: float = 0.005) -> None:
         super().__init__(config, size, step_timeout)
         self.policy, self.batch_wait_s = policy, batch_wait_s
-        self.replies: dict[int, Any] = {}
+        self.replies: dict[int, Connection] = {}  # worker: the pipe its actions go down
         self._waiting: dict[int, tuple[float, dict[str, Any]]] = {}  # worker: (when it asked, its observation)
         self._reset_faults: dict[int, str] = {}
         self.stats = BatchingStats()
         self.policy_thread = PolicyThread()
 
     def _args(self, worker_id: int, jobs, outbox) -> tuple:
-        self.replies[worker_id] = self.ctx.Queue()
-        return worker_id, self.config, jobs, outbox, self.replies[worker_id]
+        # a pipe written from this thread: a Queue's feeder thread per worker fought the policy
+        # call for the GIL, and each action reached its worker up to a switch interval late
+        reply_inbox, self.replies[worker_id] = self.ctx.Pipe(duplex=False)
+        return worker_id, self.config, jobs, outbox, reply_inbox
+
+    def _replace(self, worker_id: int) -> int:
+        self.replies.pop(worker_id).close()
+        return super()._replace(worker_id)
+
+    def close(self) -> None:
+        super().close()
+        for pipe in self.replies.values():
+            pipe.close()
+
+    def _reply(self, worker_id: int, reply: tuple[str, Any]) -> None:
+        try:
+            self.replies[worker_id].send(reply)
+        except OSError:  # the worker died meanwhile: `_reap_hung` records its episode
+            pass
 
     def _poll_s(self) -> float:
         if not self._waiting:
@@ -237,7 +261,7 @@ class BatchedProcessExecutor(LocalProcessExecutor):
             except Exception as err:  # answered as a fault instead of the episode's first action
                 self._reset_faults[worker_id] = f"policy reset raised {type(err).__name__}: {err}"
         elif kind == "act" and worker_id in self._reset_faults:
-            self.replies[worker_id].put(("fault", self._reset_faults.pop(worker_id)))
+            self._reply(worker_id, ("fault", self._reset_faults.pop(worker_id)))
         elif kind == "act":
             observation = {**payload, "episode_id": busy[worker_id].episode.episode_id}
             self._waiting[worker_id] = (time.monotonic(), observation)
@@ -260,7 +284,7 @@ class BatchedProcessExecutor(LocalProcessExecutor):
         replies = self._answer([self._waiting[w][1] for w in order])
         self.stats.add(len(order), time.perf_counter() - start)
         for worker_id, reply in zip(order, replies):
-            self.replies[worker_id].put(reply)
+            self._reply(worker_id, reply)
             busy[worker_id].beat = time.monotonic()
         self._waiting.clear()
 

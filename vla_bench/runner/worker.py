@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import signal
+import time
 import traceback
 from dataclasses import dataclass
 from functools import partial
@@ -75,7 +76,25 @@ def local_worker(worker_id: int, config: WorkerConfig, jobs, results) -> None:
     except Exception:  # the runner built it once already, so this is rare: report it like a crash
         results.send(("crash", worker_id, None, traceback.format_exc()))
         return
-    _run_jobs(worker_id, config, jobs, results, lambda index: policy)
+    _run_jobs(worker_id, config, jobs, Outbox(results), lambda index: policy)
+
+
+class Outbox:
+    """A worker's pipe to the executor. Any message shows the worker alive, so a step's heartbeat
+    goes out only after `beat_s` seconds without one: a worker whose every step already sends a
+    request to a batched policy doubles no message (0: a heartbeat every step)."""
+
+    def __init__(self, pipe, beat_s: float = 0.0) -> None:
+        self.pipe, self.beat_s = pipe, beat_s
+        self._sent = float("-inf")
+
+    def send(self, message: tuple) -> None:
+        self.pipe.send(message)
+        self._sent = time.monotonic()
+
+    def beat(self, message: tuple) -> None:
+        if time.monotonic() - self._sent >= self.beat_s:
+            self.send(message)
 
 
 class ProxyPolicy:
@@ -102,15 +121,19 @@ class ProxyPolicy:
 
     def act(self, observation: dict[str, Any]):
         self.requests.send(("act", self.worker_id, self.index, observation))
-        kind, payload = self.replies.get()
+        kind, payload = self.replies.recv()
         if kind == "fault":
             raise PolicyFault(payload)
         return payload
 
 
+BATCHED_BEAT_S = 0.25  # a batched worker's heartbeat when no request went out (a chunk's steps)
+
+
 def batched_worker(worker_id: int, config: WorkerConfig, jobs, results, replies) -> None:
     """Runs whole episodes like `local_worker`, asking the main process for every action."""
     ignore_ctrl_c()
+    results = Outbox(results, BATCHED_BEAT_S)
     proxy = ProxyPolicy(worker_id, results, replies)
     _run_jobs(worker_id, config, jobs, results, proxy.for_episode)
 
@@ -121,23 +144,23 @@ def ignore_ctrl_c() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
-def _run_jobs(worker_id: int, config: WorkerConfig, jobs, results, policy_for) -> None:
+def _run_jobs(worker_id: int, config: WorkerConfig, jobs, results: Outbox, policy_for) -> None:
     """Both kinds of run worker: each job's episode with `policy_for(index)`, its record sent back."""
     serve_jobs(worker_id, jobs, results, EnvCache(partial(supervised_env, config)),
                lambda envs, job, on_step: run_job(config, envs, policy_for(job[0]), job, on_step))
 
 
-def serve_jobs(worker_id: int, jobs, results, envs: EnvCache, do_job: Callable[..., Any]) -> None:
+def serve_jobs(worker_id: int, jobs, results: Outbox, envs: EnvCache, do_job: Callable[..., Any]) -> None:
     """The loop every worker process shares (runs and `collect`): announce readiness, then for each
     job send `do_job(envs, job, on_step)` back, `on_step` sending a heartbeat per step (what the
-    executor watches for hangs); a crash outside the job's own faults is reported, not raised."""
+    executor watches for hangs; see `Outbox`); a crash outside the job's own faults is reported, not raised."""
     import vla_bench  # noqa: F401  (registers tasks in a spawned process)
 
     results.send(("ready", worker_id, None, None))
     try:
         while (job := jobs.get()) is not None:
             index = job[0]
-            payload = do_job(envs, job, lambda step, index=index: results.send(("step", worker_id, index, step)))
+            payload = do_job(envs, job, lambda step, index=index: results.beat(("step", worker_id, index, step)))
             results.send(("done", worker_id, index, payload))
     except Exception:  # a crash outside an episode's own faults: tell the executor, which records it
         results.send(("crash", worker_id, None, traceback.format_exc()))
