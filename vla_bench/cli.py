@@ -4,7 +4,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import re
 import sys
 from dataclasses import asdict
@@ -23,6 +22,7 @@ from vla_bench.results import (
 )
 from vla_bench.runner.executors import EXECUTORS
 from vla_bench.runner.instructions import INSTRUCTION_MODES
+from vla_bench.runner.resources import usable_cores
 from vla_bench.splits.definitions import split_definition
 from vla_bench.task.registry import list_tasks, task_entry
 
@@ -107,8 +107,8 @@ def _parser() -> argparse.ArgumentParser:
     runner.add_argument("--tasks", default="", help="comma-separated subset of tasks (default: all of the split)")
     runner.add_argument("--episodes-per-task", type=_at_least(1), help="the first N episodes per task (default: all, 50)")
     runner.add_argument("--workers", type=_at_least(0), default=0,
-                        help="worker processes (default, or 0: one per core; never more than the episodes to run; "
-                             "run.json records how many ran)")
+                        help="worker processes (default, or 0: one per core, two per core for a policy served in "
+                             "batches; never more than the episodes to run; run.json records how many ran)")
     runner.add_argument("--name", type=_run_name,
                         help="what results call the policy (default: its own name, e.g. rt1); give each variant "
                              "of a policy (another checkpoint, other --policy-arg) its own")
@@ -501,7 +501,7 @@ def _collect(args: argparse.Namespace) -> int:
     for task in tasks:
         task_entry(task)
     out = collect(args.split, args.out, args.episodes_per_task, tasks or None, only_successful=not args.keep_failures,
-                  seed=args.seed, workers=args.workers or os.cpu_count() or 1, action_noise=args.action_noise,
+                  seed=args.seed, workers=args.workers or usable_cores(), action_noise=args.action_noise,
                   progress=not args.no_progress, step_timeout=args.step_timeout, lossless=args.lossless,
                   missed_grasps=args.missed_grasps)
     for root in dataset_roots(out):

@@ -2,6 +2,8 @@
 the first has waited the batch window; and a batch that breaks fails only its culprits."""
 import asyncio
 import multiprocessing as mp
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -11,8 +13,10 @@ import pytest
 
 from vla_bench.policy.base import TaskInfo
 from vla_bench.policy.batching import Batcher, PolicyThread, act_each
+from vla_bench.policy.builtin import RandomPolicy
 from vla_bench.policy.loader import PolicySpec
-from vla_bench.runner.executors import BatchedProcessExecutor, _Running
+from vla_bench.runner.executors import BatchedProcessExecutor, _Running, make_executor
+from vla_bench.runner.resources import usable_cores
 from vla_bench.runner.worker import WorkerConfig
 from vla_bench.specs import EpisodeSpec
 
@@ -105,3 +109,22 @@ def test_a_policy_thread_runs_every_call_on_one_thread_and_moves_on_from_a_hung_
         thread.call(release.wait, timeout=0.2)  # hangs until released
     assert thread.call(threading.get_ident, timeout=10) not in (first, threading.get_ident())  # a new thread
     release.set()
+
+
+def test_a_batched_policy_gets_two_workers_per_usable_core_by_default():
+    """Half of a served episode's time goes to waiting for its batch: two workers per core keep
+    the cores stepping meanwhile. A policy copy per worker gets one per core."""
+    config = WorkerConfig(PolicySpec("random"), "greedy", "train", True, Path("unused"))
+    cores = usable_cores()
+    served = make_executor("auto", config, BatchedGreedy(), workers=0, jobs=1000, step_timeout=30)
+    copies = make_executor("auto", config, RandomPolicy(), workers=0, jobs=1000, step_timeout=30)
+    assert isinstance(served, BatchedProcessExecutor) and served.size == 2 * cores
+    assert copies.size == cores
+    assert make_executor("auto", config, BatchedGreedy(), workers=0, jobs=3, step_timeout=30).size == min(3, 2 * cores)
+
+
+def test_the_usable_cores_are_the_process_affinity_not_the_host():
+    """Under `taskset` (or a container's CPU set) the default worker count follows the cores given."""
+    probe = ("import os; os.sched_setaffinity(0, {min(os.sched_getaffinity(0))}); "
+             "from vla_bench.runner.resources import usable_cores; print(usable_cores())")
+    assert subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout.strip() == "1"

@@ -10,6 +10,15 @@ from pathlib import Path
 from typing import Any
 
 
+def usable_cores() -> int:
+    """The cores this process may run on (its affinity, as `taskset` or a container's CPU set
+    leaves it), not the host's: what a default worker count is made of."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
 def resident_memory_mb() -> float:
     """This process's resident memory now (Linux /proc; elsewhere its peak)."""
     try:
