@@ -7,8 +7,11 @@ REPO=${REPO:-$(pwd)}
 # copy would go stale after the next edit).
 src=$REPO
 if [ "${SNAPSHOT:-1}" = 1 ]; then
-  [ -d /tmp/repo ] || { mkdir -p /tmp/repo.part && cp -r "$REPO"/{vla_bench,envs,assets,baselines,scripts,tests,pyproject.toml} \
-    /tmp/repo.part/ && mv /tmp/repo.part /tmp/repo; }
+  if [ ! -d /tmp/repo ]; then  # two scripts started in one call each copy; the first copy renamed wins
+    part=$(mktemp -d /tmp/repo.XXXXXX)
+    cp -r "$REPO"/{vla_bench,envs,assets,baselines,scripts,tests,pyproject.toml} $part/
+    mv -T $part /tmp/repo 2>/dev/null || rm -rf $part
+  fi
   src=/tmp/repo
 fi
 mkdir -p /tmp/src/vla_bench
