@@ -70,6 +70,13 @@ class BinnedHead(ActionHead):
     def decode(self, distribution: torch.Tensor) -> torch.Tensor:
         return distribution.argmax(dim=-1).float() / (self.bins - 1) * 2 - 1
 
+    def expected(self, distribution: torch.Tensor) -> torch.Tensor:
+        """The distribution's mean action, where `decode` takes its most probable bin: one bin
+        that holds a narrow spike (the expert's exact zeros, its clipped ±1) outvotes a mass spread
+        over many neighbouring bins under argmax, not under the mean."""
+        centres = torch.linspace(-1, 1, self.bins, device=distribution.device)
+        return distribution @ centres
+
 
 class DiscreteHead(ActionHead):
     """One of `choices` actions (navigation's moves); targets hold the index in their first column."""

@@ -19,6 +19,7 @@ import torch
 
 from vla_bench.baselines.checkpoint import load_checkpoint, pick_device
 from vla_bench.baselines.cuda_graphs import GraphedFunction
+from vla_bench.baselines.heads import BinnedHead
 from vla_bench.baselines.layers import normalize_images
 from vla_bench.baselines.model import compile_repeated_blocks
 from vla_bench.baselines.registry import baseline_entry
@@ -75,7 +76,7 @@ class LearnedPolicy(Policy):
     observation_keys: ClassVar[dict[str, tuple[str, ...]]]  # per domain; set per baseline by policy_class
 
     def __init__(self, checkpoint: str | None = None, device: str = "cpu", threads: int = 1,
-                 compile: bool = False, graphs: bool | None = None) -> None:
+                 compile: bool = False, graphs: bool | None = None, decode: str = "argmax") -> None:
         if threads > 0:  # on a GPU too: its CPU side (the instruction encoder) must leave the cores to the workers
             torch.set_num_threads(threads)
         self.device = pick_device(device)
@@ -91,6 +92,7 @@ class LearnedPolicy(Policy):
         if compile:  # rt2's and palme's language-model blocks: fewer kernel launches per call on a GPU
             compile_repeated_blocks(self.model)
         self.encode_frames, self.decide = self._forward_passes(compile, graphs)
+        self.decoders = self._decoders(decode)
         self.encoder = self.model.config.instruction_encoder()
         self.encoder.load()  # a missing encoder fails here, before any episode starts
         # On a GPU a new batch size costs set-up at its first call (96 warm-up calls over sizes 1-16
@@ -151,12 +153,24 @@ class LearnedPolicy(Policy):
             windows = _pushed([states[i].predictions for i in rows], self.model.predict(readouts[rows, -1], name),
                               lambda chunk: chunk.new_zeros(config.chunk, *chunk.shape))
             ensembled = self.ensemble(windows, [states[i].step + 1 for i in rows])
-            for i, window, action in zip(rows, windows, self.model.heads[name].decode(ensembled).cpu().numpy()):
+            for i, window, action in zip(rows, windows, self.decoders[name](ensembled).cpu().numpy()):
                 state = states[i]
                 state.features, state.proprio, state.predictions = features[i], proprio[i], window
                 state.step += 1
                 actions[i] = int(action) if name == "navigation" else action.astype(np.float32)
         return actions
+
+    def _decoders(self, decode: str) -> dict[str, Callable[[torch.Tensor], torch.Tensor]]:
+        """Per domain, how its head's distribution becomes an action: `argmax`, a binned head's most
+        probable bin (RT-1's and RT-2's token decoding), or `mean`, its expected value. Other heads
+        decode as they do (a navigation move is one of four)."""
+        if decode not in ("argmax", "mean"):
+            raise UsageError(f"decode takes argmax or mean, got {decode!r}")
+        binned = {name for name, head in self.model.heads.items() if isinstance(head, BinnedHead)}
+        if decode == "mean" and not binned:
+            raise UsageError(f"decode=mean averages a binned action head; {self.baseline}'s heads are not binned")
+        return {name: head.expected if decode == "mean" and name in binned else head.decode
+                for name, head in self.model.heads.items()}
 
     def _forward_passes(self, compile: bool, graphs: bool | None) -> tuple[Callable, Callable]:
         """The model's `encode_frames` and `decide`, replayed as CUDA graphs (`graphs`, on by default

@@ -4,9 +4,12 @@ import socket
 import gymnasium as gym
 import numpy as np
 import pytest
+import torch
 from safetensors import safe_open
 
 from vla_bench.baselines import shipped_checkpoint
+from vla_bench.baselines.heads import BinnedHead
+from vla_bench.errors import UsageError
 from vla_bench.policy.base import TaskInfo
 from vla_bench.policy.loader import PolicySpec, registered_policies
 from vla_bench.runner.episode import run_episode
@@ -82,3 +85,31 @@ def test_inference_imports_no_training_code():
             "'transformers', 'sentence_transformers', 'triton')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_a_binned_head_decodes_its_most_probable_bin_or_its_mean():
+    """A spike of 0.3 at the centre bin (the expert's exact zeros) outvotes 0.7 spread over the
+    negative bins under argmax; the mean follows the mass."""
+    head = BinnedHead(width=8, chunk=1, action_dim=1, bins=256)
+    distribution = torch.zeros(1, 256)
+    distribution[0, 127] = 0.3
+    distribution[0, 20:90] = 0.7 / 70
+    assert abs(head.decode(distribution).item()) < 0.01
+    assert head.expected(distribution).item() < -0.4
+
+
+def test_decode_mean_changes_a_binned_policys_actions_and_is_refused_where_nothing_is_binned():
+    episode = load_manifest("train").for_task("PickUp")[0]
+    env = gym.make("vla_bench/PickUp-v0")
+    actions = {}
+    for decode in ("argmax", "mean"):
+        policy = PolicySpec("rt1", {"decode": decode}).build()
+        obs = env.reset(options={"episode": episode})[0]
+        policy.reset(obs["instruction"], _info(env, episode))
+        actions[decode] = policy.act(obs)
+    assert actions["mean"].shape == (7,) and np.all(np.abs(actions["mean"]) <= 1)
+    assert not np.allclose(actions["mean"], actions["argmax"])
+    with pytest.raises(UsageError, match="not binned"):
+        PolicySpec("bcz", {"decode": "mean"}).build()
+    with pytest.raises(UsageError, match="argmax or mean"):
+        PolicySpec("rt1", {"decode": "median"}).build()
