@@ -6,7 +6,8 @@ whether the approach overshoots, stalls or never descends.
 
     python scripts/experiments/approach_trace.py --policy rt2=CKPT --policy bcz --episodes 3
 
-`--policy NAME[=CHECKPOINT]` may repeat (no checkpoint: the shipped one). CPU, seconds per episode.
+`--policy NAME[=CHECKPOINT]` may repeat (no checkpoint: the shipped one); `--decode mean` decodes
+binned heads by their mean (the policy's `decode` argument). CPU, seconds per episode.
 """
 from __future__ import annotations
 
@@ -48,11 +49,13 @@ def main() -> None:
     parser.add_argument("--policy", action="append", required=True, metavar="NAME[=CHECKPOINT]")
     parser.add_argument("--episodes", type=int, default=3)
     parser.add_argument("--every", type=int, default=4, help="print every this many steps")
+    parser.add_argument("--decode", default="argmax", choices=("argmax", "mean"))
     args = parser.parse_args()
     for spec in args.policy:
         name, _, checkpoint = spec.partition("=")
-        print(f"{name} {checkpoint or '(shipped)'}", flush=True)
-        trace(policy_class(name)(checkpoint=checkpoint or None, threads=2), args.episodes, args.every)
+        print(f"{name} {checkpoint or '(shipped)'} decode={args.decode}", flush=True)
+        policy = policy_class(name)(checkpoint=checkpoint or None, threads=2, decode=args.decode)
+        trace(policy, args.episodes, args.every)
 
 
 if __name__ == "__main__":
