@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import platform
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+from vla_bench.runner.resources import usable_cores
 
 VLA = [sys.executable, "-m", "vla_bench.cli"]
 
@@ -86,7 +87,7 @@ def main() -> None:
     workers = json.loads((next(iter(walls.values()))[0] / "run.json").read_text())["config"]["workers"]
     summary = {
         "policy": args.policy, "policy_args": args.policy_arg, "executor": args.executor, "workers": workers,
-        "machine": {"cores": len(os.sched_getaffinity(0)),  # the cores it may use (taskset), not the host's
+        "machine": {"cores": usable_cores(),  # the cores it may use (taskset), not the host's
                     "cpu": platform.processor() or platform.machine(),
                     "gl": json.loads((next(iter(walls.values()))[0] / "run.json").read_text())["gl_backend"],
                     "gpu": _gpu()},

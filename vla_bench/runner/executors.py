@@ -103,7 +103,7 @@ class LocalProcessExecutor:
         for inbox in wait(list(self.inboxes.values()), timeout=self._poll_s()):
             try:
                 messages.append(inbox.recv())
-                while inbox.poll():  # all it has sent meanwhile: a step's heartbeat is followed by its request
+                while inbox.poll():  # and all it sent meanwhile, in this one turn
                     messages.append(inbox.recv())
             except Exception:  # EOF, or a message cut off by the worker's death
                 self.inboxes = {w: c for w, c in self.inboxes.items() if c is not inbox}
