@@ -5,7 +5,6 @@ before an episode starts, as a policy's history does; the last action repeats af
 from __future__ import annotations
 
 import multiprocessing
-import os
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
@@ -19,6 +18,7 @@ from vla_bench.data.actions import move_indices
 from vla_bench.data.cameras import CAMERA_FEATURES
 from vla_bench.data.collect import SCHEMAS, dataset_roots
 from vla_bench.data.lerobot import LeRobotDataset
+from vla_bench.runner.resources import usable_cores
 
 
 @dataclass
@@ -91,7 +91,7 @@ def load_demonstrations(root: Path, config: BaselineConfig, episodes_per_task: i
                 domains.append(config.domains.index(domain))
     if not jobs:
         raise ValueError(f"{root} holds no episodes of the domains {', '.join(config.domains)}")
-    processes = processes or min(len(jobs), os.cpu_count() or 1)
+    processes = processes or min(len(jobs), usable_cores())
     if processes > 1:
         with ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("spawn")) as pool:
             episodes = list(pool.map(_read_episode, jobs, chunksize=8))

@@ -107,8 +107,8 @@ def _parser() -> argparse.ArgumentParser:
     runner.add_argument("--tasks", default="", help="comma-separated subset of tasks (default: all of the split)")
     runner.add_argument("--episodes-per-task", type=_at_least(1), help="the first N episodes per task (default: all, 50)")
     runner.add_argument("--workers", type=_at_least(0), default=0,
-                        help="worker processes (default, or 0: one per core, two per core for a policy served in "
-                             "batches; never more than the episodes to run; run.json records how many ran)")
+                        help="worker processes (default, or 0: one per core this process may use, two per core for a "
+                             "policy served in batches; never more than the episodes to run; run.json records how many ran)")
     runner.add_argument("--name", type=_run_name,
                         help="what results call the policy (default: its own name, e.g. rt1); give each variant "
                              "of a policy (another checkpoint, other --policy-arg) its own")
@@ -228,7 +228,7 @@ def _parser() -> argparse.ArgumentParser:
     collector.add_argument("--split", default="train", help="(default: %(default)s)")
     collector.add_argument("--episodes-per-task", type=_at_least(1), default=50, help="(default: %(default)s)")
     collector.add_argument("--seed", type=int, default=1, help="which fresh draw (default: %(default)s)")
-    collector.add_argument("--workers", type=_at_least(0), default=0, help="processes (default: one per core)")
+    collector.add_argument("--workers", type=_at_least(0), default=0, help="processes (default: one per core this process may use)")
     collector.add_argument("--tasks", default="", help="comma-separated subset of tasks (default: all)")
     collector.add_argument("--out", type=Path, required=True, help="output folder (must not exist or be empty)")
     collector.add_argument("--keep-failures", action="store_true", help="also keep demonstrations that failed")
