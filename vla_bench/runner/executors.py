@@ -330,8 +330,9 @@ def make_executor(kind: str, worker_config: WorkerConfig, policy: Any, workers: 
                          f"{type(policy).__name__} does not batch (Policy.batches() is False): use local")
     if kind == "batched" or (kind == "auto" and policy.batches()):
         # an episode served in batches waits for its action about half the time: with two workers
-        # per core, half of them step while the other half's batch is computed (rt1 on an H200:
-        # novel_objects in 78 s against 95 s with one per core)
+        # per core, half of them step while the other half's batch is computed (rt1 on a shared
+        # 2xH200 host: novel_objects in 78 s against 95 s with one per core; on an idle H200 a slice
+        # took 40 s either way, results/timing/h200-gl-workers.md)
         size = min(workers or BATCHED_WORKERS_PER_CORE * usable_cores(), max(jobs, 1))
         return BatchedProcessExecutor(worker_config, size, step_timeout, policy, batch_wait_s)
     return LocalProcessExecutor(worker_config, min(workers or usable_cores(), max(jobs, 1)), step_timeout)
