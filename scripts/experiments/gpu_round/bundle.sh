@@ -10,6 +10,8 @@
 #                with seed 1 and 300 per task (the weights themselves are 91 MB)
 #   .kit/whlm    matplotlib and Pillow, installed there only where missing
 #   .kit/smol1-5 SmolLM2-135M's GGUF weights for rt2 and palme, in five parts
+#   .kit/osm1-3  libOSMesa and the LLVM it renders with (Debian bookworm, as .kit/gl), for rendering
+#                on the cores beside EGL (gl_compare.sh); LLVM's package is split over two parts
 # On the machine, in this order: setup.sh gl, whl, table, whlm, smol 1 ... smol 5 (README.md beside it).
 set -euo pipefail
 cd "$(git rev-parse --show-toplevel)"
@@ -34,6 +36,12 @@ wheel .kit/gl/whlg fonttools kiwisolver contourpy cycler pyparsing python-dateut
 o='-oAPT::Architecture=amd64 -oAPT::Architectures=amd64 -oDir::State::Lists=/tmp/amd64'
 mkdir -p /tmp/amd64/partial && apt-get $o update -qq
 (cd .kit/gl && apt-get $o download libvulkan1 libegl1 libglvnd0 libopengl0 libgl1 libglx0 libgles2 2>/dev/null)
+mkdir -p .kit/osm1 .kit/osm2 .kit/osm3
+(cd .kit/osm1 && apt-get $o download libosmesa6 libglapi-mesa libz3-4 libedit2 libbsd0 libmd0 libxml2 2>/dev/null)
+(cd .kit/osm2 && apt-get $o download libicu72 libllvm15 2>/dev/null)
+llvm=$(ls .kit/osm2/libllvm15_*.deb)  # 23 MB: 5 MiB beside the table's call, 9 beside ICU, the rest alone
+head -c 5M "$llvm" > .kit/osm1/llvm.part.aa && tail -c +5242881 "$llvm" | head -c 9M > .kit/osm2/llvm.part.ab
+tail -c +14680065 "$llvm" > .kit/osm3/llvm.part.ac && rm "$llvm"
 
 # pybullet's wheel is far larger than the files the suite reads from it
 data=$(python -c "import pybullet_data; print(pybullet_data.getDataPath())")

@@ -5,6 +5,8 @@
 #   setup.sh table      (carry .kit/table) the instructions' sentence embeddings (before the round starts)
 #   setup.sh whlm       (carry .kit/whlm) matplotlib and Pillow where missing
 #   setup.sh smol N     (carry .kit/smolN) one part of SmolLM2's weights; the last part assembles them
+#   setup.sh osmesa N   (carry .kit/osmN, N = 1, 2, 3) libOSMesa and its LLVM, for rendering on the
+#                       cores (gl_compare.sh); the last part unpacks them beside the system's libraries
 set -u
 install() {  # install DIR [missing]: its wheels into /tmp/site; "missing": only those python3 lacks
   for w in "$1"/*.whl; do
@@ -39,5 +41,15 @@ case $1 in
         echo "SmolLM2's weights do not match their MD5: send every smol part again" >&2; exit 1
       fi
     fi ;;
-  *) echo "unknown step $1: gl, whl, table, whlm or smol N" >&2; exit 2 ;;
+  osmesa)
+    mkdir -p /tmp/osm-debs && cp .kit/osm$2/* /tmp/osm-debs/
+    if [ "$2" = 3 ]; then
+      cd /tmp/osm-debs && cat llvm.part.* > libllvm15.deb && rm llvm.part.*
+      for f in *.deb; do dpkg -x "$f" /tmp/osm-root; done
+      # its own folder, listed after the system's: nothing the system has is replaced
+      echo /tmp/osm-root/usr/lib/x86_64-linux-gnu > /etc/ld.so.conf.d/zz-osmesa.conf && ldconfig
+      MUJOCO_GL=osmesa PYOPENGL_PLATFORM=osmesa PYTHONPATH=/tmp/site python3 -c "import mujoco
+ctx = mujoco.GLContext(64, 64); ctx.make_current(); print('OSMesa renders')"
+    fi ;;
+  *) echo "unknown step $1: gl, whl, table, whlm, smol N or osmesa N" >&2; exit 2 ;;
 esac
