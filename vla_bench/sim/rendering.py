@@ -7,6 +7,7 @@ left each worker's memory to creep up over thousands of episodes.
 """
 from __future__ import annotations
 
+import atexit
 import os
 import sys
 
@@ -38,8 +39,19 @@ def current_gl_context(width: int, height: int) -> mujoco.GLContext:
                 "first imported: import vla_bench before mujoco, or set MUJOCO_GL=egl (or osmesa) in the "
                 f"environment. ({type(err).__name__}: {err})") from err
         _GL_PROCESS = os.getpid()
+        atexit.register(_free_gl_context)
     _GL_CONTEXT.make_current()
     return _GL_CONTEXT
+
+
+def _free_gl_context() -> None:
+    """Frees the process's GL context at exit while Python can still run the driver's calls: left
+    to the finalizer, OSMesa's context printed a ctypes traceback on every exit (MuJoCo's EGL
+    module ends its display the same way, also at exit)."""
+    global _GL_CONTEXT
+    if _GL_CONTEXT is not None and _GL_PROCESS == os.getpid():
+        _GL_CONTEXT.free()
+        _GL_CONTEXT = None
 
 
 class OffscreenRenderer:
