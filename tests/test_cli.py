@@ -21,6 +21,14 @@ def test_bench_reports_env_and_raw_throughput(capsys):
     assert result["reset_no_cam_s"] < result["reset_s"]  # a camera-less env uploads no scene to GL
 
 
+def test_bench_table_has_a_row_per_task_in_order(capsys):
+    assert main(["bench", "--tasks", "GoToObject,PickUp", "--steps", "3"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split()[:2] == ["task", "image"]
+    assert [line.split()[0] for line in lines[1:3]] == ["GoToObject", "PickUp"]
+    assert lines[1].split()[1] == "128" and lines[1].split()[5].endswith("x")  # image size, env/raw cost
+
+
 def test_unknown_task_lists_the_valid_ones(capsys):
     assert main(["bench", "--tasks", "Juggle"]) == 2
     err = capsys.readouterr().err

@@ -537,17 +537,18 @@ def _bench(args: argparse.Namespace) -> int:
         return _bench_serving(args, tasks)
     if args.batch_sizes:
         return _bench_batches(args, tasks)
-    results = [bench_task(task, steps=args.steps, image_size=args.image_size) for task in tasks]
     if args.json:
+        results = [bench_task(task, steps=args.steps, image_size=args.image_size) for task in tasks]
         print(json.dumps([asdict(r) | {"overhead": r.overhead, "sim_overhead": r.sim_overhead} for r in results],
                          indent=2))
         return 0
     print(f"{'task':14s} {'image':>6s} {'raw sim':>10s} {'raw+render':>11s} {'env':>8s} {'env/raw cost':>13s} "
-          f"{'env no cam':>11s} {'/raw sim':>9s} {'reset':>8s} {'no cam':>7s}")
-    for r in results:
+          f"{'env no cam':>11s} {'/raw sim':>9s} {'reset':>8s} {'no cam':>7s}", flush=True)
+    for task in tasks:  # a row as each task finishes: all ten take minutes on a small CPU
+        r = bench_task(task, steps=args.steps, image_size=args.image_size)
         print(f"{r.task:14s} {r.image_size:>6d} {r.raw_sim_steps_per_s:>8.0f}/s {r.raw_steps_per_s:>9.0f}/s "
               f"{r.env_steps_per_s:>6.0f}/s {r.overhead:>12.2f}x {r.env_sim_steps_per_s:>9.0f}/s "
-              f"{r.sim_overhead:>8.2f}x {r.reset_s * 1000:>6.0f}ms {r.reset_no_cam_s * 1000:>5.0f}ms")
+              f"{r.sim_overhead:>8.2f}x {r.reset_s * 1000:>6.0f}ms {r.reset_no_cam_s * 1000:>5.0f}ms", flush=True)
     print("steps/s are control steps (manipulation: 10 Hz, 50 physics steps each; navigation: one move each); "
           "env and raw+render draw the same images; env no cam renders none, beside raw sim: the suite's own "
           "work without the renderer's noise; a reset with cameras includes uploading the new scene and its "
