@@ -18,6 +18,7 @@ ACTION_MODES = {"manipulation": "ee_delta", "navigation": "discrete"}
 # lie relative to the hand (vla_bench.data.collect.SCHEMAS)
 KEYPOINT_DIM = 6
 KEYPOINT_INPUTS = ("readout", "frame")
+REGRESSION_LOSSES = ("smooth_l1", "mse")
 
 
 class InstructionEncoder(Protocol):
@@ -52,6 +53,9 @@ class BaselineConfig:
     # once the hand moves, its motion gives the target away), or "frame", the newest frame's
     # image features alone, so that only the pixels can say where things are
     keypoint_input: str = "readout"
+    # a continuous action head's loss: "smooth_l1" (β = 0.1, BC-Z's: robust to the expert's rare
+    # jumps, but each frame's gradient is the same size whatever its miss) or "mse"
+    regression_loss: str = "smooth_l1"
 
     def __post_init__(self) -> None:
         unknown = [d for d in self.domains if d not in DOMAINS]
@@ -70,6 +74,8 @@ class BaselineConfig:
             raise ValueError(f"keypoint_weight must not be negative, got {self.keypoint_weight}")
         if self.keypoint_input not in KEYPOINT_INPUTS:
             raise ValueError(f"keypoint_input must be one of {KEYPOINT_INPUTS}, got {self.keypoint_input!r}")
+        if self.regression_loss not in REGRESSION_LOSSES:
+            raise ValueError(f"regression_loss must be one of {REGRESSION_LOSSES}, got {self.regression_loss!r}")
 
     @property
     def proprio_dim(self) -> int:

@@ -36,12 +36,17 @@ class ActionHead(nn.Module):
 
 
 class ContinuousHead(ActionHead):
-    """Regression of actions in [-1, 1] (BC-Z); smooth L1 is robust to the expert's rare jumps."""
+    """Regression of actions in [-1, 1] (BC-Z), by smooth L1 (robust to the expert's rare jumps;
+    it predicts the median) or mean squared error (the mean; its gradient grows with the miss)."""
 
-    def __init__(self, width: int, chunk: int, action_dim: int, project: nn.Module | None = None) -> None:
+    def __init__(self, width: int, chunk: int, action_dim: int, project: nn.Module | None = None,
+                 regression_loss: str = "smooth_l1") -> None:
         super().__init__(width, chunk, (action_dim,), project)
+        self.regression_loss = regression_loss
 
     def loss(self, outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        if self.regression_loss == "mse":
+            return F.mse_loss(outputs.float(), targets)
         return F.smooth_l1_loss(outputs.float(), targets, beta=0.1)
 
     def distribution(self, outputs: torch.Tensor) -> torch.Tensor:

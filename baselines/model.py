@@ -11,7 +11,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from vla_bench.baselines.configuration import KEYPOINT_DIM, NAVIGATION_ACTIONS, PROPRIO_DIMS, BaselineConfig
-from vla_bench.baselines.heads import ActionHead, DiscreteHead
+from vla_bench.baselines.heads import ActionHead, ContinuousHead, DiscreteHead
 from vla_bench.errors import UsageError
 
 # keypoint offsets regressed at about unit scale: in decimetres across the table (manipulation's
@@ -49,6 +49,11 @@ class BaselineModel(nn.Module):
             self.proprio_in = nn.ModuleDict({d: nn.Linear(PROPRIO_DIMS[d], proprio_width) for d in self.config.domains})
         self.heads = nn.ModuleDict({d: self.manipulation_head(readout_width) if d == "manipulation"
                                     else self.navigation_head(readout_width) for d in self.config.domains})
+        regressing = any(isinstance(head, ContinuousHead) for head in self.heads.values())
+        if self.config.regression_loss != "smooth_l1" and not regressing:
+            raise UsageError(f"regression_loss={self.config.regression_loss!r} trains a continuous action head; "
+                             f"{type(self).__name__}'s heads classify (bcz, palme and the ablation's continuous "
+                             f"head regress)")
         if self.config.keypoint_weight > 0:
             width = frame_width if self.config.keypoint_input == "frame" else readout_width
             self.keypoint_head = nn.Linear(width, KEYPOINT_DIM)

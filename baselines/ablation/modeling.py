@@ -58,7 +58,8 @@ class Ablation(BaselineModel):
     def manipulation_head(self, width: int) -> ActionHead:
         if self.config.head == "binned":
             return BinnedHead(width, self.config.chunk, MANIPULATION_ACTION_DIM, BINS)
-        return ContinuousHead(width, self.config.chunk, MANIPULATION_ACTION_DIM)
+        return ContinuousHead(width, self.config.chunk, MANIPULATION_ACTION_DIM,
+                              regression_loss=self.config.regression_loss)
 
     def decide(self, features: torch.Tensor, proprio: torch.Tensor, language: torch.Tensor,
                domain: torch.Tensor) -> torch.Tensor:

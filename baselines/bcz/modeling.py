@@ -65,7 +65,8 @@ class BCZ(BaselineModel):
         return pooled.unflatten(0, images.shape[:2])  # (N, cameras, C)
 
     def manipulation_head(self, width: int) -> ActionHead:
-        return ContinuousHead(width, self.config.chunk, MANIPULATION_ACTION_DIM)
+        return ContinuousHead(width, self.config.chunk, MANIPULATION_ACTION_DIM,
+                              regression_loss=self.config.regression_loss)
 
     def decide(self, features: torch.Tensor, proprio: torch.Tensor, language: torch.Tensor,
                domain: torch.Tensor) -> torch.Tensor:

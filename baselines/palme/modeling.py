@@ -12,7 +12,8 @@ class PaLME(MultimodalSentenceModel):
 
     def manipulation_head(self, width: int) -> ActionHead:
         return ContinuousHead(width, self.config.chunk, MANIPULATION_ACTION_DIM,
-                              project=PositionwiseLinear(self.width, 1, MANIPULATION_ACTION_DIM))
+                              project=PositionwiseLinear(self.width, 1, MANIPULATION_ACTION_DIM),
+                              regression_loss=self.config.regression_loss)
 
     def navigation_head(self, width: int) -> ActionHead:
         return DiscreteHead(width, self.config.chunk, NAVIGATION_ACTIONS,

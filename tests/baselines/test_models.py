@@ -6,7 +6,7 @@ from vla_bench.baselines import make_model
 from vla_bench.baselines.heads import BinnedHead, ContinuousHead, DiscreteHead
 from vla_bench.baselines.layers import FiLM, SpatialSoftmax, random_shift, with_coordinates
 from vla_bench.baselines.rt1.modeling import RT1, TokenLearner
-from vla_bench.errors import UnknownName
+from vla_bench.errors import UnknownName, UsageError
 
 SMALL = {
     "rt1": {"stage_widths": [16, 16, 16, 16], "stem_width": 8, "width": 32, "layers": 1, "heads": 2, "image_size": 64},
@@ -87,6 +87,24 @@ def test_heads_read_targets_of_their_own_form():
     assert discrete.loss(perfect, targets) < 1e-3 < discrete.loss(perfect.roll(1, -1), targets)
     continuous = ContinuousHead(8, chunk=1, action_dim=7)
     assert continuous.loss(targets.clamp(-1, 1), targets.clamp(-1, 1)) == 0
+
+
+def test_the_regression_loss_pulls_towards_the_median_or_the_mean():
+    """Targets -1, +1, +1: smooth L1 pulls an output of 0.5 up towards their median (+1), mean
+    squared error down towards their mean (1/3)."""
+    targets = torch.tensor([[[-1.0]], [[1.0]], [[1.0]]])
+    for loss, direction in (("smooth_l1", -1), ("mse", 1)):
+        output = torch.full((3, 1, 1), 0.5, requires_grad=True)
+        ContinuousHead(8, chunk=1, action_dim=1, regression_loss=loss).loss(output, targets).backward()
+        assert torch.sign(output.grad.sum()) == direction
+
+
+def test_the_regression_loss_is_checked_and_refused_where_nothing_regresses():
+    assert make_model("bcz", regression_loss="mse").heads["manipulation"].regression_loss == "mse"
+    with pytest.raises(ValueError, match="regression_loss must be one of .*'smooth_l1', 'mse'"):
+        make_model("bcz", regression_loss="huber")
+    with pytest.raises(UsageError, match="RT1's heads classify"):
+        make_model("rt1", regression_loss="mse")
 
 
 def test_film_starts_as_identity():

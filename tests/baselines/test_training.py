@@ -38,6 +38,15 @@ def test_a_few_steps_lower_the_loss_and_write_a_loadable_checkpoint(name, tiny_d
     assert set(training["tasks"]) == {"PickUp", "CloseDrawer", "GoToObject"}
 
 
+def test_a_continuous_head_trains_by_mean_squared_error_too(tiny_dataset, tmp_path):
+    config = _config("bcz", tiny_dataset, tmp_path / "mse.safetensors")
+    config = replace(config, model_overrides={**TINY["bcz"], "regression_loss": "mse"})
+    path = train(config, progress=False)
+    losses = json.loads(path.with_suffix(".log.json").read_text())["history"]["train_loss"]
+    assert sum(losses[-10:]) / 10 < 0.7 * sum(losses[:10]) / 10
+    assert load_checkpoint(path)[1].config.regression_loss == "mse"
+
+
 @pytest.mark.parametrize("name", ["rt1", "bcz"])
 def test_training_lowers_the_loss_of_each_domain(name, tiny_dataset, tmp_path):
     """One model, two heads: the manipulation and the navigation loss both fall."""
