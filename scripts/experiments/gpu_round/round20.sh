@@ -36,6 +36,11 @@ PIN=(); [ -n "${ROUND_CORES:-}" ] && PIN=(taskset -c $ROUND_CORES)
 for _ in $(seq 60); do [ -f /tmp/gguf.ok ] && break; sleep 5; done  # setup.sh smol: SmolLM2's weights
 [ -f /tmp/gguf.ok ] || { echo "SmolLM2's weights never arrived (setup.sh smol)" >&2; date +%s > $ROUND/logs/round.done; exit 1; }
 
+# how busy the lanes keep the GPU, every 30 s: whether two lanes would share one GPU without slowing
+# (in a subshell, so that the `wait` for the lanes below does not wait for it)
+(nvidia-smi --query-gpu=timestamp,utilization.gpu,memory.used --format=csv -l 30 > $ROUND/logs/gpu-util.txt 2>&1 &
+ echo $! > $ROUND/logs/sampler.pid)
+
 KEYPOINTS=(--config keypoint_weight=10.0 --config keypoint_tokens=16)
 FILM=(--config vision=film_resnet --config keypoint_input=frame --config film_language=sentence)
 LEVERS=(--config proprio=false --config chunk=4)  # round 18's
@@ -67,4 +72,5 @@ if [ "${DEVICE:-cuda}" = cuda ] && [ ! -f $ROUND/logs/graphs.off ] && [ "$GPUS" 
   cd $REPO  # serving.sh starts from the repository root, as env.sh expects
   bash $serving 0 0-15 rt1 & bash $serving 1 16-31 palme --policy-arg checkpoint=$ROUND/ckpt/palme-bzt.safetensors & wait
 fi
+kill $(cat $ROUND/logs/sampler.pid) 2>/dev/null
 date +%s > $ROUND/logs/round.done
