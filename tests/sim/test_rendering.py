@@ -79,11 +79,15 @@ def test_an_unknown_camera_is_named(make_env):
 def test_a_script_that_never_closes_its_env_exits_quietly(gl):
     """A renderer still holding its scene at interpreter exit (the GL context may be gone by then)
     frees nothing and says nothing, on either GL platform: a user's script ends without a traceback
-    (OSMesa's context, freed by Python's finalizer, once printed a ctypes error on every exit)."""
-    if gl == "osmesa" and ctypes.util.find_library("OSMesa") is None:
-        pytest.skip("libOSMesa is not installed")
-    script = ("import gymnasium as gym, vla_bench\n"
+    (OSMesa's context, freed by Python's finalizer, once printed a ctypes error on every exit), and
+    an env closed by an exit hook after the context was freed makes no new one."""
+    if ctypes.util.find_library({"egl": "EGL", "osmesa": "OSMesa"}[gl]) is None:
+        pytest.skip(f"no library for {gl}")
+    script = ("import atexit, gymnasium as gym, vla_bench\n"
+              "from vla_bench.sim import rendering\n"
+              "atexit.register(lambda: print('context left:', rendering._GL_CONTEXT is not None))  # runs last\n"
               "env = gym.make('vla_bench/PickUp-v0')\n"
+              "atexit.register(env.close)  # runs after the suite's own exit hook, which frees the context\n"
               "obs, _ = env.reset(seed=0)\n"
               "assert obs['rgb'].any()\n")
     environment = {**os.environ, "MUJOCO_GL": gl, "PYOPENGL_PLATFORM": gl}
@@ -91,3 +95,4 @@ def test_a_script_that_never_closes_its_env_exits_quietly(gl):
                               env=environment)
     assert finished.returncode == 0, finished.stderr
     assert finished.stderr == ""
+    assert finished.stdout.strip() == "context left: False"  # closing the env late made no new one
