@@ -44,7 +44,7 @@ def test_a_continuous_head_trains_by_mean_squared_error_too(tiny_dataset, tmp_pa
     path = train(config, progress=False)
     losses = json.loads(path.with_suffix(".log.json").read_text())["history"]["train_loss"]
     assert sum(losses[-10:]) / 10 < 0.7 * sum(losses[:10]) / 10
-    assert load_checkpoint(path)[1].config.regression_loss == "mse"
+    assert load_checkpoint(path)[1].heads["manipulation"].regression_loss == "mse"
 
 
 @pytest.mark.parametrize("name", ["rt1", "bcz"])
