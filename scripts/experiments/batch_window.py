@@ -68,7 +68,11 @@ def main() -> None:
                        "--split", "novel_objects", "--tasks", args.tasks, "--episodes-per-task",
                        str(args.episodes_per_task), "--workers", str(args.workers), "--no-progress", "--out", out]
             start = time.perf_counter()
-            subprocess.run(command, check=True, capture_output=True, env={**os.environ, "PYTHONPATH": str(here)})
+            paths = [str(here), *filter(None, [os.environ.get("PYTHONPATH")])]  # where the policy is, then the rest
+            finished = subprocess.run(command, capture_output=True, text=True,
+                                      env={**os.environ, "PYTHONPATH": os.pathsep.join(paths)})
+            if finished.returncode:
+                raise SystemExit(f"the run with a {window} ms window failed:\n{finished.stderr[-3000:]}")
             wall = time.perf_counter() - start
             rows = [json.loads(line) for line in open(Path(out) / "episodes.jsonl")]
             batching = json.load(open(Path(out) / "run.json"))["batching"]

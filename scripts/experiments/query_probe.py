@@ -51,7 +51,7 @@ def readouts(model, demos, frames: torch.Tensor) -> dict[str, np.ndarray]:
         if head.dim() == 3:  # binned (rt2): the argmax bin's value, as the policy decodes it
             head = head.argmax(-1).float() / (head.shape[-1] - 1) * 2 - 1
         found["head"].append(head)
-        found["expert"].append(window["targets"].flatten(1, -2)[:, 0])  # the first chunk step
+        found["expert"].append(window["targets"][:, -1, 0])  # the newest frame's first chunk step
     return {name: torch.cat(parts).float().numpy() for name, parts in found.items()}
 
 

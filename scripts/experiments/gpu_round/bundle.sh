@@ -40,8 +40,10 @@ mkdir -p .kit/osm1 .kit/osm2 .kit/osm3
 (cd .kit/osm1 && apt-get $o download libosmesa6 libglapi-mesa libz3-4 libedit2 libbsd0 libmd0 libxml2 2>/dev/null)
 (cd .kit/osm2 && apt-get $o download libicu72 libllvm15 2>/dev/null)
 llvm=$(ls .kit/osm2/libllvm15_*.deb)  # 23 MB: 5 MiB beside the table's call, 9 beside ICU, the rest alone
-head -c 5M "$llvm" > .kit/osm1/llvm.part.aa && tail -c +5242881 "$llvm" | head -c 9M > .kit/osm2/llvm.part.ab
-tail -c +14680065 "$llvm" > .kit/osm3/llvm.part.ac && rm "$llvm"
+dd if="$llvm" of=.kit/osm1/llvm.part.aa bs=1M count=5 status=none
+dd if="$llvm" of=.kit/osm2/llvm.part.ab bs=1M skip=5 count=9 status=none
+dd if="$llvm" of=.kit/osm3/llvm.part.ac bs=1M skip=14 status=none
+md5sum "$llvm" | cut -d' ' -f1 > .kit/osm3/llvm.md5 && rm "$llvm"
 
 # pybullet's wheel is far larger than the files the suite reads from it
 data=$(python -c "import pybullet_data; print(pybullet_data.getDataPath())")

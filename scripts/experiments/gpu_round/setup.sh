@@ -45,6 +45,10 @@ case $1 in
     mkdir -p /tmp/osm-debs && cp .kit/osm$2/* /tmp/osm-debs/
     if [ "$2" = 3 ]; then
       cd /tmp/osm-debs && cat llvm.part.* > libllvm15.deb && rm llvm.part.*
+      if [ "$(md5sum libllvm15.deb | cut -d' ' -f1)" != "$(cat llvm.md5)" ]; then
+        echo "LLVM's package does not match its MD5 (a part missing?): send osmesa 1, 2 and 3 again" >&2
+        rm -rf /tmp/osm-debs; exit 1
+      fi
       for f in *.deb; do dpkg -x "$f" /tmp/osm-root; done
       # its own folder, listed after the system's: nothing the system has is replaced
       echo /tmp/osm-root/usr/lib/x86_64-linux-gnu > /etc/ld.so.conf.d/zz-osmesa.conf && ldconfig
