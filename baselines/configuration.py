@@ -54,7 +54,7 @@ class BaselineConfig:
     # image features alone, so that only the pixels can say where things are
     keypoint_input: str = "readout"
     # a continuous action head's loss: "smooth_l1" (β = 0.1, BC-Z's: robust to the expert's rare
-    # jumps, but each frame's gradient is the same size whatever its miss) or "mse"
+    # jumps, but a frame's gradient is the same size for every miss above β) or "mse"
     regression_loss: str = "smooth_l1"
 
     def __post_init__(self) -> None:
