@@ -18,7 +18,6 @@ import numpy as np
 # not survive fork: a forked child that uses the context waits forever, so it gets a clear error.
 _GL_CONTEXT: mujoco.GLContext | None = None
 _GL_PROCESS: int | None = None
-_GL_FREED = False  # the context was freed at exit: renderers closed after that touch no GL
 
 MAX_GEOMS = 10_000  # what mujoco.Renderer allows a scene
 
@@ -49,10 +48,10 @@ def _free_gl_context() -> None:
     """Frees the process's GL context at exit while Python can still run the driver's calls: left
     to the finalizer, OSMesa's context printed a ctypes traceback on every exit (MuJoCo's EGL
     module ends its display the same way, also at exit)."""
-    global _GL_CONTEXT, _GL_FREED
+    global _GL_CONTEXT
     if _GL_CONTEXT is not None and _GL_PROCESS == os.getpid():
         _GL_CONTEXT.free()
-        _GL_CONTEXT, _GL_FREED = None, True
+        _GL_CONTEXT = None
 
 
 class OffscreenRenderer:
@@ -111,7 +110,9 @@ class OffscreenRenderer:
 
     def close(self) -> None:
         if self._context is not None:
-            if not _GL_FREED:  # else an exit hook closes it after the context went: nothing left to free
+            # a scene's context exists only beside the process's GL context: with none left, the
+            # exit hook freed it and this close comes from a later one, with nothing to free
+            if _GL_CONTEXT is not None:
                 current_gl_context(self.width, self.height)
                 self._context.free()
             self._context = None
