@@ -11,7 +11,7 @@
 #   .kit/whlm    matplotlib and Pillow, installed there only where missing
 #   .kit/smol1-5 SmolLM2-135M's GGUF weights for rt2 and palme, in five parts
 #   .kit/osm1-3  libOSMesa and the LLVM it renders with (Debian bookworm, as .kit/gl), for rendering
-#                on the cores beside EGL (gl_compare.sh); LLVM's package is split over two parts
+#                on the cores beside EGL (gl_compare.sh); LLVM's package is split over all three
 # On the machine, in this order: setup.sh gl, whl, table, whlm, smol 1 ... smol 5 (README.md beside it).
 set -euo pipefail
 cd "$(git rev-parse --show-toplevel)"
