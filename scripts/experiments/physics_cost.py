@@ -1,0 +1,100 @@
+"""What raw physics costs per control step on a split's own episodes, beside `vla-bench bench`'s scene.
+
+`scripts/time_full_suite.py` charges a run's physics at `bench`'s rate: one scene (reset by seed),
+driven by random actions. This replays, as `bench`'s raw loop does, the actuator commands of
+real episodes (the split's first episodes of a task, driven by the oracle or by random actions)
+with `mj_step` alone from each episode's start, and reports the time per control step and the
+mean number of contacts. Where the split's scenes cost more than bench's, the full-suite
+breakdown books the difference under "runner, supervisor, records".
+
+    python scripts/experiments/physics_cost.py --tasks PickUp,PutInDrawer --episodes 5
+"""
+from __future__ import annotations
+
+import argparse
+import time
+from functools import partial
+
+import gymnasium as gym
+import mujoco
+import numpy as np
+
+import vla_bench  # noqa: F401  (registers the tasks)
+from vla_bench.policy.builtin import OraclePolicy
+from vla_bench.runner.episode import task_info
+from vla_bench.splits.manifest import load_manifest
+from vla_bench.task.registry import task_entry
+
+
+def replay_cost(env, drive, steps: int, rounds: int = 3) -> tuple[float, float]:
+    """Drive `env` from its current state for up to `steps` control steps with `drive()`, then time
+    `mj_step` replaying the same commands from the same start: (best ms per control step, mean contacts)."""
+    model = env.model
+    start, data = mujoco.MjData(model), mujoco.MjData(model)
+    mujoco.mj_copyData(start, model, env.data)
+    controls = []
+    for _ in range(steps):
+        before = env.data.time
+        done = env.step(drive())[2]
+        controls.append((env.data.ctrl.copy(), max(1, round((env.data.time - before) / model.opt.timestep))))
+        if done:
+            break
+    best = float("inf")
+    for _ in range(rounds):  # timed as bench's raw loop times it
+        mujoco.mj_copyData(data, model, start)
+        tick = time.perf_counter()
+        for ctrl, nstep in controls:
+            data.ctrl[:] = ctrl
+            mujoco.mj_step(model, data, nstep=nstep)
+        best = min(best, (time.perf_counter() - tick) / len(controls))
+    mujoco.mj_copyData(data, model, start)
+    contacts = substeps = 0
+    for ctrl, nstep in controls:  # untimed: the contacts after every physics step
+        data.ctrl[:] = ctrl
+        for _ in range(nstep):
+            mujoco.mj_step(model, data)
+            contacts += data.ncon
+        substeps += nstep
+    return best * 1000, contacts / substeps
+
+
+def _random_action(rng: np.random.Generator) -> np.ndarray:
+    return rng.uniform(-1, 1, 7).astype(np.float32)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tasks", default="PickUp,PutInDrawer")
+    parser.add_argument("--split", default="train")
+    parser.add_argument("--episodes", type=int, default=5)
+    parser.add_argument("--steps", type=int, default=200, help="control steps per bench scene")
+    args = parser.parse_args()
+    rng = np.random.default_rng(0)
+    print(f"{'task':12s} {'scenes':28s} {'actions':8s} {'ms/step':>8s} {'contacts':>9s}")
+    for task in args.tasks.split(","):
+        entry = task_entry(task)
+        env = gym.make(entry.env_id, observations=("instruction", "proprio")).unwrapped
+        oracle = OraclePolicy()
+        episodes = load_manifest(args.split).for_task(task)[:args.episodes]
+        rows = []
+        for scenes in ("bench's (reset by seed 0-2)", f"{args.split}'s first {len(episodes)}"):
+            for actions in ("random", "oracle"):
+                costs = []
+                for i, episode in enumerate(range(3) if scenes.startswith("bench") else episodes):
+                    if scenes.startswith("bench"):
+                        env.reset(seed=i)
+                    else:
+                        env.reset(options={"episode": episode})
+                    spec = env.episode
+                    oracle.reset(spec.instruction, task_info(env, spec, True))
+                    drive = partial(_random_action, rng) if actions == "random" else partial(oracle.act, {})
+                    steps = args.steps if actions == "random" and scenes.startswith("bench") else entry.max_episode_steps
+                    costs.append(replay_cost(env, drive, steps))
+                ms, contacts = np.mean(costs, axis=0)
+                rows.append(f"{task:12s} {scenes:28s} {actions:8s} {ms:8.3f} {contacts:9.2f}")
+        env.close()
+        print("\n".join(rows), flush=True)
+
+
+if __name__ == "__main__":
+    main()
