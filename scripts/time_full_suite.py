@@ -5,12 +5,11 @@ policy, each split one `vla-bench run`, then where the time went.
     python scripts/time_full_suite.py --policy oracle --out runs/timing
 
 Writes OUT/<policy>-<split>/ (the runs) and OUT/timing-<policy>.json and .md: the wall time per
-split and in all, and a breakdown of the workers' time from the records and `vla-bench bench`
-on the same machine: physics and rendering per step (raw MuJoCo on the same scenes), the suite's
-own per-step work (the bench's env − raw), scene builds (resets; with or without cameras, as the
-run's envs produced them: run.json's `observations`), the policy as the workers waited
-for it, split for a batched policy into its calls and transfer + batching (run.json's `batching`),
-and the rest (runner, supervisor, records).
+split and in all, and where the workers' time went, from the records: the env's own timers
+(scene builds, moving the world, observations with their rendering), the policy as the workers
+waited for it, split for a batched policy into its calls and transfer + batching (run.json's
+`batching`), and the rest (runner, supervisor, records). `vla-bench bench` on the same machine
+goes into the JSON beside them.
 """
 from __future__ import annotations
 
@@ -60,9 +59,9 @@ def main() -> None:
     tasks = sorted({r["task"] for rs in records.values() for r in rs})
     bench = json.loads(subprocess.run([*VLA, "bench", "--tasks", ",".join(tasks), "--steps", str(args.bench_steps),
                                        "--json"], check=True, capture_output=True, text=True).stdout)
-    per_task = {b["task"]: b for b in bench}
-    breakdown = {"physics": 0.0, "rendering": 0.0, "suite per step": 0.0, "scene builds (resets)": 0.0,
-                 "policy calls": 0.0, "transfer and batching": 0.0, "runner, supervisor, records": 0.0}
+    breakdown = {"scene builds (resets)": 0.0, "moving the world (controller, physics, bookkeeping)": 0.0,
+                 "observations (cameras rendered)": 0.0, "policy calls": 0.0, "transfer and batching": 0.0,
+                 "runner, supervisor, records": 0.0}
     worker_s = 0.0
     for split, rs in records.items():
         info = json.loads((walls[split][0] / "run.json").read_text())
@@ -71,16 +70,9 @@ def main() -> None:
         worker_s += sum(r["wall_s"] for r in rs)
         breakdown["policy calls"] += compute_s
         breakdown["transfer and batching"] += waited_s - compute_s
-        for r in rs:
-            b = per_task[r["task"]]
-            breakdown["physics"] += r["steps"] / b["raw_sim_steps_per_s"]
-            if renders_camera(info, r["task"]):
-                breakdown["rendering"] += r["steps"] * (1 / b["raw_steps_per_s"] - 1 / b["raw_sim_steps_per_s"])
-                breakdown["suite per step"] += r["steps"] * (1 / b["env_steps_per_s"] - 1 / b["raw_steps_per_s"])
-                breakdown["scene builds (resets)"] += b["reset_s"]
-            else:  # the policy reads no camera (the oracle), so the run's envs rendered none
-                breakdown["suite per step"] += r["steps"] * (1 / b["env_sim_steps_per_s"] - 1 / b["raw_sim_steps_per_s"])
-                breakdown["scene builds (resets)"] += b["reset_no_cam_s"]
+        breakdown["scene builds (resets)"] += sum(r["env_reset_s"] for r in rs)
+        breakdown["moving the world (controller, physics, bookkeeping)"] += sum(r["env_step_s"] for r in rs)
+        breakdown["observations (cameras rendered)"] += sum(r["env_observation_s"] for r in rs)
     breakdown["runner, supervisor, records"] = worker_s - sum(breakdown.values())
     total_wall = sum(w for _, w in walls.values())
     episodes = sum(len(rs) for rs in records.values())
@@ -104,15 +96,6 @@ def main() -> None:
     (args.out / f"{name}.json").write_text(json.dumps(summary, indent=2) + "\n")
     (args.out / f"{name}.md").write_text(_markdown(summary))
     print(_markdown(summary))
-
-
-def renders_camera(run_info: dict, task: str) -> bool:
-    """Whether the run's envs of `task` rendered a camera: run.json lists what they produced
-    (a domain absent or None: every observation, cameras included)."""
-    from vla_bench.task.registry import task_entry
-
-    produced = (run_info.get("observations") or {}).get(task_entry(task).domain)
-    return produced is None or bool(set(produced) - {"instruction", "proprio"})
 
 
 def _gpu() -> str | None:

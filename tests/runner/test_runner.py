@@ -300,3 +300,18 @@ def test_the_envs_render_only_what_the_policy_and_the_runner_read(tmp_path, reco
     seen = {tuple(json.loads(line)) for line in log.read_text().splitlines()}
     assert seen == {tuple(sorted(["instruction", "proprio", "wrist_rgb", *extra]))}
     assert read_run_info(run_dir)["observations"] == {"manipulation": ["wrist_rgb", "instruction", "proprio", *extra]}
+
+
+def test_records_split_the_envs_time_into_scene_builds_moves_and_observations(tmp_path):
+    """Each record says how much of its wall time the env spent building the scene, moving the
+    world and observing it; observing includes rendering, so a policy that reads a camera pays it
+    and the oracle, which reads none, does not."""
+    blind = _run(tmp_path, "oracle", policy="oracle", tasks=("PickUp",), episodes_per_task=1)
+    seeing = _run(tmp_path, "camera", policy=f"{POLICIES}:LogsObservationKeys", tasks=("PickUp",),
+                  episodes_per_task=1, policy_args={"log": str(tmp_path / "keys.jsonl")})
+    (oracle,), (camera,) = read_episodes(blind), read_episodes(seeing)
+    for record in (oracle, camera):
+        parts = record["env_reset_s"], record["env_step_s"], record["env_observation_s"]
+        assert min(parts) > 0 and sum(parts) < record["wall_s"]
+    per_step = {r["policy"]: r["env_observation_s"] / r["steps"] for r in (oracle, camera)}
+    assert per_step["logs_observation_keys"] > 10 * per_step["oracle"]

@@ -26,7 +26,7 @@ RECORD_FIELDS = ("policy", "split", "task", "episode_id", "seed", "instruction",
 # fields measured in wall-clock time or memory: in synchronous runs, the only ones that differ between two runs
 # of the same episodes (in real time, latency decides what happens, so the outcome may differ too)
 TIMING_FIELDS = ("latency_ms_mean", "latency_ms_p50", "latency_ms_p95", "wall_s", "worker_rss_mb",
-                 "policy_peak_rss_mb", "policy_gpu_mb")
+                 "policy_peak_rss_mb", "policy_gpu_mb", "env_reset_s", "env_step_s", "env_observation_s")
 
 
 @dataclass
@@ -70,6 +70,11 @@ class EpisodeRecord:
     # elsewhere, a server's; or the episode failed before it ran)
     policy_gpu_mb: float | None = None  # peak GPU memory PyTorch allocated there
     disturbance: dict[str, Any] | None = None  # novel_disturbances: what happened, when (a DisturbanceEvent)
+    # of wall_s, the env's own seconds (vla_bench.task.base.EnvSeconds): building the scene, moving
+    # the world (controller, physics, bookkeeping), and the observations (cameras rendered)
+    env_reset_s: float = 0.0
+    env_step_s: float = 0.0
+    env_observation_s: float = 0.0
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -314,6 +319,9 @@ def run_episode(env: gym.Env, policy: Policy, episode: EpisodeSpec, split: str =
     except SimulationUnstable as err:
         record.error = f"simulation unstable: {err}"
     record.wall_s = time.perf_counter() - start
+    seconds = getattr(env.unwrapped, "seconds", None)  # a suite task's EnvSeconds
+    if seconds is not None:
+        record.env_reset_s, record.env_step_s, record.env_observation_s = seconds.reset, seconds.step, seconds.observation
     record.success = bool(info.get("is_success", False)) and not record.error
     record.collisions = int(info.get("collisions", 0))
     record.path_length = float(info.get("path_length", 0.0))

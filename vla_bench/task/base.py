@@ -16,8 +16,9 @@ and moved, and a task family only what makes it different:
 """
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
 import gymnasium as gym
@@ -43,6 +44,16 @@ class SimulationUnstable(RuntimeError):
 
 class InvalidEpisode(ValueError):
     """An EpisodeSpec whose factors do not describe a scene of this task (edited or corrupted)."""
+
+
+@dataclass
+class EnvSeconds:
+    """Wall-clock seconds the env spent on its current episode, by part: where a worker's time went,
+    measured rather than estimated (a run's records carry them as timing fields)."""
+
+    reset: float = 0.0  # building and settling the scene, and its first observation
+    step: float = 0.0  # moving the world: the controller, the physics and each step's bookkeeping
+    observation: float = 0.0  # the observations after each step, cameras rendered
 
 
 class TaskEnv(gym.Env):
@@ -88,6 +99,7 @@ class TaskEnv(gym.Env):
         self._steps = 0
         self._stepping = False  # True while step() runs: only then does current_conditions memoize
         self._conditions: dict[str, bool] | None = None  # this step's, once read (see current_conditions)
+        self.seconds = EnvSeconds()
 
     def observed_space(self, spaces: dict[str, gym.Space]) -> gym.spaces.Dict:
         """The observation space of the entries the env was made to produce (`observations=`,
@@ -152,6 +164,7 @@ class TaskEnv(gym.Env):
 
     # ------------------------------------------------------------------ the shared life cycle
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        start, self.seconds = time.perf_counter(), EnvSeconds()
         super().reset(seed=seed)
         self.episode = episode = self._episode_for_reset(seed, options)
         self._collisions = 0
@@ -174,12 +187,15 @@ class TaskEnv(gym.Env):
         self.effort.energy = 0.0  # building and settling the scene is not the policy's work
         self._jerk = JerkMeter(1.0 / self.metadata["render_fps"])
         self._jerk.add(self.controlled_point())
-        return self._observation(), self._info(unsafe=0) | {"factors": dict(episode.factors),
-                                                             "instruction": episode.instruction}
+        observation = self._observation()
+        info = self._info(unsafe=0) | {"factors": dict(episode.factors), "instruction": episode.instruction}
+        self.seconds.reset = time.perf_counter() - start
+        return observation, info
 
     def step(self, action: Any):
         if self.data is None or self.episode is None:
             raise RuntimeError("call reset() before step()")
+        start = time.perf_counter()
         self._stepping, self._conditions = True, None
         try:
             unsafe = self._advance(action)
@@ -189,7 +205,13 @@ class TaskEnv(gym.Env):
                 self._conditions = None  # the disturbance moved the world
             self._jerk.add(self.controlled_point())
             success = self.is_success()
-            return self._observation(), float(success), success or self.has_failed(), False, self._info(unsafe)
+            moved = time.perf_counter()
+            observation = self._observation()
+            observed = time.perf_counter()
+            info = self._info(unsafe)
+            self.seconds.step += moved - start + time.perf_counter() - observed
+            self.seconds.observation += observed - moved
+            return observation, float(success), success or self.has_failed(), False, info
         finally:
             self._stepping, self._conditions = False, None
 
