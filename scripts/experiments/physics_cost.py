@@ -1,13 +1,14 @@
-"""What raw physics costs per control step on a split's own episodes, beside `vla-bench bench`'s scene.
+"""What raw physics costs per control step on a split's own episodes, beside `vla-bench bench`'s scenes.
 
-`scripts/time_full_suite.py` charges a run's physics at `bench`'s rate: one scene (reset by seed),
-driven by random actions. This replays, as `bench`'s raw loop does, the actuator commands of
-real episodes (the split's first episodes of a task, driven by the oracle or by random actions)
-with `mj_step` alone from each episode's start, and reports the time per control step and the
-mean number of contacts. Where the split's scenes cost more than bench's, the full-suite
-breakdown books the difference under "runner, supervisor, records".
+`scripts/time_full_suite.py` once charged a run's physics at `bench`'s rate: one scene (reset by
+seed), driven by random actions. This replays, as `bench`'s raw loop does, the actuator commands
+of real episodes with `mj_step` alone from each episode's start, and reports the time per
+control step and the mean number of contacts per physics step. Scenes (bench's, reset by seed
+0-2; or a split's first episodes) and actions (random for `--steps` steps, or the oracle's to the
+episode's end) vary one at a time, so each one's cost shows. Tabletop tasks only; a scheduled
+disturbance is not replayed (the default split, `train`, has none).
 
-    python scripts/experiments/physics_cost.py --tasks PickUp,PutInDrawer --episodes 5
+    python scripts/experiments/physics_cost.py --tasks PickUp,PutInDrawer,Stack --episodes 5
 """
 from __future__ import annotations
 
@@ -67,11 +68,14 @@ def main() -> None:
     parser.add_argument("--tasks", default="PickUp,PutInDrawer")
     parser.add_argument("--split", default="train")
     parser.add_argument("--episodes", type=int, default=5)
-    parser.add_argument("--steps", type=int, default=200, help="control steps per bench scene")
+    parser.add_argument("--steps", type=int, default=200, help="control steps of random actions per scene")
     args = parser.parse_args()
+    tasks = args.tasks.split(",")
+    if other := [t for t in tasks if task_entry(t).domain != "manipulation"]:
+        parser.error(f"tabletop tasks only (random actions of 7 numbers): not {', '.join(other)}")
     rng = np.random.default_rng(0)
     print(f"{'task':12s} {'scenes':28s} {'actions':8s} {'ms/step':>8s} {'contacts':>9s}")
-    for task in args.tasks.split(","):
+    for task in tasks:
         entry = task_entry(task)
         env = gym.make(entry.env_id, observations=("instruction", "proprio")).unwrapped
         oracle = OraclePolicy()
@@ -88,7 +92,7 @@ def main() -> None:
                     spec = env.episode
                     oracle.reset(spec.instruction, task_info(env, spec, True))
                     drive = partial(_random_action, rng) if actions == "random" else partial(oracle.act, {})
-                    steps = args.steps if actions == "random" and scenes.startswith("bench") else entry.max_episode_steps
+                    steps = args.steps if actions == "random" else entry.max_episode_steps
                     costs.append(replay_cost(env, drive, steps))
                 ms, contacts = np.mean(costs, axis=0)
                 rows.append(f"{task:12s} {scenes:28s} {actions:8s} {ms:8.3f} {contacts:9.2f}")

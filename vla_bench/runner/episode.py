@@ -71,10 +71,10 @@ class EpisodeRecord:
     policy_gpu_mb: float | None = None  # peak GPU memory PyTorch allocated there
     disturbance: dict[str, Any] | None = None  # novel_disturbances: what happened, when (a DisturbanceEvent)
     # of wall_s, the env's own seconds (vla_bench.task.base.EnvSeconds): building the scene, moving
-    # the world (controller, physics, bookkeeping), and the observations (cameras rendered)
-    env_reset_s: float = 0.0
-    env_step_s: float = 0.0
-    env_observation_s: float = 0.0
+    # the world (controller, physics, bookkeeping), and the observations (cameras rendered); None: not timed
+    env_reset_s: float | None = None
+    env_step_s: float | None = None
+    env_observation_s: float | None = None
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -321,7 +321,8 @@ def run_episode(env: gym.Env, policy: Policy, episode: EpisodeSpec, split: str =
     record.wall_s = time.perf_counter() - start
     seconds = getattr(env.unwrapped, "seconds", None)  # a suite task's EnvSeconds
     if seconds is not None:
-        record.env_reset_s, record.env_step_s, record.env_observation_s = seconds.reset, seconds.step, seconds.observation
+        record.env_reset_s, record.env_step_s = seconds.reset, seconds.step
+        record.env_observation_s = seconds.observation
     record.success = bool(info.get("is_success", False)) and not record.error
     record.collisions = int(info.get("collisions", 0))
     record.path_length = float(info.get("path_length", 0.0))

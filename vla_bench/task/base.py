@@ -49,7 +49,8 @@ class InvalidEpisode(ValueError):
 @dataclass
 class EnvSeconds:
     """Wall-clock seconds the env spent on its current episode, by part: where a worker's time went,
-    measured rather than estimated (a run's records carry them as timing fields)."""
+    measured rather than estimated (a run's records carry them as timing fields). What runs outside
+    `reset` and `step` is not here: the supervisor's own moves (driving the arm home) are its time."""
 
     reset: float = 0.0  # building and settling the scene, and its first observation
     step: float = 0.0  # moving the world: the controller, the physics and each step's bookkeeping
@@ -165,6 +166,13 @@ class TaskEnv(gym.Env):
     # ------------------------------------------------------------------ the shared life cycle
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         start, self.seconds = time.perf_counter(), EnvSeconds()
+        try:
+            return self._reset_episode(seed, options)
+        finally:  # a reset that raised took its time too
+            self.seconds.reset = time.perf_counter() - start
+
+    def _reset_episode(self, seed: int | None, options: dict[str, Any] | None):
+        """`reset`'s work: the episode drawn or taken, its scene built, its first observation."""
         super().reset(seed=seed)
         self.episode = episode = self._episode_for_reset(seed, options)
         self._collisions = 0
@@ -187,15 +195,13 @@ class TaskEnv(gym.Env):
         self.effort.energy = 0.0  # building and settling the scene is not the policy's work
         self._jerk = JerkMeter(1.0 / self.metadata["render_fps"])
         self._jerk.add(self.controlled_point())
-        observation = self._observation()
-        info = self._info(unsafe=0) | {"factors": dict(episode.factors), "instruction": episode.instruction}
-        self.seconds.reset = time.perf_counter() - start
-        return observation, info
+        return self._observation(), self._info(unsafe=0) | {"factors": dict(episode.factors),
+                                                             "instruction": episode.instruction}
 
     def step(self, action: Any):
         if self.data is None or self.episode is None:
             raise RuntimeError("call reset() before step()")
-        start = time.perf_counter()
+        start, observing = time.perf_counter(), 0.0
         self._stepping, self._conditions = True, None
         try:
             unsafe = self._advance(action)
@@ -205,15 +211,14 @@ class TaskEnv(gym.Env):
                 self._conditions = None  # the disturbance moved the world
             self._jerk.add(self.controlled_point())
             success = self.is_success()
-            moved = time.perf_counter()
+            tick = time.perf_counter()
             observation = self._observation()
-            observed = time.perf_counter()
-            info = self._info(unsafe)
-            self.seconds.step += moved - start + time.perf_counter() - observed
-            self.seconds.observation += observed - moved
-            return observation, float(success), success or self.has_failed(), False, info
-        finally:
+            observing = time.perf_counter() - tick
+            return observation, float(success), success or self.has_failed(), False, self._info(unsafe)
+        finally:  # a step that raised (an unstable simulation, a bad action) took its time too
             self._stepping, self._conditions = False, None
+            self.seconds.observation += observing
+            self.seconds.step += time.perf_counter() - start - observing
 
     def current_conditions(self) -> dict[str, bool]:
         """`success_conditions()` now. Within a step it is evaluated once, after the world moved,

@@ -2,7 +2,7 @@
 # GPU round 20: do rt2 and palme pick up the named object once their FiLM-ResNet starts as the
 # shipped bcz's trunk (train --vision-from), which grounds it in 78% of crowded scenes? In round 19
 # (experiments.md, section 20) the same encoder, conditioned as bcz's is but trained inside them,
-# still chose the named object at chance, and neither picked anything. Up to five trainings side
+# still chose the named object at chance, and neither picked anything. Up to six trainings side
 # by side, one per GPU, each then run on all 500 `train` episodes batched on its GPU through CUDA
 # graphs (if their GPU test, run while collecting, passes); then, on two GPUs or more, serving.sh
 # times rt1 and palme served with and without the graphs (issue 14). Started in the background
@@ -11,8 +11,8 @@
 #   (setsid nohup bash scripts/experiments/gpu_round/round20.sh > /tmp/round.out 2>&1 &)
 # STEPS, EPISODES (demonstrations per task), BATCH, DEVICE, WORKERS, RUN_EPT (episodes per task
 # run) and COMPILE (empty: eager) shrink it for a dry run on a CPU. LANES (default: one per GPU)
-# says how many of the five trainings run, or ONLY which ones (ONLY="4": palme by mean squared error
-# alone, rounds 20 and 24 having run lanes 0-2; lane N trains on GPU N mod the GPU count). ROUND_CORES (say
+# says how many of the six trainings run, or ONLY which ones (ONLY="4": palme by mean squared error on
+# the readout, rounds 20 and 24 having run lanes 0-2; lane N trains on GPU N mod the GPU count). ROUND_CORES (say
 # 0-31) keeps the round on those cores and SERVING=0 skips serving.sh, when timing.sh uses the
 # other GPUs and cores meanwhile.
 source scripts/experiments/gpu_round/env.sh
@@ -65,8 +65,11 @@ lane 1 rt2-bzt rt2 "${KEYPOINTS[@]}" "${FILM[@]}" "${LEVERS[@]}" "${TRUNK[@]}" &
 # the keypoint head on the readout the actions are read from, which then must say where the object is
 lane 2 palme-bzt-ro palme "${KEYPOINTS[@]}" "${FILM[@]}" "${LEVERS[@]}" "${TRUNK[@]}" --config keypoint_input=readout &
 lane 3 rt2-bzt-ro rt2 "${KEYPOINTS[@]}" "${FILM[@]}" "${LEVERS[@]}" "${TRUNK[@]}" --config keypoint_input=readout &
-# palme's head by mean squared error: its queries carry the position (lane 2, section 27), its smooth-L1 head keeps a twentieth of it
-lane 4 palme-bzt-mse palme "${KEYPOINTS[@]}" "${FILM[@]}" "${LEVERS[@]}" "${TRUNK[@]}" --config regression_loss=mse &
+# palme's head by mean squared error, on the readout lane (section 27: there the queries carry the
+# position and the smooth-L1 head keeps a twentieth of it), then on frame keypoints (section 21's)
+lane 4 palme-bzt-ro-mse palme "${KEYPOINTS[@]}" "${FILM[@]}" "${LEVERS[@]}" "${TRUNK[@]}" --config keypoint_input=readout \
+  --config regression_loss=mse &
+lane 5 palme-bzt-mse palme "${KEYPOINTS[@]}" "${FILM[@]}" "${LEVERS[@]}" "${TRUNK[@]}" --config regression_loss=mse &
 wait
 # then, on the machine the lanes left idle, batched serving with and without the graphs (issue 14)
 if [ "${DEVICE:-cuda}" = cuda ] && [ ! -f $ROUND/logs/graphs.off ] && [ "$GPUS" -ge 2 ] && [ "${SERVING:-1}" = 1 ]; then
