@@ -115,8 +115,8 @@ def _markdown(s: dict) -> str:
               for k, v in s["splits"].items()]
     lines += [f"| **all** | {s['episodes']} | | | **{s['wall_s']:.1f} s** |", "",
               f"{s['episodes_per_s']} episodes/s, {s['steps_per_s']} steps/s; the workers' time, "
-              f"{s['worker_s']:.0f} worker-seconds, went to:", "", "| where | worker-seconds | share |", "|---|---:|---:|"]
-    lines += [f"| {k} | {v:.0f} | {v / s['worker_s']:.0%} |" for k, v in s["breakdown_s"].items()]
+              f"{s['worker_s']:.1f} worker-seconds, went to:", "", "| where | worker-seconds | share |", "|---|---:|---:|"]
+    lines += [f"| {k} | {v:.1f} | {v / s['worker_s']:.0%} |" for k, v in s["breakdown_s"].items()]
     return "\n".join(lines) + "\n"
 
 
