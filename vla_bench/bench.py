@@ -43,6 +43,21 @@ class BenchResult:
         return self.raw_sim_steps_per_s / self.env_sim_steps_per_s
 
 
+def applied_control(env, time_before: float) -> tuple[np.ndarray, int]:
+    """What an env step left its actuators commanding, and how many physics steps it took since
+    `time_before`: what the raw loops replay for that step."""
+    return env.data.ctrl.copy(), max(1, round((env.data.time - time_before) / env.model.opt.timestep))
+
+
+def replay_physics(model: mujoco.MjModel, data: mujoco.MjData, start: mujoco.MjData, controls: list) -> None:
+    """`mj_step` alone through `controls` (`applied_control`'s), from the state `start`: the raw
+    simulator's share of those env steps."""
+    mujoco.mj_copyData(data, model, start)
+    for ctrl, nstep in controls:
+        data.ctrl[:] = ctrl
+        mujoco.mj_step(model, data, nstep=nstep)
+
+
 def bench_task(task: str, steps: int = 300, image_size: int = 128, seed: int = 0, rounds: int = 3) -> BenchResult:
     """Measure one task on one scene: `rounds` alternating rounds of `steps` env steps (random
     actions) and `steps` raw steps; the best round of each counts, which filters out noise from
@@ -84,7 +99,7 @@ def bench_task(task: str, steps: int = 300, image_size: int = 128, seed: int = 0
             actions.append(random_action())
             if env.step(actions[-1])[2]:
                 env.reset(seed=seed)
-            controls.append((env.data.ctrl.copy(), max(1, round((env.data.time - before) / model.opt.timestep))))
+            controls.append(applied_control(env, before))
 
     def blind_loop() -> None:
         for action in actions:
@@ -92,10 +107,7 @@ def bench_task(task: str, steps: int = 300, image_size: int = 128, seed: int = 0
                 blind.reset(seed=seed)
 
     def sim_loop() -> None:
-        mujoco.mj_copyData(data, model, start_state)
-        for ctrl, nstep in controls:
-            data.ctrl[:] = ctrl
-            mujoco.mj_step(model, data, nstep=nstep)
+        replay_physics(model, data, start_state, controls)
 
     def raw_loop() -> None:
         mujoco.mj_copyData(data, model, start_state)

@@ -21,6 +21,7 @@ import mujoco
 import numpy as np
 
 import vla_bench  # noqa: F401  (registers the tasks)
+from vla_bench.bench import applied_control, replay_physics
 from vla_bench.policy.builtin import OraclePolicy
 from vla_bench.runner.episode import task_info
 from vla_bench.splits.manifest import load_manifest
@@ -37,16 +38,13 @@ def replay_cost(env, drive, steps: int, rounds: int = 3) -> tuple[float, float]:
     for _ in range(steps):
         before = env.data.time
         done = env.step(drive())[2]
-        controls.append((env.data.ctrl.copy(), max(1, round((env.data.time - before) / model.opt.timestep))))
+        controls.append(applied_control(env, before))
         if done:
             break
     best = float("inf")
     for _ in range(rounds):  # timed as bench's raw loop times it
-        mujoco.mj_copyData(data, model, start)
         tick = time.perf_counter()
-        for ctrl, nstep in controls:
-            data.ctrl[:] = ctrl
-            mujoco.mj_step(model, data, nstep=nstep)
+        replay_physics(model, data, start, controls)
         best = min(best, (time.perf_counter() - tick) / len(controls))
     mujoco.mj_copyData(data, model, start)
     contacts = substeps = 0
@@ -80,22 +78,22 @@ def main() -> None:
         env = gym.make(entry.env_id, observations=("instruction", "proprio")).unwrapped
         oracle = OraclePolicy()
         episodes = load_manifest(args.split).for_task(task)[:args.episodes]
+        scenes = {"bench's (reset by seed 0-2)": [partial(env.reset, seed=i) for i in range(3)],
+                  f"{args.split}'s first {len(episodes)}": [partial(env.reset, options={"episode": e}) for e in episodes]}
         rows = []
-        for scenes in ("bench's (reset by seed 0-2)", f"{args.split}'s first {len(episodes)}"):
+        for label, resets in scenes.items():
             for actions in ("random", "oracle"):
                 costs = []
-                for i, episode in enumerate(range(3) if scenes.startswith("bench") else episodes):
-                    if scenes.startswith("bench"):
-                        env.reset(seed=i)
+                for reset in resets:
+                    reset()
+                    if actions == "random":
+                        drive, steps = partial(_random_action, rng), args.steps
                     else:
-                        env.reset(options={"episode": episode})
-                    spec = env.episode
-                    oracle.reset(spec.instruction, task_info(env, spec, True))
-                    drive = partial(_random_action, rng) if actions == "random" else partial(oracle.act, {})
-                    steps = args.steps if actions == "random" else entry.max_episode_steps
+                        oracle.reset(env.episode.instruction, task_info(env, env.episode, True))
+                        drive, steps = partial(oracle.act, {}), entry.max_episode_steps
                     costs.append(replay_cost(env, drive, steps))
                 ms, contacts = np.mean(costs, axis=0)
-                rows.append(f"{task:12s} {scenes:28s} {actions:8s} {ms:8.3f} {contacts:9.2f}")
+                rows.append(f"{task:12s} {label:28s} {actions:8s} {ms:8.3f} {contacts:9.2f}")
         env.close()
         print("\n".join(rows), flush=True)
 
