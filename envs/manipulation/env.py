@@ -34,7 +34,7 @@ from vla_bench.envs.manipulation.sampling import (
     place_objects,
 )
 from vla_bench.envs.manipulation.scene import PhysicsConfig, TabletopLayout, build_scene
-from vla_bench.sim.controller import ControllerConfig, EndEffectorController
+from vla_bench.sim.controller import ControllerConfig, EndEffectorController, norm
 from vla_bench.sim.effort import EffortMeter
 from vla_bench.sim.panda import FINGER_MAX, HOME_QPOS, PandaHandles
 from vla_bench.sim.rendering import OffscreenRenderer
@@ -210,16 +210,16 @@ class ManipulationEnv(TaskEnv):
 
     def _advance(self, action: np.ndarray) -> int:
         action = np.asarray(action, dtype=np.float64)
-        if action.shape != (7,) or not np.all(np.isfinite(action)):
+        if action.shape != (7,) or not np.isfinite(action).all():
             raise ValueError(f"action must be 7 finite numbers in [-1, 1], got {action!r}")
-        action = np.clip(action, -1.0, 1.0)
+        action = np.minimum(np.maximum(action, -1.0), 1.0)  # np.clip's result, without its overhead
         if self._push is not None and not self._push.update():
             self.disturbance_event, self._push = self._push.event(), None  # the push ended: where it left the hand
         self._controller.apply(self.data, action)
         self.effort.step(self.data, self.physics.substeps)
         self.check_stable()
         ee = self.ee_pos
-        self._path_length += float(np.linalg.norm(ee - self._ee_prev))
+        self._path_length += norm(ee - self._ee_prev)
         self._ee_prev = ee.copy()
         unsafe = self._count_unsafe_events()
         self.after_step()

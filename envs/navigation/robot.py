@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import mujoco
 import numpy as np
 
-from vla_bench.sim.effort import EffortMeter
+from vla_bench.sim.effort import EffortMeter, add_force_sensors
 
 BASE_RADIUS = 0.2
 BASE_HEIGHT = 0.25
@@ -47,6 +47,7 @@ def add_base(spec: mujoco.MjSpec, x: float, y: float, yaw: float) -> None:
         actuator.set_to_velocity(kv=5.0)
         actuator.forcerange = [-20.0, 20.0]
         actuator.forcelimited = mujoco.mjtLimited.mjLIMITED_TRUE
+    add_force_sensors(spec, WHEELS)  # the effort meter's
     body.add_camera(name="ego", pos=[0.12, 0, CAMERA_HEIGHT - WHEEL_RADIUS], fovy=79,
                     xyaxes=[0, -1, 0, 0, 0, 1])
 

@@ -4,7 +4,7 @@ import mujoco
 import numpy as np
 import pytest
 
-from vla_bench.sim.effort import EffortMeter, JerkMeter
+from vla_bench.sim.effort import EffortMeter, JerkMeter, add_force_sensors
 
 
 def test_jerk_is_zero_at_constant_velocity_and_exact_for_a_cubic():
@@ -82,10 +82,21 @@ def test_the_meter_sums_the_forces_of_every_physics_step(make_env):
         mujoco.mj_step(model, alone)
         expected += float(alone.actuator_force @ alone.actuator_force) * model.opt.timestep
     assert meter.energy == pytest.approx(expected, rel=1e-12) and expected > 0
-    np.testing.assert_array_equal(metered.qpos, alone.qpos)  # metering does not touch the physics
+    # metering does not touch the physics: every bit of the state, the solver's warm start included
+    for field in ("time", "qpos", "qvel", "act", "qacc_warmstart", "ctrl", "actuator_force"):
+        np.testing.assert_array_equal(getattr(metered, field), getattr(alone, field), err_msg=field)
 
 
-def test_the_meter_refuses_actuators_that_are_not_consecutive(make_env):
-    model = make_env("PickUp").unwrapped.model
-    with pytest.raises(ValueError, match="consecutive"):
-        EffortMeter(model, [0, 2])
+def test_the_meter_refuses_actuators_it_cannot_read():
+    """Without a force sensor on an actuator the meter would have no force to sum: it says which."""
+    spec = mujoco.MjSpec()
+    body = spec.worldbody.add_body(name="pendulum")
+    body.add_joint(name="hinge", type=mujoco.mjtJoint.mjJNT_HINGE)
+    body.add_geom(type=mujoco.mjtGeom.mjGEOM_SPHERE, size=[0.1, 0, 0], pos=[0, 0, -0.5])
+    for name in ("sensed", "unsensed"):
+        spec.add_actuator(name=name, target="hinge", trntype=mujoco.mjtTrn.mjTRN_JOINT)
+    add_force_sensors(spec, ["sensed"])
+    model = spec.compile()
+    EffortMeter(model, [0])
+    with pytest.raises(ValueError, match="unsensed"):
+        EffortMeter(model, [0, 1])

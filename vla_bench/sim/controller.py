@@ -1,10 +1,12 @@
 """Turns the 7-D end-effector action into joint position targets (damped least squares IK)."""
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import mujoco
 import numpy as np
+from numpy.linalg import _umath_linalg  # the LAPACK calls behind np.linalg's solve and svd
 
 from vla_bench.sim.panda import FINGER_MAX, HOME_QPOS, PandaHandles
 
@@ -84,7 +86,7 @@ class EndEffectorController:
             err[3:] = rotation_error(mat, scratch.site_xmat[site].reshape(3, 3))
             mujoco.mj_jacSite(model, scratch, jacp, jacr, site)
             jac[:3], jac[3:] = jacp[:, dof], jacr[:, dof]
-            dq = jac.T @ np.linalg.solve(jac @ jac.T + self._damping, err)
+            dq = jac.T @ _solve(jac @ jac.T + self._damping, err)
             nullspace = self._identity - _pinv(jac) @ jac
             dq += nullspace @ (cfg.nullspace_gain * (HOME_QPOS - q))
             q = np.minimum(np.maximum(q + dq, lower), upper)  # np.clip's result, without its overhead
@@ -106,24 +108,40 @@ def _index(ids: np.ndarray) -> slice | np.ndarray:
     return ids
 
 
+def _solve(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """`np.linalg.solve(a, b)` for a vector `b`: the same LAPACK call, so the same bits, without its
+    argument checks and error-state context, which cost more than the solve at this size. A
+    singular `a` gives non-finite numbers instead of LinAlgError (the IK's is never singular: it is
+    damped), and the simulation's instability check catches them."""
+    return _umath_linalg.solve1(a, b, signature="dd->d")
+
+
 def _pinv(a: np.ndarray) -> np.ndarray:
     """`np.linalg.pinv(a)` of a real matrix by numpy's own arithmetic (the same SVD, cut-off and
-    products, so the same bits), without its argument handling: half of its time at this size."""
-    u, s, vt = np.linalg.svd(a, full_matrices=False)
+    products, so the same bits), without its argument handling and error-state context: two
+    thirds of its time at this size."""
+    u, s, vt = _umath_linalg.svd_s(a, signature="d->ddd")
     large = s > 1e-15 * s.max()
     s = np.divide(1, s, where=large, out=s)
     s[~large] = 0
     return np.matmul(vt.T, s[:, np.newaxis] * u.T)
 
 
+def norm(vector: np.ndarray) -> float:
+    """`np.linalg.norm` of a vector by the same arithmetic (the square root of its dot product with
+    itself), without the dispatch that costs it a few microseconds: the controller and the env's
+    bookkeeping take several per step."""
+    return math.sqrt(vector.dot(vector))
+
+
 def _clip_norm(vector: np.ndarray, limit: float) -> np.ndarray:
-    norm = np.linalg.norm(vector)
-    return vector if norm <= limit else vector * (limit / norm)
+    length = norm(vector)
+    return vector if length <= limit else vector * (limit / length)
 
 
 def _rotate(rotvec: np.ndarray, mat: np.ndarray) -> np.ndarray:
     """The rotation `mat` turned by the world-frame axis-angle vector `rotvec`."""
-    angle = float(np.linalg.norm(rotvec))
+    angle = norm(rotvec)
     if angle < 1e-12:
         return mat.copy()
     delta = np.zeros(4)
@@ -135,7 +153,7 @@ def _rotate(rotvec: np.ndarray, mat: np.ndarray) -> np.ndarray:
 
 def gripper_target(command: float) -> float:
     """−1 closes, +1 opens; in between is proportional (finger travel in metres)."""
-    return float(np.clip((command + 1.0) / 2.0, 0.0, 1.0) * FINGER_MAX)
+    return min(max((command + 1.0) / 2.0, 0.0), 1.0) * FINGER_MAX
 
 
 def rotation_error(target: np.ndarray, current: np.ndarray) -> np.ndarray:

@@ -14,6 +14,8 @@ import mujoco
 import numpy as np
 import pybullet_data
 
+from vla_bench.sim.effort import add_force_sensors
+
 PANDA_DIR = Path(pybullet_data.getDataPath()) / "franka_panda"
 ARM_JOINTS = tuple(f"panda_joint{i}" for i in range(1, 8))
 FINGER_JOINTS = ("panda_finger_joint1", "panda_finger_joint2")
@@ -237,3 +239,4 @@ def _add_actuators(spec: mujoco.MjSpec) -> None:
     grip.ctrllimited = mujoco.mjtLimited.mjLIMITED_TRUE
     grip.forcerange = [-GRIPPER_FORCE, GRIPPER_FORCE]
     grip.forcelimited = mujoco.mjtLimited.mjLIMITED_TRUE
+    add_force_sensors(spec, [*(f"act_{name}" for name in ARM_JOINTS), "act_gripper"])  # the effort meter's

@@ -253,7 +253,7 @@ class TaskEnv(gym.Env):
     def check_stable(self) -> None:
         """Raise SimulationUnstable when the state is no longer finite or MuJoCo warned of it."""
         warnings = self.data.warning
-        if (not np.all(np.isfinite(self.data.qpos)) or warnings[mujoco.mjtWarning.mjWARN_BADQACC].number
+        if (not np.isfinite(self.data.qpos).all() or warnings[mujoco.mjtWarning.mjWARN_BADQACC].number
                 or warnings[mujoco.mjtWarning.mjWARN_BADQVEL].number):
             raise SimulationUnstable(f"simulation became unstable at t={self.data.time:.3f}s")
 
