@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from vla_bench.sim.controller import _pinv, rotation_error
+from vla_bench.sim.controller import _pinv, _solve, norm, rotation_error
 
 
 def _yaw(base):
@@ -65,3 +65,19 @@ def test_the_ik_pseudo_inverse_has_numpys_bits():
         if i % 5 == 0:
             jac[i % 6] = 0.0  # rank 5: the cut-off zeroes a singular value
         assert np.array_equal(_pinv(jac), np.linalg.pinv(jac))
+
+
+def test_the_ik_solve_has_numpys_bits():
+    """The damped system the IK solves each iteration, solved as np.linalg.solve solves it."""
+    rng = np.random.default_rng(1)
+    for _ in range(2000):
+        jac = np.asfortranarray(rng.normal(size=(6, 7)) * rng.uniform(0.01, 3.0))
+        system, err = jac @ jac.T + 0.05**2 * np.eye(6), rng.normal(size=6)
+        assert np.array_equal(_solve(system, err), np.linalg.solve(system, err))
+
+
+def test_the_norm_has_numpys_bits():
+    rng = np.random.default_rng(2)
+    for _ in range(2000):
+        vector = rng.normal(size=3) * rng.lognormal(0, 4)
+        assert norm(vector) == np.linalg.norm(vector)

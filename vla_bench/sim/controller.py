@@ -116,11 +116,22 @@ def _solve(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return _umath_linalg.solve1(a, b, signature="dd->d")
 
 
+def _reduced_svd(a: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """`np.linalg.svd(a, full_matrices=False)`: its LAPACK gufunc where numpy 2 names it (numpy 1
+    splits it by shape), without the error-state context that costs more than the SVD here."""
+    if _SVD_GUFUNC is None:
+        return np.linalg.svd(a, full_matrices=False)
+    return _SVD_GUFUNC(a, signature="d->ddd")
+
+
+_SVD_GUFUNC = getattr(_umath_linalg, "svd_s", None)
+
+
 def _pinv(a: np.ndarray) -> np.ndarray:
     """`np.linalg.pinv(a)` of a real matrix by numpy's own arithmetic (the same SVD, cut-off and
     products, so the same bits), without its argument handling and error-state context: two
     thirds of its time at this size."""
-    u, s, vt = _umath_linalg.svd_s(a, signature="d->ddd")
+    u, s, vt = _reduced_svd(a)
     large = s > 1e-15 * s.max()
     s = np.divide(1, s, where=large, out=s)
     s[~large] = 0
