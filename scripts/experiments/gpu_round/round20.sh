@@ -11,8 +11,8 @@
 #   (setsid nohup bash scripts/experiments/gpu_round/round20.sh > /tmp/round.out 2>&1 &)
 # STEPS, EPISODES (demonstrations per task), BATCH, DEVICE, WORKERS, RUN_EPT (episodes per task
 # run) and COMPILE (empty: eager) shrink it for a dry run on a CPU. LANES (default: one per GPU)
-# says how many of the six trainings run, or ONLY which ones (ONLY="4": palme by mean squared error on
-# the readout, rounds 20 and 24 having run lanes 0-2; lane N trains on GPU N mod the GPU count). ROUND_CORES (say
+# says how many of the six trainings run, or ONLY which ones (ONLY="5": palme by mean squared error on
+# frame keypoints, rounds 20, 24 and 25 having run lanes 0-2 and 4; lane N trains on GPU N mod the GPU count). ROUND_CORES (say
 # 0-31) keeps the round on those cores and SERVING=0 skips serving.sh, when timing.sh uses the
 # other GPUs and cores meanwhile.
 source scripts/experiments/gpu_round/env.sh
