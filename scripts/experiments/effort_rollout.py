@@ -30,15 +30,23 @@ from vla_bench.task.registry import task_entry
 NEW = effort.EffortMeter.step, controller._solve, controller._pinv
 
 
+_OLD_SLICES: dict[int, slice] = {}  # model id -> the metered actuators, found once as the old meter did
+
+
 def old_meter_step(meter: effort.EffortMeter, data: mujoco.MjData, nstep: int = 1) -> None:
-    """The meter before: one mj_step per physics step, and the forces' dot product after each."""
+    """The meter before, line for line: one mj_step per physics step, and the forces' dot product
+    after each, read through a view of the (consecutive) metered actuators."""
     model = meter.model
-    ids = [int(model.sensor_objid[s]) for s in range(model.nsensor) if model.sensor_adr[s] in meter.columns]
-    force = data.actuator_force[ids[0]:ids[-1] + 1]  # the metered actuators are consecutive
+    if id(model) not in _OLD_SLICES:
+        ids = [int(model.sensor_objid[s]) for s in range(model.nsensor) if model.sensor_adr[s] in meter.columns]
+        _OLD_SLICES[id(model)] = slice(ids[0], ids[-1] + 1)
+    mj_step, dot = mujoco.mj_step, np.dot
+    dt = model.opt.timestep
+    force = data.actuator_force[_OLD_SLICES[id(model)]]
     energy = meter.energy
     for _ in range(nstep):
-        mujoco.mj_step(model, data)
-        energy += float(np.dot(force, force)) * model.opt.timestep
+        mj_step(model, data)
+        energy += float(dot(force, force)) * dt
     meter.energy = energy
 
 

@@ -87,6 +87,29 @@ def test_the_meter_sums_the_forces_of_every_physics_step(make_env):
         np.testing.assert_array_equal(getattr(metered, field), getattr(alone, field), err_msg=field)
 
 
+def test_a_period_that_warns_is_stepped_as_mujoco_alone_steps_it(make_env):
+    """MuJoCo's rollout stops at its first warning and clears the warning counts. A bad command
+    (MuJoCo warns, zeroes the commands and carries on) must still step every physics step, meter
+    each one and leave the counts the env's stability check reads, earlier ones included."""
+    env = make_env("PickUp").unwrapped
+    env.reset(seed=2)
+    model, metered = env.model, env.data
+    metered.warning.number[mujoco.mjtWarning.mjWARN_BADQACC] = 1  # from an earlier period
+    metered.ctrl[0] = np.nan
+    alone = mujoco.MjData(model)
+    mujoco.mj_copyData(alone, model, metered)
+    meter, expected = EffortMeter(model, range(model.nu)), 0.0
+    meter.step(metered, 20)
+    for _ in range(20):
+        mujoco.mj_step(model, alone)
+        expected += float(alone.actuator_force @ alone.actuator_force) * model.opt.timestep
+    assert meter.energy == pytest.approx(expected, rel=1e-12)
+    for field in ("time", "qpos", "qvel", "qacc_warmstart", "ctrl"):
+        np.testing.assert_array_equal(getattr(metered, field), getattr(alone, field), err_msg=field)
+    np.testing.assert_array_equal(metered.warning.number, alone.warning.number)
+    assert metered.warning.number[mujoco.mjtWarning.mjWARN_BADCTRL] > 0
+
+
 def test_the_meter_refuses_actuators_it_cannot_read():
     """Without a force sensor on an actuator the meter would have no force to sum: it says which."""
     spec = mujoco.MjSpec()

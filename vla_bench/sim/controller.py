@@ -91,6 +91,8 @@ class EndEffectorController:
             dq += nullspace @ (cfg.nullspace_gain * (HOME_QPOS - q))
             q = np.minimum(np.maximum(q + dq, lower), upper)  # np.clip's result, without its overhead
             scratch.qpos[arm] = q
+        if not np.isfinite(q).all():  # np.linalg's checks would have raised; MuJoCo would zero the command
+            raise np.linalg.LinAlgError(f"the IK found no finite joint targets for {pos}")
         return q
 
     def apply(self, data: mujoco.MjData, action: np.ndarray) -> None:
@@ -112,19 +114,20 @@ def _solve(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """`np.linalg.solve(a, b)` for a vector `b`: the same LAPACK call, so the same bits, without its
     argument checks and error-state context, which cost more than the solve at this size. A
     singular `a` gives non-finite numbers instead of LinAlgError (the IK's is never singular: it is
-    damped), and the simulation's instability check catches them."""
+    damped), and `solve` raises on them."""
     return _umath_linalg.solve1(a, b, signature="dd->d")
+
+
+_SVD_GUFUNC = getattr(_umath_linalg, "svd_s", None)
 
 
 def _reduced_svd(a: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """`np.linalg.svd(a, full_matrices=False)`: its LAPACK gufunc where numpy 2 names it (numpy 1
-    splits it by shape), without the error-state context that costs more than the SVD here."""
+    splits it by shape), without the error-state context that costs more than the SVD here. One
+    that does not converge gives NaN instead of LinAlgError, and `solve` raises on it."""
     if _SVD_GUFUNC is None:
         return np.linalg.svd(a, full_matrices=False)
     return _SVD_GUFUNC(a, signature="d->ddd")
-
-
-_SVD_GUFUNC = getattr(_umath_linalg, "svd_s", None)
 
 
 def _pinv(a: np.ndarray) -> np.ndarray:

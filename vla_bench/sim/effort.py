@@ -28,15 +28,18 @@ class EffortMeter:
     compensation is not an actuator force, so an arm held still costs next to nothing; what is
     counted is the effort of moving, gripping and pushing.
 
-    The physics steps run inside MuJoCo's `rollout`, on the env's own MjData (its warm start
-    included, so every bit of the state is what `mj_step` alone leaves), and the forces come back
-    from the actuators' force sensors (`add_force_sensors`) for all the steps at once: a control
-    step's 50 physics steps cost one call from Python instead of 50."""
+    The physics steps run inside MuJoCo's `rollout` on the env's own MjData, its solver warm start
+    included, and the forces come back from the actuators' force sensors (`add_force_sensors`) for
+    all the steps at once: a control step's 50 physics steps cost one call from Python instead of
+    50. A rollout stops at MuJoCo's first warning and clears the warning counts, so a period that
+    warns is stepped again from its start one `mj_step` at a time, as MuJoCo alone steps it, and
+    the counts the env's stability check reads keep adding up."""
 
     def __init__(self, model: mujoco.MjModel, actuators: Iterable[int]) -> None:
         ids = [int(a) for a in actuators]
         sensors = {int(model.sensor_objid[s]): int(model.sensor_adr[s]) for s in range(model.nsensor)
-                   if model.sensor_type[s] == mujoco.mjtSensor.mjSENS_ACTUATORFRC}
+                   if model.sensor_type[s] == mujoco.mjtSensor.mjSENS_ACTUATORFRC
+                   and model.sensor_dim[s] == 1 and model.sensor_cutoff[s] == 0}  # the force, as it is
         missing = [model.actuator(a).name for a in ids if a not in sensors]
         if missing:
             raise ValueError(f"actuators {missing} have no force sensor: add them with add_force_sensors")
@@ -60,15 +63,38 @@ class EffortMeter:
         mujoco.mj_getState(model, data, self._inputs, _USER)
         self._warmstart[0] = data.qacc_warmstart
         inputs[0] = self._inputs
+        warnings = data.warning.number.copy()
         self._rollout.rollout([model], [data], self._state, inputs, control_spec=int(_USER), skip_checks=True,
                               nstep=nstep, initial_warmstart=self._warmstart, sensordata=sensordata)
-        forces = sensordata[0]
-        squares = np.zeros(nstep)
-        for column in self.columns:  # added in order, as a dot product of a few terms sums them
+        if data.warning.number.any():
+            self._step_one_by_one(data, nstep)
+        else:
+            self._add_squares(sensordata[0])
+        data.warning.number[:] += warnings
+
+    def _step_one_by_one(self, data: mujoco.MjData, nstep: int) -> None:
+        """The period from its start again, by `mj_step` alone: what MuJoCo does after a warning
+        (it carries on, or resets an unstable state and carries on) is the env's to see."""
+        model = self.model
+        mujoco.mj_setState(model, data, self._state[0], _FULL_PHYSICS)
+        mujoco.mj_setState(model, data, self._inputs, _USER)
+        data.qacc_warmstart[:] = self._warmstart[0]
+        data.warning.number[:] = 0
+        forces = np.empty((nstep, model.nsensordata))
+        for i in range(nstep):
+            mujoco.mj_step(model, data)
+            forces[i] = data.sensordata
+        self._add_squares(forces)
+
+    def _add_squares(self, forces: np.ndarray) -> None:
+        """Σ τ² · dt over these physics steps' forces (one row each), in the order a dot product of
+        a few terms adds them, so the energy has the bits it had when it was one."""
+        squares = np.zeros(len(forces))
+        for column in self.columns:
             squares += forces[:, column] * forces[:, column]
         energy = self.energy
-        for joules in (squares * model.opt.timestep).tolist():
-            energy += joules
+        for term in (squares * self.model.opt.timestep).tolist():
+            energy += term
         self.energy = energy
 
 
