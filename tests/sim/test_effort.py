@@ -67,24 +67,30 @@ def test_the_base_meters_its_wheels(make_env):
     assert info["energy"] > turned["energy"]
 
 
-def test_the_meter_sums_the_forces_of_every_physics_step(make_env):
-    """Stepping through the meter equals stepping alone and adding τ²·dt after each step: the
-    meter reads the forces each step leaves, not those of the first."""
-    env = make_env("PickUp").unwrapped
-    env.reset(seed=2)
-    env.step(np.array([1.0, 0, -1.0, 0, 0, 0, -1.0]))  # moving and gripping: forces change every step
-    model, metered = env.model, env.data
+def _meter_beside_mj_step(model: mujoco.MjModel, metered: mujoco.MjData, nstep: int = 20):
+    """Step `metered` `nstep` times through a meter, and a copy of it by mj_step alone while adding
+    τ²·dt after each step; assert every bit of the two states equal (the solver's warm start
+    included). Returns (the meter's energy, the expected energy, the copy)."""
     alone = mujoco.MjData(model)
     mujoco.mj_copyData(alone, model, metered)
     meter, expected = EffortMeter(model, range(model.nu)), 0.0
-    meter.step(metered, 20)
-    for _ in range(20):
+    meter.step(metered, nstep)
+    for _ in range(nstep):
         mujoco.mj_step(model, alone)
         expected += float(alone.actuator_force @ alone.actuator_force) * model.opt.timestep
-    assert meter.energy == pytest.approx(expected, rel=1e-12) and expected > 0
-    # metering does not touch the physics: every bit of the state, the solver's warm start included
     for field in ("time", "qpos", "qvel", "act", "qacc_warmstart", "ctrl", "actuator_force"):
         np.testing.assert_array_equal(getattr(metered, field), getattr(alone, field), err_msg=field)
+    return meter.energy, expected, alone
+
+
+def test_the_meter_sums_the_forces_of_every_physics_step(make_env):
+    """Stepping through the meter equals stepping alone and adding τ²·dt after each step: the
+    meter reads the forces each step leaves, not those of the first, and does not touch the physics."""
+    env = make_env("PickUp").unwrapped
+    env.reset(seed=2)
+    env.step(np.array([1.0, 0, -1.0, 0, 0, 0, -1.0]))  # moving and gripping: forces change every step
+    energy, expected, _ = _meter_beside_mj_step(env.model, env.data)
+    assert energy == pytest.approx(expected, rel=1e-12) and expected > 0
 
 
 def test_a_period_that_warns_is_stepped_as_mujoco_alone_steps_it(make_env):
@@ -93,19 +99,11 @@ def test_a_period_that_warns_is_stepped_as_mujoco_alone_steps_it(make_env):
     each one and leave the counts the env's stability check reads, earlier ones included."""
     env = make_env("PickUp").unwrapped
     env.reset(seed=2)
-    model, metered = env.model, env.data
+    metered = env.data
     metered.warning.number[mujoco.mjtWarning.mjWARN_BADQACC] = 1  # from an earlier period
     metered.ctrl[0] = np.nan
-    alone = mujoco.MjData(model)
-    mujoco.mj_copyData(alone, model, metered)
-    meter, expected = EffortMeter(model, range(model.nu)), 0.0
-    meter.step(metered, 20)
-    for _ in range(20):
-        mujoco.mj_step(model, alone)
-        expected += float(alone.actuator_force @ alone.actuator_force) * model.opt.timestep
-    assert meter.energy == pytest.approx(expected, rel=1e-12)
-    for field in ("time", "qpos", "qvel", "qacc_warmstart", "ctrl"):
-        np.testing.assert_array_equal(getattr(metered, field), getattr(alone, field), err_msg=field)
+    energy, expected, alone = _meter_beside_mj_step(env.model, metered)
+    assert energy == pytest.approx(expected, rel=1e-12)
     np.testing.assert_array_equal(metered.warning.number, alone.warning.number)
     assert metered.warning.number[mujoco.mjtWarning.mjWARN_BADCTRL] > 0
 
