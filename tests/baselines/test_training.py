@@ -109,9 +109,11 @@ def test_the_keypoint_head_reads_where_the_keypoints_are(name, source, pooling, 
     """keypoint_weight adds a head that predicts, from the decision's readout or from the newest
     frame's image features alone, where the task's keypoints lie relative to the hand: trained,
     it places them closer than their mean offset does, so it reads them from its inputs rather
-    than learning one constant; in navigation the same for where the named goals lie."""
+    than learning one constant; in navigation the same for where the named goals lie. 150 steps:
+    after 60 the head was only starting to read them (errors 0.42-0.83 of the mean offset's over
+    three seeds), so a machine's last bits decided the test; after 150 they are 0.10-0.34."""
     overrides = TINY[name] | {"keypoint_weight": 1.0, "keypoint_input": source} | pooling
-    config = replace(_config(name, tiny_dataset, tmp_path / "k.safetensors"), model_overrides=overrides)
+    config = replace(_config(name, tiny_dataset, tmp_path / "k.safetensors"), model_overrides=overrides, steps=150)
     trained = load_checkpoint(train(config, progress=False))[1]
     demos = load_demonstrations(tiny_dataset, trained.config, processes=1)
     for index, domain in enumerate(trained.config.domains):  # the hand's targets; the base's goals
@@ -125,8 +127,7 @@ def test_the_keypoint_head_reads_where_the_keypoints_are(name, source, pooling, 
                                               batch["domain"]).item()
         truth = batch["keypoints"].unflatten(-1, (-1, 3))
         mean_error = 100 * (truth - truth.mean(0)).norm(dim=-1).mean().item()
-        # the base's goals, metres away in a view that turns with it, are learned more slowly than the hand's targets
-        assert error < (0.7 if domain == "manipulation" else 0.9) * mean_error, (domain, error, mean_error)
+        assert error < 0.5 * mean_error, (domain, error, mean_error)
 
 
 def test_a_keypoint_head_needs_demonstrations_that_record_keypoints(tmp_path):
