@@ -111,7 +111,8 @@ def test_the_keypoint_head_reads_where_the_keypoints_are(name, source, pooling, 
     it places them closer than their mean offset does, so it reads them from its inputs rather
     than learning one constant; in navigation the same for where the named goals lie. 150 steps:
     after 60 the head was only starting to read them (errors 0.42-0.83 of the mean offset's over
-    three seeds), so a machine's last bits decided the test; after 150 they are 0.10-0.34."""
+    three seeds), so a machine's last bits decided the test; after 150 they are 0.10-0.34
+    (scripts/experiments/keypoint_test_margin.py)."""
     overrides = TINY[name] | {"keypoint_weight": 1.0, "keypoint_input": source} | pooling
     config = replace(_config(name, tiny_dataset, tmp_path / "k.safetensors"), model_overrides=overrides, steps=150)
     trained = load_checkpoint(train(config, progress=False))[1]
