@@ -14,6 +14,8 @@ from vla_bench.baselines.train import TrainConfig, train
 from vla_bench.cli import main
 from vla_bench.errors import UsageError
 
+from .untrained import loss_on_every_frame, untrained_twin
+
 TINY = {
     "rt1": {"stage_widths": [16, 16, 24, 24], "stem_width": 8, "width": 32, "layers": 1, "heads": 2, "history": 2},
     "bcz": {"stage_widths": [8, 16, 16, 32], "stem_width": 8, "hidden": 64},
@@ -51,19 +53,9 @@ def test_a_continuous_head_trains_by_mean_squared_error_too(tiny_dataset, tmp_pa
 def test_training_lowers_the_loss_of_each_domain(name, tiny_dataset, tmp_path):
     """One model, two heads: the manipulation and the navigation loss both fall."""
     trained = load_checkpoint(train(_config(name, tiny_dataset, tmp_path / "m.safetensors"), progress=False))[1]
-    torch.manual_seed(0)
-    untrained = make_model(name, **TINY[name]).eval()
-    untrained.load_state_dict({k: v for k, v in trained.state_dict().items() if k.startswith("proprio_")},
-                              strict=False)
-    demos = load_demonstrations(tiny_dataset, trained.config, processes=1)
+    untrained = untrained_twin(name, trained, **TINY[name])
     for index, domain in enumerate(trained.config.domains):
-        frames = (demos.domain == index).nonzero().flatten()
-        assert len(frames), f"no {domain} frames"
-        batch = demos.window(frames, trained.config.history, trained.config.chunk)
-        with torch.no_grad():
-            losses = [model.loss(model(normalize_images(batch["images"]), batch["proprio"], batch["language"],
-                                       batch["domain"]), batch["targets"], batch["domain"]).item()
-                      for model in (untrained, trained)]
+        losses = [loss_on_every_frame(model, tiny_dataset, index) for model in (untrained, trained)]
         assert losses[1] < 0.8 * losses[0], (domain, losses)
 
 
