@@ -6,9 +6,10 @@ import torch
 from vla_bench.baselines import make_model
 from vla_bench.baselines.ablation.configuration import BASE, VARIANTS, AblationConfig
 from vla_bench.baselines.checkpoint import load_checkpoint
+from vla_bench.baselines.data import load_demonstrations
 from vla_bench.baselines.train import TrainConfig, train
 
-from .untrained import loss_on_every_frame, untrained_twin
+from .measures import loss_on_every_frame, untrained_twin
 
 SMALL = {"stage_widths": [8, 16, 16, 32], "vit_width": 32, "vit_layers": 1, "hidden": 64}
 
@@ -57,7 +58,8 @@ def test_every_variant_trains_on_cpu_and_its_checkpoint_names_its_choices(varian
     # on every frame, not the last few batches of 8: those put chunked at 0.74 and 0.84 of the first few
     # in two seeds, where every variant's loss on every frame falls to 0.20-0.66 over three
     untrained = untrained_twin("ablation", trained, variant=variant, **SMALL)
-    assert loss_on_every_frame(trained, tiny_dataset) < 0.8 * loss_on_every_frame(untrained, tiny_dataset)
+    demos = load_demonstrations(tiny_dataset, trained.config, processes=1)
+    assert loss_on_every_frame(trained, demos) < 0.8 * loss_on_every_frame(untrained, demos)
     loaded = trained.config
     assert loaded.variant == variant and {k: getattr(loaded, k) for k in BASE} == {**BASE, **VARIANTS[variant]}
 
